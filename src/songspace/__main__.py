@@ -1,0 +1,3 @@
+from songspace.cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""Command line: parse, call the runner, print. No logic of its own."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from songspace.config import load_config
+from songspace.errors import SongspaceError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Cluster a music collection without labels, in a learned latent space of its sound.")
+console = Console()
+
+DEMO_CACHE = Path(os.environ.get("SONGSPACE_DEMO_DIR", "~/.cache/songspace/demo")).expanduser()
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = RichHandler(console=console, show_path=False, show_time=False)
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)  # run.log gets everything regardless
+    logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(message)s", force=True)
+
+
+def _fail(exc: BaseException, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(code)
+
+
+class _Bars:
+    """One progress bar per stage, fed by the runner's ``progress(stage, done, total)`` calls."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress, self.tasks = progress, {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+
+def _print_table(result: Any) -> None:
+    """metrics.csv transposed (one column per method), so that it fits a terminal."""
+    table = Table(title="metrics.csv: *_common = scored in the shared standardised-feature space, "
+                        "others in each method's own space", title_justify="left")
+    table.add_column("metric")
+    for row in result.metrics:
+        table.add_column(str(row["method"]), justify="right")
+    for c in result.metric_columns:
+        if c in ("method", "space", "notes"):
+            continue
+        cells = []
+        for row in result.metrics:
+            v = row.get(c, "")
+            cells.append(("nan" if math.isnan(v) else f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}")
+                         if isinstance(v, float) else str(v))
+        table.add_row(c, *cells)
+    console.print(table)
+    for row in result.metrics:
+        if row.get("notes"):
+            console.print(f"  [yellow]{row['method']}[/]: {row['notes']}")
+
+
+def _run(cfg: Any) -> None:
+    from songspace.runner import run_experiment
+
+    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bars:
+        result = run_experiment(cfg, progress=_Bars(bars))
+    s = result.summary
+    console.print(f"{s['tracks_used']} tracks used; features: {s['features_computed']} computed, "
+                  f"{s['features_cached']} from cache; k = {s['k']} ({s['k_source']})")
+    if s["problems"]:
+        console.print(f"[yellow]{s['problems']} problem(s) in the dataset, {s['skipped']} file(s)/row(s) skipped: "
+                      f"see {result.folder / 'problems.csv'}[/]")
+    _print_table(result)
+    console.print(f"[bold green]run folder:[/] {result.folder}")
+
+
+@app.command()
+def run(
+    data_dir: Annotated[Path, typer.Argument(help="dataset folder: audio/ [+ lyrics/, metadata.csv], GTZAN, or "
+                                                  "a plain folder of audio files")],
+    config: Annotated[Path | None, typer.Option(help="TOML settings file (see configs/)")] = None,
+    k: Annotated[int | None, typer.Option(help="number of clusters (default: classes of a label, else chosen "
+                                               "by silhouette)")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed for every random choice")] = None,
+    label: Annotated[list[str] | None, typer.Option(help="label column to evaluate against (repeatable); "
+                                                         "default: all found in metadata.csv")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder that receives the run folder")] = None,
+    layout: Annotated[str | None, typer.Option(help="dataset layout: auto, folder, gtzan")] = None,
+    epochs: Annotated[int | None, typer.Option(help="maximum training epochs")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every step")] = False,
+) -> None:
+    """Cluster a dataset folder and write a new run folder with metrics, assignments, latents and figures."""
+    _setup_logging(verbose)
+    try:
+        cfg = load_config(config, data=str(data_dir), seed=seed, labels=label or None, out=str(out) if out else None,
+                          layout=layout, **{"cluster.k": k, "train.epochs": epochs})
+        _run(cfg)
+    except SongspaceError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted.[/] Features computed so far are cached: run the same command again "
+                      "to resume.")
+        raise typer.Exit(130) from None
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Argument(help="new folder to write the demo collection into")],
+    n_tracks: Annotated[int, typer.Option(help="number of tracks")] = 300,
+    seed: Annotated[int, typer.Option(help="seed: the same seed writes the same files")] = 0,
+) -> None:
+    """Write the built-in bilingual (English / Bangla) demo collection as a normal dataset folder."""
+    _setup_logging(False)
+    from songspace.datasets.demo import generate_demo
+
+    try:
+        with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as bars:
+            task = bars.add_task("generating demo", total=n_tracks)
+            s = generate_demo(out_dir, n_tracks=n_tracks, seed=seed,
+                              progress=lambda d, n: bars.update(task, completed=d, total=n))
+    except (FileExistsError, SongspaceError) as exc:
+        raise _fail(exc) from None
+    console.print(f"{s.n_tracks} tracks in {s.seconds:.1f} s -> {s.out_dir}\n  languages: {s.n_by_language}\n"
+                  f"  genres: {s.n_by_genre}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="folder that receives the run folder")] = Path("runs"),
+    n_tracks: Annotated[int, typer.Option(help="tracks in the demo collection")] = 300,
+    seed: Annotated[int, typer.Option(help="seed of the collection and of the run")] = 0,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Generate (once, then cached) the bilingual demo collection and cluster it."""
+    _setup_logging(verbose)
+    from songspace.datasets.demo import generate_demo
+
+    data = DEMO_CACHE / f"n{n_tracks}-seed{seed}"
+    try:
+        if not (data / "metadata.csv").exists():
+            console.print(f"generating the demo collection into {data} (once; later runs reuse it)")
+            with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as bars:
+                task = bars.add_task("generating demo", total=n_tracks)
+                generate_demo(data, n_tracks=n_tracks, seed=seed,
+                              progress=lambda d, n: bars.update(task, completed=d, total=n))
+        else:
+            console.print(f"using the cached demo collection in {data}")
+        cfg = load_config(config, data=str(data), seed=seed, out=str(out), name="demo")
+        _run(cfg)
+    except (FileExistsError, SongspaceError) as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted.[/] Run the same command again to resume from the cache.")
+        raise typer.Exit(130) from None
+
+
+def main() -> None:
+    app()

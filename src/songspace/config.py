@@ -1,0 +1,125 @@
+"""Typed settings for every stage, loaded from TOML and written back, resolved, beside each run's results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+import tomllib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from songspace.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class FeatureConfig(Section):
+    """Audio decoding and features. Defaults are librosa's, which musicians and MIR papers know."""
+
+    sample_rate: int = Field(22050, gt=0)
+    clip_seconds: float = Field(10.0, gt=0)  # the middle of longer tracks; shorter ones are repeated
+    min_seconds: float = Field(1.0, ge=0)  # shorter files are skipped as too short
+    n_fft: int = Field(2048, gt=0)
+    hop_length: int = Field(512, gt=0)
+    n_mels: int = Field(128, gt=0)
+    fmin: float = Field(0.0, ge=0)
+    fmax: float | None = None
+    n_mfcc: int = Field(20, gt=0)
+    batch_size: int = Field(32, gt=0)  # clips per log-mel batch (on the GPU when there is one)
+    workers: int = Field(0, ge=0)  # decode processes; 0 = one per core
+    cache_dir: str = "~/.cache/songspace/features"
+
+
+class ModelConfig(Section):
+    """The representation model. ``name`` is a key of ``songspace.models.MODELS``."""
+
+    name: str = "mlp_vae"
+    latent_dim: int = Field(16, gt=0)
+    hidden_dims: list[int] = [256, 128]
+    beta: float = Field(1.0, ge=0)  # weight of the KL term; 1 is the plain VAE
+
+
+class TrainConfig(Section):
+    """The one trainer's settings (Adam, mini-batches, early stopping on a held-out split)."""
+
+    epochs: int = Field(300, gt=0)
+    batch_size: int = Field(64, gt=0)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(30, gt=0)  # epochs without validation improvement before stopping
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+
+class ClusterConfig(Section):
+    """How many clusters, and with what. k: explicit, or the class count of ``k_label``, or chosen by silhouette."""
+
+    algorithm: Literal["kmeans"] = "kmeans"
+    k: int | None = Field(None, ge=2)
+    k_label: str | None = None  # default: genre when present, else the first label
+    k_range: tuple[int, int] = (2, 12)  # searched by silhouette when there is neither k nor a label
+    n_init: int = Field(10, gt=0)
+
+
+class EvalConfig(Section):
+    silhouette_sample: int = Field(10000, gt=0)  # silhouette is O(n^2): above this, a seeded sample
+
+
+class PlotConfig(Section):
+    tsne: bool = True
+    umap: bool = True
+    max_points: int = Field(5000, gt=0)  # t-SNE/UMAP draw a seeded sample above this
+
+
+class RunConfig(Section):
+    """Everything one run needs. ``labels`` = None means every label column found in the metadata."""
+
+    data: str = ""
+    layout: str = "auto"
+    out: str = "runs"
+    name: str = ""
+    seed: int = 0
+    labels: list[str] | None = None
+    features: FeatureConfig = FeatureConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    eval: EvalConfig = EvalConfig()
+    plots: PlotConfig = PlotConfig()
+
+
+def load_config(path: Path | str | None = None, **overrides: Any) -> RunConfig:
+    """A :class:`RunConfig` from a TOML file (optional) with ``overrides`` applied on top.
+
+    ``overrides`` use dotted names for nested settings: ``load_config(f, **{"cluster.k": 6, "seed": 1})``.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path}: config file not found.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = data
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{where}invalid settings:\n{exc}") from exc
+
+
+def dump_config(config: RunConfig) -> str:
+    """The resolved config as TOML (unset optional values are left out, so it loads back the same)."""
+    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))

@@ -1,0 +1,170 @@
+"""The generic dataset folder: ``audio/``, optional ``lyrics/<track_id>.txt``, optional ``metadata.csv``.
+
+A plain folder of audio files with no ``audio/`` sub-folder is read the same way, with no labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+from songspace.datasets.manifest import AUDIO_EXTENSIONS, NON_LABEL_COLUMNS, Manifest, Problem, Track
+from songspace.datasets.paths import is_inside, safe_track_id
+from songspace.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+
+def list_audio(folder: Path, root: Path, problems: list[Problem]) -> dict[str, Path]:
+    """Audio files under ``folder`` (recursively) keyed by track id (the file stem), in sorted order.
+
+    Files that escape ``root`` through a symlink, empty files and second files with an id already
+    seen are recorded in ``problems`` and left out.
+    """
+    found: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in AUDIO_EXTENSIONS or path.is_dir():
+            continue
+        rel = path.relative_to(root).as_posix()
+        if not is_inside(path, root):
+            problems.append(Problem(rel, "links outside the dataset folder; not read"))
+            continue
+        if not path.exists():
+            problems.append(Problem(rel, "broken symlink"))
+            continue
+        if path.stat().st_size == 0:
+            problems.append(Problem(rel, "empty file (0 bytes)"))
+            continue
+        track_id = path.stem
+        if track_id in found:
+            first = found[track_id].relative_to(root).as_posix()
+            problems.append(Problem(rel, f"duplicate track id {track_id!r} (already used by {first})"))
+            continue
+        found[track_id] = path
+    return found
+
+
+def read_metadata(path: Path, root: Path, problems: list[Problem]) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Rows of ``metadata.csv`` keyed by track id, and its column names.
+
+    Raises
+    ------
+    DatasetError
+        When the file cannot be decoded or has no ``track_id`` column.
+    """
+    rel = path.relative_to(root).as_posix()
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = [c.strip() for c in (reader.fieldnames or [])]
+            raw_rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: metadata.csv is not UTF-8 ({exc.reason}); re-save it as UTF-8.") from exc
+    except csv.Error as exc:
+        raise DatasetError(f"{path}: metadata.csv is not valid CSV ({exc}).") from exc
+    if "track_id" not in columns:
+        raise DatasetError(f"{path}: metadata.csv has no 'track_id' column (columns: {columns}); "
+                           "add one whose values are the audio file names without extension.")
+    rows: dict[str, dict[str, str]] = {}
+    for line_no, raw in enumerate(raw_rows, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        track_id = row.get("track_id", "")
+        why = safe_track_id(track_id)
+        if why:
+            problems.append(Problem(f"{rel}:{line_no}", f"{why}; row ignored"))
+        elif track_id in rows:
+            problems.append(Problem(f"{rel}:{line_no}", f"duplicate track_id {track_id!r}; first row kept"))
+        else:
+            rows[track_id] = row
+    return rows, columns
+
+
+def label_columns_of(columns: list[str], rows: dict[str, dict[str, str]]) -> list[str]:
+    """Columns that group tracks: not an identifier or free text, with at least two distinct values."""
+    out = []
+    for col in columns:
+        if col.lower() in NON_LABEL_COLUMNS:
+            continue
+        values = {r.get(col, "") for r in rows.values()} - {""}
+        if len(values) >= 2:
+            out.append(col)
+    return out
+
+
+def check_lyrics(path: Path, root: Path, problems: list[Problem]) -> Path | None:
+    """``path`` when it is a readable UTF-8 lyrics file, else ``None`` with the problem recorded."""
+    rel = path.relative_to(root).as_posix()
+    if not is_inside(path, root):
+        problems.append(Problem(rel, "lyrics file links outside the dataset folder; treated as missing", False))
+        return None
+    try:
+        path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(rel, f"lyrics are not UTF-8 ({exc.reason}); treated as missing", False))
+        return None
+    except OSError as exc:
+        problems.append(Problem(rel, f"lyrics unreadable ({exc.strerror}); treated as missing", False))
+        return None
+    return path
+
+
+def read_folder(root: Path | str) -> Manifest:
+    """Read a generic dataset folder into a :class:`Manifest`.
+
+    Parameters
+    ----------
+    root : path to the dataset folder (``audio/``, ``lyrics/``, ``metadata.csv``) or a plain folder of audio.
+
+    Raises
+    ------
+    DatasetError
+        The folder does not exist, holds no usable audio, or its metadata cannot be read.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder. Pass a dataset folder holding audio/ (and optionally "
+                           "lyrics/ and metadata.csv), or a folder of audio files.")
+    problems: list[Problem] = []
+    audio_dir = root / "audio" if (root / "audio").is_dir() else root
+    audio = list_audio(audio_dir, root, problems)
+
+    meta_path = root / "metadata.csv"
+    rows, columns = read_metadata(meta_path, root, problems) if meta_path.is_file() else ({}, [])
+    labels = label_columns_of(columns, rows)
+
+    for track_id in rows:
+        if track_id not in audio:
+            problems.append(Problem(f"metadata.csv:{track_id}", "metadata row has no audio file; row ignored"))
+
+    lyrics_dir = root / "lyrics"
+    tracks: list[Track] = []
+    for track_id, audio_path in audio.items():
+        row = rows.get(track_id)
+        if rows and row is None:
+            problems.append(Problem(audio_path.relative_to(root).as_posix(),
+                                    "audio file has no metadata row; kept without labels", False))
+        row = row or {}
+        lyrics_path = lyrics_dir / f"{track_id}.txt"
+        lyrics = check_lyrics(lyrics_path, root, problems) if lyrics_path.is_file() else None
+        tracks.append(Track(
+            track_id=track_id,
+            audio_path=audio_path,
+            lyrics_path=lyrics,
+            title=row.get("title", ""),
+            artist=row.get("artist", ""),
+            labels={c: row.get(c, "") for c in labels},
+        ))
+    if lyrics_dir.is_dir():
+        for path in sorted(lyrics_dir.glob("*.txt")):
+            if path.stem not in audio:
+                problems.append(Problem(path.relative_to(root).as_posix(), "lyrics file has no audio file"))
+
+    if not tracks:
+        raise DatasetError(f"{root}: no usable audio files found (looked for {', '.join(AUDIO_EXTENSIONS)} "
+                           f"under {audio_dir}); {len(problems)} problem(s): "
+                           + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
+    for p in problems:
+        log.info("%s: %s", p.path, p.reason)
+    layout = "folder" if (root / "audio").is_dir() else "plain"
+    return Manifest(root=root, layout=layout, tracks=tracks, label_columns=labels, problems=problems)

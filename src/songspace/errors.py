@@ -1,0 +1,31 @@
+"""Typed errors. Each message names the file involved and what to do about it."""
+
+from __future__ import annotations
+
+
+class SongspaceError(Exception):
+    """Base class of every error songspace raises on purpose."""
+
+
+class ConfigError(SongspaceError):
+    """A setting is missing, unknown or out of range."""
+
+
+class DatasetError(SongspaceError):
+    """A dataset folder cannot be read as a whole (no audio, unsafe path, broken metadata)."""
+
+
+class AudioDecodeError(SongspaceError):
+    """One audio file cannot be used (corrupt, empty, silent, too short, NaN samples)."""
+
+
+class LyricsError(SongspaceError):
+    """One lyrics file cannot be decoded."""
+
+
+class ModelError(SongspaceError):
+    """A model name is unknown or a model cannot be built for the given input."""
+
+
+class RunError(SongspaceError):
+    """A run cannot start or finish (run folder, cache folder, nothing left to cluster)."""

@@ -1,0 +1,173 @@
+"""Audio features: decode a file to a fixed-length mono clip, log-mel spectrograms, summary statistics.
+
+Log-mel is computed in torch so that a batch runs on the GPU when there is one; its mel filterbank is
+librosa's (Slaney scale and norm), so values match ``librosa.feature.melspectrogram`` (see tests).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+import torch
+
+from songspace.errors import AudioDecodeError
+
+# Below this peak amplitude (-80 dBFS) a clip is treated as digital silence: it carries nothing to cluster.
+SILENCE_PEAK = 1e-4
+# Floor of the dB scale: log10 of a zero power would be -inf.
+AMIN = 1e-10
+
+
+def audio_duration(path: Path) -> float:
+    """Duration of an audio file in seconds, read from its header where possible."""
+    try:
+        return float(sf.info(str(path)).duration)
+    except Exception:  # not a libsndfile format: ask librosa (audioread) instead
+        return float(librosa.get_duration(path=str(path)))
+
+
+def load_clip(path: Path | str, *, sr: int = 22050, clip_seconds: float = 10.0,
+              min_seconds: float = 1.0) -> np.ndarray:
+    """Decode ``path`` to a mono clip of exactly ``clip_seconds`` at ``sr``.
+
+    Longer files give their middle ``clip_seconds`` (intros and fades say little about a song); shorter
+    files are repeated to fill the clip, so that summary statistics are not diluted by padding silence.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(round(clip_seconds * sr),), dtype=float32]
+
+    Raises
+    ------
+    AudioDecodeError
+        The file cannot be decoded, is shorter than ``min_seconds``, holds NaN/Inf samples, or is silent.
+    """
+    path = Path(path)
+    try:
+        duration = audio_duration(path)
+        offset = max(0.0, (duration - clip_seconds) / 2.0)
+        y, _ = librosa.load(str(path), sr=sr, mono=True, offset=offset, duration=clip_seconds)
+    except Exception as exc:  # decoders raise many types; all mean the same to the user
+        raise AudioDecodeError(f"{path}: cannot decode audio ({type(exc).__name__}: {exc}). The file may be "
+                               "corrupt or not audio; re-encode it (e.g. to WAV) or remove it.") from exc
+    if y.size == 0:
+        raise AudioDecodeError(f"{path}: decodes to no samples; remove it or replace it with a valid file.")
+    if not np.all(np.isfinite(y)):
+        raise AudioDecodeError(f"{path}: holds NaN or infinite samples; re-encode it from a clean source.")
+    seconds = y.size / sr
+    if seconds < min_seconds:
+        raise AudioDecodeError(f"{path}: only {seconds:.3f} s of audio, below the minimum of {min_seconds} s "
+                               "(features.min_seconds).")
+    if float(np.max(np.abs(y))) < SILENCE_PEAK:
+        raise AudioDecodeError(f"{path}: is silent (peak below -80 dBFS); nothing to cluster.")
+    n = int(round(clip_seconds * sr))
+    if y.size < n:
+        y = np.resize(y, n)  # repeat the clip to fill
+    return np.ascontiguousarray(y[:n], dtype=np.float32)
+
+
+@lru_cache(maxsize=8)
+def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
+
+
+def log_mel(y: np.ndarray | torch.Tensor, *, sr: int = 22050, n_fft: int = 2048, hop_length: int = 512,
+            n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None,
+            device: str | torch.device | None = None) -> np.ndarray:
+    """Log-power mel spectrogram in dB, for one clip or a batch.
+
+    Same framing as ``librosa.feature.melspectrogram`` (centred frames, zero padding, periodic Hann window,
+    power 2, Slaney mel filterbank), then ``10 * log10(max(S, 1e-10))`` with no per-clip reference, so that
+    loudness differences between tracks are kept.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (batch, n)], mono audio at ``sr``
+    device : where to compute; ``None`` picks CUDA when available.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mels, 1 + n // hop_length) or (batch, n_mels, 1 + n // hop_length), dtype=float32]
+    """
+    dev = torch.device(device) if device is not None else default_device()
+    x = torch.as_tensor(y, dtype=torch.float32).to(dev)
+    single = x.ndim == 1
+    if single:
+        x = x[None]
+    window = torch.hann_window(n_fft, periodic=True, device=dev)
+    spec = torch.stft(x, n_fft=n_fft, hop_length=hop_length, window=window, center=True,
+                      pad_mode="constant", return_complex=True)
+    power = spec.real.square() + spec.imag.square()
+    mel = torch.as_tensor(_mel_basis(sr, n_fft, n_mels, fmin, fmax), device=dev) @ power
+    out = (10.0 * torch.log10(torch.clamp(mel, min=AMIN))).cpu().numpy()
+    return out[0] if single else out
+
+
+def default_device() -> torch.device:
+    """CUDA when present, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def n_frames_for(*, sr: int, clip_seconds: float, hop_length: int) -> int:
+    """Number of log-mel frames of a clip (centred framing)."""
+    return 1 + int(round(clip_seconds * sr)) // hop_length
+
+
+def spectral_stats(mel_db: np.ndarray, *, sr: int = 22050, hop_length: int = 512, n_mfcc: int = 20,
+                   n_tempo_bins: int = 16) -> np.ndarray:
+    """Direct spectral features of one clip: a fixed-length summary of its log-mel spectrogram.
+
+    Timbre: MFCC mean and std over time, and the std of their first difference (how fast timbre moves).
+    Rhythm: autocorrelation of the onset-strength envelope at log-spaced lags from 0.1 s to 4 s (a coarse
+    tempogram: which beat periods repeat), normalised by its value at lag 0.
+    Dynamics: mean, std and 95th-5th percentile range of frame loudness in dB.
+
+    Parameters
+    ----------
+    mel_db : np.ndarray [shape=(n_mels, t)], log-mel in dB (from :func:`log_mel`)
+
+    Returns
+    -------
+    np.ndarray [shape=(3 * n_mfcc + n_tempo_bins + 3,), dtype=float32]; names in :func:`spectral_stat_names`
+    """
+    mel_db = np.asarray(mel_db, dtype=np.float32)
+    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=n_mfcc)
+    d_mfcc = np.diff(mfcc, axis=1)
+
+    onset = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=hop_length)
+    onset = onset - onset.mean()
+    n = onset.size
+    spec = np.fft.rfft(onset, n=2 * n)
+    acf = np.fft.irfft(spec * np.conj(spec))[:n]
+    acf = acf / acf[0] if acf[0] > 0 else np.zeros(n)
+    fps = sr / hop_length
+    edges = np.geomspace(0.1 * fps, min(4.0 * fps, n - 1), n_tempo_bins + 1)
+    lags = np.arange(n)
+    # Bins are closed on whole lags so that even the narrowest (short lags) holds at least one.
+    tempo = np.array([acf[(lags >= math.floor(lo)) & (lags <= math.ceil(hi))].max(initial=0.0)
+                      for lo, hi in zip(edges[:-1], edges[1:])])
+
+    loud = 10.0 * np.log10(np.maximum(np.mean(10.0 ** (mel_db / 10.0), axis=0), AMIN))
+    dyn = np.array([loud.mean(), loud.std(), np.percentile(loud, 95) - np.percentile(loud, 5)])
+    return np.concatenate([mfcc.mean(1), mfcc.std(1), d_mfcc.std(1), tempo, dyn]).astype(np.float32)
+
+
+def spectral_stat_names(*, n_mfcc: int = 20, n_tempo_bins: int = 16) -> list[str]:
+    """Column names of :func:`spectral_stats`, in order."""
+    names = [f"mfcc{i}_mean" for i in range(n_mfcc)] + [f"mfcc{i}_std" for i in range(n_mfcc)]
+    names += [f"dmfcc{i}_std" for i in range(n_mfcc)] + [f"tempo_acf{i}" for i in range(n_tempo_bins)]
+    return names + ["loudness_mean_db", "loudness_std_db", "loudness_range_db"]
+
+
+def clip_samples(*, sr: int, clip_seconds: float) -> int:
+    """Number of samples of a clip."""
+    return int(round(clip_seconds * sr))
+
+
+__all__ = ["load_clip", "log_mel", "spectral_stats", "spectral_stat_names", "n_frames_for", "default_device",
+           "audio_duration", "clip_samples"]
