@@ -7,6 +7,7 @@ librosa's (Slaney scale and norm), so values match ``librosa.feature.melspectrog
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,12 +24,25 @@ SILENCE_PEAK = 1e-4
 AMIN = 1e-10
 
 
-def audio_duration(path: Path) -> float:
-    """Duration of an audio file in seconds, read from its header where possible."""
+def _decode(path: Path, sr: int, clip_seconds: float) -> tuple[np.ndarray, float]:
+    """Mono samples of the middle ``clip_seconds`` of ``path`` at the file's own rate, and that rate.
+
+    libsndfile (wav, flac, ogg, mp3, au, ...) reads just the excerpt; other formats go through
+    librosa/audioread.
+    """
     try:
-        return float(sf.info(str(path)).duration)
-    except Exception:  # not a libsndfile format: ask librosa (audioread) instead
-        return float(librosa.get_duration(path=str(path)))
+        info = sf.info(str(path))
+    except Exception:  # not a libsndfile format: let librosa (audioread) try, resampling as it reads
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # librosa's notice that audioread is deprecated
+            duration = float(librosa.get_duration(path=str(path)))
+            offset = max(0.0, (duration - clip_seconds) / 2.0)
+            y, _ = librosa.load(str(path), sr=sr, mono=True, offset=offset, duration=clip_seconds)
+        return y, float(sr)
+    n = int(round(clip_seconds * info.samplerate))
+    start = max(0, (info.frames - n) // 2)
+    y = sf.read(str(path), start=start, frames=n, dtype="float32", always_2d=True)[0]
+    return y.mean(axis=1), float(info.samplerate)
 
 
 def load_clip(path: Path | str, *, sr: int = 22050, clip_seconds: float = 10.0,
@@ -49,9 +63,7 @@ def load_clip(path: Path | str, *, sr: int = 22050, clip_seconds: float = 10.0,
     """
     path = Path(path)
     try:
-        duration = audio_duration(path)
-        offset = max(0.0, (duration - clip_seconds) / 2.0)
-        y, _ = librosa.load(str(path), sr=sr, mono=True, offset=offset, duration=clip_seconds)
+        y, native_sr = _decode(path, sr, clip_seconds)
     except Exception as exc:  # decoders raise many types; all mean the same to the user
         raise AudioDecodeError(f"{path}: cannot decode audio ({type(exc).__name__}: {exc}). The file may be "
                                "corrupt or not audio; re-encode it (e.g. to WAV) or remove it.") from exc
@@ -59,12 +71,14 @@ def load_clip(path: Path | str, *, sr: int = 22050, clip_seconds: float = 10.0,
         raise AudioDecodeError(f"{path}: decodes to no samples; remove it or replace it with a valid file.")
     if not np.all(np.isfinite(y)):
         raise AudioDecodeError(f"{path}: holds NaN or infinite samples; re-encode it from a clean source.")
-    seconds = y.size / sr
+    seconds = y.size / native_sr
     if seconds < min_seconds:
         raise AudioDecodeError(f"{path}: only {seconds:.3f} s of audio, below the minimum of {min_seconds} s "
                                "(features.min_seconds).")
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise AudioDecodeError(f"{path}: is silent (peak below -80 dBFS); nothing to cluster.")
+    if native_sr != sr:
+        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr)
     n = int(round(clip_seconds * sr))
     if y.size < n:
         y = np.resize(y, n)  # repeat the clip to fill
@@ -170,4 +184,4 @@ def clip_samples(*, sr: int, clip_seconds: float) -> int:
 
 
 __all__ = ["load_clip", "log_mel", "spectral_stats", "spectral_stat_names", "n_frames_for", "default_device",
-           "audio_duration", "clip_samples"]
+           "clip_samples"]

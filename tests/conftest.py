@@ -1,0 +1,66 @@
+"""Tiny generated audio and dataset folders shared by the tests."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SR = 22050
+
+
+def tone(freq: float, seconds: float = 1.5, *, sr: int = SR, pulse_hz: float = 2.0, seed: int = 0) -> np.ndarray:
+    """A pulsing tone with a little noise: real enough to give non-degenerate features. [shape=(n,)]"""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    env = 0.5 * (1 + np.sin(2 * np.pi * pulse_hz * t))
+    y = 0.3 * env * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)
+    return y.astype(np.float32)
+
+
+def write_wav(path: Path, y: np.ndarray, sr: int = SR) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, y, sr)
+    return path
+
+
+def write_metadata(root: Path, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:
+    columns = columns or list(rows[0])
+    path = root / "metadata.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def make_dataset(root: Path, n: int = 12, *, seconds: float = 1.5) -> Path:
+    """``n`` tracks in three sound classes (low/mid/high pitch, slow/medium/fast pulse), two languages."""
+    rows = []
+    for i in range(n):
+        g = i % 3
+        tid = f"t{i:02d}"
+        write_wav(root / "audio" / f"{tid}.wav",
+                  tone([220, 660, 1760][g] * (1 + 0.02 * (i % 5)), seconds, pulse_hz=[1.5, 4, 9][g], seed=i))
+        rows.append({"track_id": tid, "title": f"song {i}", "artist": f"artist {i % 4}",
+                     "language": ["en", "bn"][i % 2], "genre": ["low", "mid", "high"][g]})
+        if i % 2:
+            (root / "lyrics").mkdir(exist_ok=True)
+            (root / "lyrics" / f"{tid}.txt").write_text("আমি তোমার গান গাই\nami tomar gan gai\n", encoding="utf-8")
+    write_metadata(root, rows)
+    return root
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    return make_dataset(tmp_path / "data")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests away from the user's caches and matplotlib's display."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("SONGSPACE_DEMO_DIR", str(tmp_path_factory.getbasetemp() / "demo-cache"))
