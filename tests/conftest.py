@@ -64,3 +64,4 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     """Keep tests away from the user's caches and matplotlib's display."""
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("SONGSPACE_DEMO_DIR", str(tmp_path_factory.getbasetemp() / "demo-cache"))
+    monkeypatch.setenv("SONGSPACE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "feature-cache"))

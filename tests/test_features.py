@@ -13,8 +13,8 @@ import soundfile as sf
 from conftest import SR, tone, write_wav
 from songspace.config import FeatureConfig
 from songspace.errors import AudioDecodeError, RunError
-from songspace.features import extract_features, load_clip, log_mel, spectral_stat_names, spectral_stats
 from songspace.features import cache as cache_mod
+from songspace.features import extract_features, load_clip, log_mel, spectral_stat_names, spectral_stats
 
 
 def test_log_mel_matches_librosa() -> None:

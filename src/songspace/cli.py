@@ -31,7 +31,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _fail(exc: BaseException, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

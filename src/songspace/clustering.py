@@ -19,7 +19,7 @@ from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.evaluation.metrics import silhouette
 from songspace.models import MODELS, build_model
-from songspace.training import History, RowDataset, embed, train
+from songspace.training import History, RowDataset, embed, seed_everything, train
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
             self.model_ = PCA(n_components=min(self.latent_dim, *X.shape), random_state=self.seed).fit(
                 self.scaler_.transform(X))
         elif self.model in MODELS:
+            seed_everything(self.seed)  # the initial weights too must depend on the seed alone
             self.model_ = build_model(self.model, input_dim=X.shape[1], latent_dim=self.latent_dim,
                                       hidden_dims=self.hidden_dims, beta=self.beta)
             self.history_ = train(self.model_, self._dataset(X), self.train or TrainConfig(), seed=self.seed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +31,9 @@ class FeatureConfig(Section):
     n_mfcc: int = Field(20, gt=0)
     batch_size: int = Field(32, gt=0)  # clips per log-mel batch (on the GPU when there is one)
     workers: int = Field(0, ge=0)  # decode processes; 0 = one per core
-    cache_dir: str = "~/.cache/songspace/features"
+    # Shared by every run; SONGSPACE_CACHE_DIR overrides the default location.
+    cache_dir: str = Field(default_factory=lambda: os.environ.get("SONGSPACE_CACHE_DIR",
+                                                                  "~/.cache/songspace/features"))
 
 
 class ModelConfig(Section):
@@ -105,6 +108,12 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> RunConfig:
             raise ConfigError(f"{path}: config file not found.") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not a UTF-8 text file; save the config as UTF-8 TOML.") from exc
+        except IsADirectoryError as exc:
+            raise ConfigError(f"{path}: is a folder; pass the path of a .toml config file.") from exc
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc}).") from exc
     for key, value in overrides.items():
         if value is None:
             continue

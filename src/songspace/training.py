@@ -127,7 +127,8 @@ def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
         if progress:
             progress(epoch + 1, cfg.epochs, monitor)
         if monitor["total"] < best - 1e-6:
-            best, best_state, since_best, hist.best_epoch = monitor["total"], copy.deepcopy(model.state_dict()), 0, epoch
+            best, since_best, hist.best_epoch = monitor["total"], 0, epoch
+            best_state = copy.deepcopy(model.state_dict())
         else:
             since_best += 1
             if since_best >= cfg.patience:

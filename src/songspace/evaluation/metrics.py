@@ -46,10 +46,13 @@ def silhouette(X: np.ndarray, labels_pred: Sequence[int] | np.ndarray, *, sample
     if got is None:
         return float("nan")
     X, labels = got
-    size = sample_size if sample_size is not None and len(labels) > sample_size else None
-    if size is not None and np.unique(labels[np.random.default_rng(seed).permutation(len(labels))[:size]]).size < 2:
-        return float("nan")
-    return float(skm.silhouette_score(X, labels, sample_size=size, random_state=seed))
+    if sample_size is not None and len(labels) > sample_size:
+        # Draw the sample here (not via sklearn's sample_size) so that a degenerate sample gives NaN, not an error.
+        pick = np.sort(np.random.default_rng(seed).permutation(len(labels))[:sample_size])
+        X, labels = X[pick], labels[pick]
+        if undefined_reason(labels) is not None:
+            return float("nan")
+    return float(skm.silhouette_score(X, labels))
 
 
 def calinski_harabasz(X: np.ndarray, labels_pred: Sequence[int] | np.ndarray) -> float:

@@ -164,7 +164,7 @@ def spectral_stats(mel_db: np.ndarray, *, sr: int = 22050, hop_length: int = 512
     lags = np.arange(n)
     # Bins are closed on whole lags so that even the narrowest (short lags) holds at least one.
     tempo = np.array([acf[(lags >= math.floor(lo)) & (lags <= math.ceil(hi))].max(initial=0.0)
-                      for lo, hi in zip(edges[:-1], edges[1:])])
+                      for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
 
     loud = 10.0 * np.log10(np.maximum(np.mean(10.0 ** (mel_db / 10.0), axis=0), AMIN))
     dyn = np.array([loud.mean(), loud.std(), np.percentile(loud, 95) - np.percentile(loud, 5)])

@@ -139,7 +139,7 @@ def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: Featu
                     if isinstance(clips[k], str):
                         cache.put_error(digests[i], clips[k])
                         results[i] = clips[k]
-                for mel, k in zip(mels, good):
+                for mel, k in zip(mels, good, strict=True):
                     i = batch[k]
                     stats = spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc)
                     cache.put(digests[i], mel, stats)

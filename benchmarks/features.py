@@ -1,0 +1,90 @@
+"""Feature-extraction throughput against librosa on the same clips, and the cached re-run.
+
+    python benchmarks/features.py [--n 48] [--seconds 10] [--repeats 3]
+
+Writes N noisy music-like clips to a temporary folder, then times, on the same files:
+  librosa   librosa.load + feature.melspectrogram + power_to_db, one clip at a time, one process
+  songspace extract_features with 1 decode worker (per-core figure; includes spectral stats and cache writes)
+  songspace extract_features with one worker per core
+  cached    extract_features again: everything comes from the cache
+Prints the median of --repeats runs (each on a fresh cache) and the ratio to librosa.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from songspace.config import FeatureConfig
+from songspace.features import extract_features
+
+
+def make_clips(folder: Path, n: int, seconds: float, sr: int = 22050) -> list[Path]:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * sr)) / sr
+    paths = []
+    for i in range(n):
+        f0 = 110 * 2 ** rng.uniform(0, 3)
+        y = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6)) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t))
+        y = 0.2 * y / np.abs(y).max() + 0.01 * rng.standard_normal(t.size)
+        p = folder / f"clip{i:04d}.wav"
+        sf.write(p, y.astype(np.float32), sr)
+        paths.append(p)
+    return paths
+
+
+def librosa_baseline(paths: list[Path], cfg: FeatureConfig) -> None:
+    for p in paths:
+        y, _ = librosa.load(p, sr=cfg.sample_rate, duration=cfg.clip_seconds)
+        librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=cfg.sample_rate, n_fft=cfg.n_fft,
+                                                           hop_length=cfg.hop_length, n_mels=cfg.n_mels))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=48)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        paths = make_clips(tmp, args.n, args.seconds)
+        ids = [p.stem for p in paths]
+        base = FeatureConfig(clip_seconds=args.seconds)
+        librosa_baseline(paths[:2], base)  # warm-up: numba JIT, imports
+        extract_features(paths[:2], ids[:2], base.model_copy(update={"cache_dir": str(tmp / "warm"), "workers": 1}))
+        times: dict[str, list[float]] = {"librosa (1 process)": [], "songspace, 1 worker": [],
+                                         f"songspace, {cores} workers": [], "songspace, cached re-run": []}
+        for r in range(args.repeats):
+            t = time.perf_counter()
+            librosa_baseline(paths, base)
+            times["librosa (1 process)"].append(time.perf_counter() - t)
+            for label, workers in (("songspace, 1 worker", 1), (f"songspace, {cores} workers", cores)):
+                cfg = base.model_copy(update={"cache_dir": str(tmp / f"cache-{r}-{workers}"), "workers": workers})
+                t = time.perf_counter()
+                fs = extract_features(paths, ids, cfg, device="cpu")
+                times[label].append(time.perf_counter() - t)
+                assert fs.n_computed == len(paths)
+            t = time.perf_counter()
+            fs = extract_features(paths, ids, cfg, device="cpu")
+            times["songspace, cached re-run"].append(time.perf_counter() - t)
+            assert fs.n_computed == 0, "cached re-run recomputed features"
+    ref = statistics.median(times["librosa (1 process)"])
+    print(f"{args.n} clips of {args.seconds:g} s, {cores} cores, median of {args.repeats} runs")
+    print(f"{'':28s} {'seconds':>8s} {'clips/s':>8s} {'x librosa time':>15s}")
+    for label, ts in times.items():
+        m = statistics.median(ts)
+        print(f"{label:28s} {m:8.2f} {args.n / m:8.1f} {m / ref:15.2f}")
+
+
+if __name__ == "__main__":
+    main()

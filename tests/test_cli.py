@@ -1,0 +1,147 @@
+"""End-to-end through the command line, on tiny generated data."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import make_dataset, tone, write_wav
+from songspace.cli import app
+
+runner = CliRunner()
+
+# Small and fast: short clips, few mels, few epochs, no UMAP (its JIT warm-up alone takes ~20 s).
+TINY = """
+[features]
+clip_seconds = 1.5
+n_mels = 32
+workers = 1
+[train]
+epochs = 8
+[plots]
+umap = false
+"""
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path) -> Path:
+    p = tmp_path / "tiny.toml"
+    p.write_text(TINY)
+    return p
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def only_run(runs: Path) -> Path:
+    (folder,) = list(runs.iterdir())
+    return folder
+
+
+def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> None:
+    data = make_dataset(tmp_path / "data", n=15)
+    runs = tmp_path / "runs"
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    folder = only_run(runs)
+    assert "run folder:" in res.output and "vae+kmeans" in res.output
+    for rel in ("config.toml", "metrics.csv", "assignments.csv", "summary.json", "problems.csv", "run.log",
+                "latents/vae+kmeans.npy", "latents/pca+kmeans.npy", "models/vae.pt",
+                "figures/vae_kmeans_tsne.png", "figures/pca_kmeans_tsne.png", "figures/training_curve_vae.png"):
+        assert (folder / rel).is_file(), rel
+    rows = read_csv(folder / "metrics.csv")
+    assert [r["method"] for r in rows] == ["vae+kmeans", "pca+kmeans", "features+kmeans"]
+    expected = ["method", "silhouette", "calinski_harabasz", "davies_bouldin", "silhouette_common",
+                "calinski_harabasz_common", "davies_bouldin_common", "ari_language", "nmi_language",
+                "purity_language", "ari_genre", "nmi_genre", "purity_genre", "n_clusters", "space", "notes"]
+    assert list(rows[0]) == expected
+    assert all(r["n_clusters"] == "3" for r in rows)  # k from the 3 genre classes
+    # The three sound classes of the fixture are easy: the baseline on raw features must find them.
+    assert float(rows[2]["nmi_genre"]) > 0.8
+    assignments = read_csv(folder / "assignments.csv")
+    assert len(assignments) == 15 and {"vae+kmeans", "language", "genre"} <= set(assignments[0])
+    latent = np.load(folder / "latents/vae+kmeans.npy")
+    assert latent.shape == (15, 16) and np.all(np.isfinite(latent))
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["seed"] == 3 and summary["k"] == 3 and summary["features_computed"] == 15
+    assert "seed = 3" in (folder / "config.toml").read_text()
+
+
+def test_second_run_new_folder_same_numbers_from_cache(tmp_path: Path, tiny_config: Path) -> None:
+    data = make_dataset(tmp_path / "data", n=12)
+    runs = tmp_path / "runs"
+    args = ["run", str(data), "--config", str(tiny_config), "--out", str(runs)]
+    assert runner.invoke(app, args).exit_code == 0
+    first = only_run(runs)
+    before = (first / "metrics.csv").read_bytes()
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    folders = sorted(runs.iterdir())
+    assert len(folders) == 2 and (first / "metrics.csv").read_bytes() == before  # nothing overwritten
+    second = next(f for f in folders if f != first)
+    assert json.loads((second / "summary.json").read_text())["features_computed"] == 0
+    assert (second / "metrics.csv").read_bytes() == before  # same seed, same numbers
+
+
+def test_bad_files_are_skipped_and_listed(tmp_path: Path, tiny_config: Path) -> None:
+    data = make_dataset(tmp_path / "data", n=12)
+    (data / "audio" / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunk")
+    (data / "audio" / "empty.wav").write_bytes(b"")
+    write_wav(data / "audio" / "silent.wav", np.zeros(22050 * 2, np.float32))
+    write_wav(data / "audio" / "short.wav", tone(440, 0.01))
+    runs = tmp_path / "runs"
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs)])
+    assert res.exit_code == 0, res.output
+    assert "problem(s)" in res.output and "Traceback" not in res.output
+    problems = {Path(r["path"]).name: r["reason"] for r in read_csv(only_run(runs) / "problems.csv")}
+    assert "cannot decode" in problems["corrupt.wav"]
+    assert "0 bytes" in problems["empty.wav"]
+    assert "silent" in problems["silent.wav"]
+    assert "below the minimum" in problems["short.wav"]
+    assert len(read_csv(only_run(runs) / "assignments.csv")) == 12
+
+
+def test_clear_errors_without_traceback(tmp_path: Path, tiny_config: Path) -> None:
+    res = runner.invoke(app, ["run", str(tmp_path / "missing"), "--out", str(tmp_path / "runs")])
+    assert res.exit_code == 2 and "error:" in res.output and "no such folder" in res.output
+    assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit)
+    data = make_dataset(tmp_path / "data", n=6)
+    res = runner.invoke(app, ["run", str(data), "--label", "mood", "--config", str(tiny_config)])
+    assert res.exit_code == 2 and "mood" in res.output and "language, genre" in res.output
+
+
+def test_k_larger_than_n_gives_nan_rows_with_reason(tmp_path: Path, tiny_config: Path) -> None:
+    data = make_dataset(tmp_path / "data", n=6)
+    runs = tmp_path / "runs"
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--k", "50"])
+    assert res.exit_code == 0, res.output
+    rows = read_csv(only_run(runs) / "metrics.csv")
+    assert all(r["silhouette"] in ("", "nan") for r in rows)
+    assert all("impossible for 6 tracks" in r["notes"] for r in rows)
+
+
+def test_demo_data_then_run(tmp_path: Path, tiny_config: Path) -> None:
+    out = tmp_path / "demo"
+    res = runner.invoke(app, ["demo-data", str(out), "--n-tracks", "24", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    assert (out / "metadata.csv").is_file() and len(list((out / "audio").iterdir())) == 24
+    again = runner.invoke(app, ["demo-data", str(out), "--n-tracks", "24"])
+    assert again.exit_code == 2 and "error:" in again.output  # never overwrites
+    res = runner.invoke(app, ["run", str(out), "--config", str(tiny_config), "--out", str(tmp_path / "runs")])
+    assert res.exit_code == 0, res.output
+    rows = read_csv(only_run(tmp_path / "runs") / "metrics.csv")
+    assert {"nmi_language", "nmi_genre"} <= set(rows[0])
+
+
+def test_python_dash_m() -> None:
+    out = subprocess.run([sys.executable, "-m", "songspace", "--help"], capture_output=True, text=True, check=True)
+    assert "demo-data" in out.stdout and "run" in out.stdout

@@ -1,0 +1,125 @@
+"""Tests for songspace.config (typed settings, TOML load/dump, dotted overrides)."""
+
+from __future__ import annotations
+
+import pytest
+import tomllib
+
+from songspace.config import ClusterConfig, RunConfig, TrainConfig, dump_config, load_config
+from songspace.errors import ConfigError
+
+
+def test_defaults_load() -> None:
+    cfg = load_config()
+    assert cfg == RunConfig()
+    assert cfg.seed == 0 and cfg.labels is None
+    assert cfg.model.name == "mlp_vae" and cfg.model.latent_dim == 16 and cfg.model.hidden_dims == [256, 128]
+    assert cfg.train.epochs == 300 and cfg.train.device == "auto"
+    assert cfg.cluster.k is None and cfg.cluster.k_range == (2, 12)
+    assert cfg.features.sample_rate == 22050
+
+
+def test_dump_round_trip_defaults() -> None:
+    cfg = RunConfig()
+    assert RunConfig.model_validate(tomllib.loads(dump_config(cfg))) == cfg
+
+
+def test_dump_round_trip_customised(tmp_path) -> None:
+    cfg = load_config(**{"cluster.k": 6, "cluster.k_range": (3, 9), "labels": ["genre", "mood"], "seed": 4,
+                         "model.hidden_dims": [32, 8], "features.fmax": 8000.0, "train.lr": 3e-4, "name": "x"})
+    text = dump_config(cfg)
+    assert RunConfig.model_validate(tomllib.loads(text)) == cfg
+    path = tmp_path / "resolved.toml"
+    path.write_text(text, encoding="utf-8")
+    assert load_config(path) == cfg
+
+
+def test_dump_leaves_out_unset_optionals() -> None:
+    data = tomllib.loads(dump_config(RunConfig()))
+    assert "labels" not in data and "k" not in data["cluster"] and "fmax" not in data["features"]
+
+
+def test_dotted_overrides() -> None:
+    cfg = load_config(**{"cluster.k": 6, "train.epochs": 7, "seed": 3, "model.beta": 4.0})
+    assert cfg.cluster.k == 6 and cfg.train.epochs == 7 and cfg.seed == 3 and cfg.model.beta == 4.0
+    assert cfg.train.lr == TrainConfig().lr  # siblings keep their defaults
+
+
+def test_overrides_apply_on_top_of_file_and_none_is_ignored(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('seed = 1\n[train]\nepochs = 5\nlr = 0.01\n[cluster]\nk = 3\n', encoding="utf-8")
+    cfg = load_config(path, **{"train.epochs": 9, "cluster.k": None})
+    assert cfg.train.epochs == 9  # override wins
+    assert cfg.train.lr == 0.01  # file value kept
+    assert cfg.cluster.k == 3  # None means "not given"
+    assert cfg.seed == 1
+
+
+def test_unknown_key_in_file(tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\nepochs = 5\nepoch_count = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="epoch_count") as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+
+
+def test_unknown_top_level_key(tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('colour = "red"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="colour"):
+        load_config(path)
+
+
+def test_unknown_override_key() -> None:
+    with pytest.raises(ConfigError, match="nonsense"):
+        load_config(**{"train.nonsense": 1})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("train.epochs", -1), ("train.epochs", 0), ("train.val_fraction", 1.0), ("cluster.k", 1),
+     ("cluster.algorithm", "dbscan"), ("model.latent_dim", "many")],
+)
+def test_invalid_values(key: str, value) -> None:
+    with pytest.raises(ConfigError, match=key.split(".")[-1]):
+        load_config(**{key: value})
+
+
+def test_negative_epochs_in_file(tmp_path) -> None:
+    path = tmp_path / "neg.toml"
+    path.write_text("[train]\nepochs = -5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="epochs"):
+        load_config(path)
+
+
+def test_missing_file(tmp_path) -> None:
+    path = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(path)
+
+
+def test_invalid_toml(tmp_path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[train\nepochs = = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(str(path))
+
+
+def test_validate_assignment() -> None:
+    cfg = ClusterConfig()
+    with pytest.raises(ValueError):
+        cfg.k = 0
+    cfg.k = 5
+    assert cfg.k == 5
+
+
+def test_directory_instead_of_file(tmp_path) -> None:
+    with pytest.raises(ConfigError):
+        load_config(tmp_path)
+
+
+def test_non_utf8_file(tmp_path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError):
+        load_config(path)
