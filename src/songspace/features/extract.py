@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from songspace.features.audio import (
     spectral_stats,
 )
 from songspace.features.cache import FeatureCache, disk_errors
+from songspace.parallel import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: Featu
         dev = device or str(default_device())
         workers = cfg.workers or os.cpu_count() or 1
         workers = min(workers, len(todo))
-        pool: Executor = _Inline() if workers <= 1 else ProcessPoolExecutor(max_workers=workers)
+        pool: Executor = _Inline() if workers <= 1 else process_pool(workers)
         log.info("extracting features of %d files (%d cached) with %d decode worker(s), log-mel on %s",
                  len(todo), n_cached, workers, dev)
         try:
