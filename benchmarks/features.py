@@ -1,8 +1,9 @@
 """Feature-extraction throughput against librosa on the same clips, and the cached re-run.
 
-    python benchmarks/features.py [--n 48] [--seconds 10] [--repeats 3]
+    python benchmarks/features.py [--n 48] [--seconds 10] [--repeats 3] [--source-sr 44100]
 
-Writes N noisy music-like clips to a temporary folder, then times, on the same files:
+Writes N noisy music-like clips at --source-sr (CD rate by default, so that both sides resample to
+22.05 kHz as they would on a real collection) to a temporary folder, then times, on the same files:
   librosa   librosa.load + feature.melspectrogram + power_to_db, one clip at a time, one process
   songspace extract_features with 1 decode worker (per-core figure; includes spectral stats and cache writes)
   songspace extract_features with one worker per core
@@ -53,11 +54,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=48)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--source-sr", type=int, default=44100, help="sample rate of the generated files")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        paths = make_clips(tmp, args.n, args.seconds)
+        paths = make_clips(tmp, args.n, args.seconds, sr=args.source_sr)
         ids = [p.stem for p in paths]
         base = FeatureConfig(clip_seconds=args.seconds)
         librosa_baseline(paths[:2], base)  # warm-up: numba JIT, imports
@@ -79,7 +81,7 @@ def main() -> None:
             times["songspace, cached re-run"].append(time.perf_counter() - t)
             assert fs.n_computed == 0, "cached re-run recomputed features"
     ref = statistics.median(times["librosa (1 process)"])
-    print(f"{args.n} clips of {args.seconds:g} s, {cores} cores, median of {args.repeats} runs")
+    print(f"{args.n} clips of {args.seconds:g} s at {args.source_sr} Hz, {cores} cores, median of {args.repeats} runs")
     print(f"{'':28s} {'seconds':>8s} {'clips/s':>8s} {'x librosa time':>15s}")
     for label, ts in times.items():
         m = statistics.median(ts)

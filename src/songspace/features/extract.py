@@ -1,7 +1,9 @@
 """Batch feature extraction for a whole collection, through the on-disk cache.
 
-Decoding runs in a pool of worker processes (the slow part on CPU); log-mel runs in batches in torch on
-the best device; every finished file is cached at once, so an interrupted run resumes where it stopped.
+With several CPU workers, each worker process decodes a file and computes its log-mel and statistics
+(one thread each, so the work spreads over the cores); on a GPU (or with one worker), workers only decode
+and log-mel runs in batches in this process.
+Every finished file is cached at once, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -68,6 +70,20 @@ def _decode(path: str, sr: int, clip_seconds: float, min_seconds: float) -> np.n
         return f"{path}: unexpected error while decoding ({type(exc).__name__}: {exc})"
 
 
+def _featurize(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | str:
+    """Worker (CPU path): ``(log_mel, stats)`` of one file, or the reason it cannot be used."""
+    clip = _decode(path, cfg.sample_rate, cfg.clip_seconds, cfg.min_seconds)
+    if isinstance(clip, str):
+        return clip
+    mel = _log_mel_batch(clip[None], cfg, "cpu")[0]
+    return mel, spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc)
+
+
+def _log_mel_batch(clips: np.ndarray, cfg: FeatureConfig, device: str) -> np.ndarray:
+    return log_mel(clips, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels,
+                   fmin=cfg.fmin, fmax=cfg.fmax, device=device)
+
+
 class _Inline(Executor):
     """Runs tasks in this process (workers=1): no start-up cost, easier debugging."""
 
@@ -120,31 +136,35 @@ def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: Featu
         pool: Executor = _Inline() if workers <= 1 else process_pool(workers)
         log.info("extracting features of %d files (%d cached) with %d decode worker(s), log-mel on %s",
                  len(todo), n_cached, workers, dev)
+        # Several CPU workers: each computes its own files' features. One worker or a GPU: batched log-mel here.
+        on_cpu = dev == "cpu" and workers > 1
         try:
             batches = list(_chunks(todo, cfg.batch_size))
 
             def submit(batch: Sequence[int]) -> list[Future]:
+                if on_cpu:
+                    return [pool.submit(_featurize, str(paths[i]), cfg) for i in batch]
                 return [pool.submit(_decode, str(paths[i]), cfg.sample_rate, cfg.clip_seconds, cfg.min_seconds)
                         for i in batch]
 
             pending = submit(batches[0]) if batches else []
             for b, batch in enumerate(batches):
                 futures = pending
-                pending = submit(batches[b + 1]) if b + 1 < len(batches) else []  # keep decoders busy
-                clips = [f.result() for f in futures]
-                good = [k for k, c in enumerate(clips) if not isinstance(c, str)]
-                mels = log_mel(np.stack([clips[k] for k in good]), sr=cfg.sample_rate, n_fft=cfg.n_fft,
-                               hop_length=cfg.hop_length, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax,
-                               device=dev) if good else []
+                pending = submit(batches[b + 1]) if b + 1 < len(batches) else []  # keep the workers busy
+                got = [f.result() for f in futures]
+                good = [k for k, g in enumerate(got) if not isinstance(g, str)]
+                if not on_cpu and good:  # got holds clips: one batched log-mel on the device
+                    mels = _log_mel_batch(np.stack([got[k] for k in good]), cfg, dev)
+                    for mel, k in zip(mels, good, strict=True):
+                        got[k] = (mel, spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length,
+                                                      n_mfcc=cfg.n_mfcc))
                 for k, i in enumerate(batch):
-                    if isinstance(clips[k], str):
-                        cache.put_error(digests[i], clips[k])
-                        results[i] = clips[k]
-                for mel, k in zip(mels, good, strict=True):
-                    i = batch[k]
-                    stats = spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc)
-                    cache.put(digests[i], mel, stats)
-                    results[i] = True
+                    if isinstance(got[k], str):
+                        cache.put_error(digests[i], got[k])
+                        results[i] = got[k]
+                    else:
+                        cache.put(digests[i], *got[k])
+                        results[i] = True
                 if progress:
                     progress(len(results), total)
         finally:
