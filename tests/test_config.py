@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import tomllib
 
@@ -123,3 +125,9 @@ def test_non_utf8_file(tmp_path) -> None:
     path.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
     with pytest.raises(ConfigError):
         load_config(path)
+
+
+def test_shipped_default_config_states_the_real_defaults() -> None:
+    # configs/default.toml documents every setting: it must stay equal to the code's defaults.
+    shipped = Path(__file__).resolve().parents[1] / "configs" / "default.toml"
+    assert load_config(shipped) == RunConfig()

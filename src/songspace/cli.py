@@ -146,9 +146,9 @@ def demo(
 ) -> None:
     """Generate (once, then cached) the bilingual demo collection and cluster it."""
     _setup_logging(verbose)
-    from songspace.datasets.demo import generate_demo
+    from songspace.datasets.demo import DEMO_VERSION, generate_demo
 
-    data = DEMO_CACHE / f"n{n_tracks}-seed{seed}"
+    data = DEMO_CACHE / f"v{DEMO_VERSION}-n{n_tracks}-seed{seed}"
     try:
         if not (data / "metadata.csv").exists():
             console.print(f"generating the demo collection into {data} (once; later runs reuse it)")

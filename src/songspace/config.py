@@ -30,7 +30,7 @@ class FeatureConfig(Section):
     fmax: float | None = None
     n_mfcc: int = Field(20, gt=0)
     batch_size: int = Field(32, gt=0)  # clips per log-mel batch (on the GPU when there is one)
-    workers: int = Field(0, ge=0)  # decode processes; 0 = one per core
+    workers: int = Field(0, ge=0)  # feature worker processes; 0 = one per core
     # Shared by every run; SONGSPACE_CACHE_DIR overrides the default location.
     cache_dir: str = Field(default_factory=lambda: os.environ.get("SONGSPACE_CACHE_DIR",
                                                                   "~/.cache/songspace/features"))
@@ -86,12 +86,12 @@ class RunConfig(Section):
     name: str = ""
     seed: int = 0
     labels: list[str] | None = None
-    features: FeatureConfig = FeatureConfig()
-    model: ModelConfig = ModelConfig()
-    train: TrainConfig = TrainConfig()
-    cluster: ClusterConfig = ClusterConfig()
-    eval: EvalConfig = EvalConfig()
-    plots: PlotConfig = PlotConfig()
+    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    plots: PlotConfig = Field(default_factory=PlotConfig)
 
 
 def load_config(path: Path | str | None = None, **overrides: Any) -> RunConfig:

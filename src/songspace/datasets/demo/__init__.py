@@ -18,6 +18,6 @@ Modules, in the order the data flows:
 ``generate``     planning (one RNG pass), parallel rendering, atomic writing
 """
 
-from songspace.datasets.demo.generate import DemoSummary, generate_demo
+from songspace.datasets.demo.generate import DEMO_VERSION, DemoSummary, generate_demo
 
-__all__ = ["DemoSummary", "generate_demo"]
+__all__ = ["DEMO_VERSION", "DemoSummary", "generate_demo"]

@@ -35,6 +35,8 @@ from songspace.errors import ConfigError
 from songspace.parallel import process_pool
 
 METADATA_COLUMNS = ("track_id", "title", "artist", "language", "genre")
+# Bump when a change alters the generated files, so that cached copies (`songspace demo`) are remade.
+DEMO_VERSION = 1
 INSTRUMENTAL_SHARE = 0.17
 BANGLISH_SHARE = 0.25  # of Bengali songs
 MIXED_SHARE = 0.20  # of Bengali songs
