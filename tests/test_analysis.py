@@ -1,0 +1,43 @@
+"""The written analysis follows the numbers: change the numbers and the sentences change."""
+
+from __future__ import annotations
+
+from songspace.evaluation.analysis import analyse
+
+
+def _rows(vae_genre: float, lyrics_lang: float) -> list[dict]:
+    def row(rep, clusterer, modality, genre, lang, sil=0.3, learned=False, noise=0.0):
+        return {"method": f"{rep}+{clusterer}", "representation": rep, "clusterer": clusterer, "modality": modality,
+                "learned": learned, "nmi_genre": genre, "nmi_language": lang, "ari_genre": genre - 0.1,
+                "ari_language": lang - 0.1, "purity_genre": 0.8, "purity_language": 0.7,
+                "silhouette_common": sil, "noise_fraction": noise}
+    return [
+        row("vae", "kmeans", "audio", vae_genre, 0.01, learned=True),
+        row("pca", "kmeans", "audio", 0.80, 0.00),
+        row("features", "kmeans", "audio", 0.81, 0.00),
+        row("lyrics", "kmeans", "lyrics", 0.05, lyrics_lang),
+        row("hybrid", "kmeans", "audio+lyrics", 0.70, 0.85),
+        row("features", "dbscan", "audio", 0.6, 0.0, noise=0.25),
+    ]
+
+
+def test_verdicts_follow_the_numbers() -> None:
+    good = analyse(_rows(vae_genre=0.90, lyrics_lang=0.95), ["genre", "language"], n_tracks=300, n_with_lyrics=250)
+    assert "Best match to `genre`: **vae+kmeans** (NMI 0.900" in good
+    assert "**vae+kmeans** against pca+kmeans: beats it on genre NMI (0.900 vs 0.800)" in good
+    assert "`language` is carried mostly by the **lyrics** (0.950 against 0.010)" in good
+    assert "features+dbscan left 25% of the tracks as noise" in good
+    assert "300 tracks, 250 with lyrics" in good
+
+    bad = analyse(_rows(vae_genre=0.50, lyrics_lang=0.95), ["genre", "language"], n_tracks=300)
+    assert "**vae+kmeans** against pca+kmeans: loses to it on genre NMI (0.500 vs 0.800)" in bad
+    assert "Best match to `genre`: **features+kmeans**" in bad
+    assert "baselines are as good or better" in bad
+
+
+def test_small_differences_are_ties_and_nan_is_not_compared() -> None:
+    text = analyse(_rows(vae_genre=0.805, lyrics_lang=0.95), ["genre"], n_tracks=10)
+    assert "ties with it on genre NMI" in text
+    rows = _rows(0.9, 0.9)
+    rows[0]["silhouette_common"] = float("nan")
+    assert "cannot be compared with it on silhouette" in analyse(rows, ["genre"], n_tracks=10)
