@@ -1,17 +1,38 @@
-"""Tests for songspace.clustering (kmeans, choose_k, LatentClusterer)."""
+"""Tests for songspace.clustering (the clusterers by name, the DBSCAN knee, choose_k, LatentClusterer)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.distance import cdist
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from songspace.clustering import CLUSTERERS, LatentClusterer, choose_k, kmeans
+from songspace.clustering import (
+    CLUSTERERS,
+    DENSITY,
+    LatentClusterer,
+    agglomerative_ward,
+    choose_k,
+    cluster,
+    clusterer_options,
+    dbscan,
+    default_min_cluster_size,
+    default_min_samples,
+    hdbscan,
+    k_distances,
+    kmeans,
+    knee,
+    knee_eps,
+)
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
+from songspace.evaluation import score_clustering
+from songspace.evaluation.metrics import purity, undefined_reason
 
 N, D, K, LATENT = 160, 8, 4, 3
 TRAIN = TrainConfig(epochs=60, batch_size=32, lr=1e-2, device="cpu")
@@ -123,8 +144,8 @@ def test_unknown_model_and_clusterer(blobs) -> None:
     X, _ = blobs
     with pytest.raises(ConfigError, match="unknown model 'nope'.*mlp_vae.*pca.*features"):
         LatentClusterer(model="nope").fit(X)
-    with pytest.raises(ConfigError, match="unknown clusterer 'dbscan'.*kmeans"):
-        LatentClusterer(model="features", clusterer="dbscan").fit(X)
+    with pytest.raises(ConfigError, match="unknown clusterer 'nope'.*kmeans.*agglomerative_ward.*dbscan.*gmm"):
+        LatentClusterer(model="features", clusterer="nope").fit(X)
 
 
 def test_k_greater_than_n_raises(blobs) -> None:
@@ -137,10 +158,11 @@ def test_k_greater_than_n_raises(blobs) -> None:
 
 def test_kmeans_function(blobs) -> None:
     X, y = blobs
-    labels, est = kmeans(X, K, seed=0, n_init=2)
+    res = kmeans(X, K, seed=0, n_init=2)
     assert CLUSTERERS["kmeans"] is kmeans
-    assert labels.dtype == np.int64 and est.n_clusters == K
-    assert adjusted_rand_score(y, labels) > 0.9
+    assert res.labels.dtype == np.int64 and res.model.n_clusters == K and res.n_clusters == K
+    assert res.noise_fraction == 0.0 and res.params["n_init"] == 2
+    assert adjusted_rand_score(y, res.labels) > 0.9
 
 
 def test_choose_k_picks_four(blobs) -> None:
@@ -157,12 +179,250 @@ def test_choose_k_range_clipped_and_impossible() -> None:
 
 def test_get_params_and_clone(fitted) -> None:
     cfg = TrainConfig(epochs=3)
-    est = LatentClusterer("pca", "kmeans", 5, latent_dim=7, hidden_dims=[4], beta=2.0, train=cfg, n_init=3, seed=9)
+    est = LatentClusterer("pca", "kmeans", 5, latent_dim=7, hidden_dims=[4], beta=2.0, train=cfg, n_init=3,
+                          cluster_options={"max_iter": 5}, seed=9)
     assert est.get_params() == {"model": "pca", "clusterer": "kmeans", "n_clusters": 5, "latent_dim": 7,
-                                "hidden_dims": [4], "beta": 2.0, "train": cfg, "n_init": 3, "seed": 9}
+                                "hidden_dims": [4], "beta": 2.0, "train": cfg, "n_init": 3,
+                                "cluster_options": {"max_iter": 5}, "seed": 9}
     twin = clone(est)
     assert twin is not est and twin.get_params() == est.get_params()
     fitted_twin = clone(fitted["pca"])
     assert not hasattr(fitted_twin, "labels_")
     assert fitted_twin.get_params() == fitted["pca"].get_params()
     assert est.set_params(n_clusters=2).n_clusters == 2
+
+
+# --- every clusterer by name ------------------------------------------------------------------------------
+
+NAMES = list(CLUSTERERS)
+
+
+def test_registry_names() -> None:
+    assert NAMES == ["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
+    assert set(DENSITY) <= set(NAMES)
+    assert clusterer_options("dbscan") == ("eps", "min_samples", "max_points")
+    assert "n_init" in clusterer_options("kmeans") and "n_init" in clusterer_options("gmm")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_clusterer_recovers_blobs(blobs, name: str) -> None:
+    X, y = blobs
+    res = cluster(name, X, K, seed=0)
+    assert res.labels.shape == (N,) and res.labels.dtype == np.int64
+    assert adjusted_rand_score(y, res.labels) > 0.9
+    assert res.n_clusters == K
+    assert res.noise_fraction == pytest.approx(np.mean(res.labels == -1)) and res.noise_fraction < 0.05
+    assert np.array_equal(res.model.predict(X), res.labels)  # each point of a clear blob stays in it
+    assert ("k ignored" in res.notes) == (name in DENSITY)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_clusterer_same_seed_same_result(blobs, name: str) -> None:
+    X, _ = blobs
+    a, b = cluster(name, X, K, seed=3), cluster(name, X, K, seed=3)
+    assert np.array_equal(a.labels, b.labels)
+    assert a.params == b.params and a.notes == b.notes
+
+
+@pytest.mark.parametrize("name", DENSITY)
+def test_density_methods_ignore_k(blobs, name: str) -> None:
+    X, _ = blobs
+    ref = cluster(name, X, None).labels
+    assert np.array_equal(cluster(name, X, 2).labels, ref)
+    assert np.array_equal(cluster(name, X, 1000).labels, ref)  # k > n is no error where k is not used
+
+
+def test_cluster_checks_name_options_and_k(blobs) -> None:
+    X, _ = blobs
+    with pytest.raises(ConfigError, match="unknown clusterer 'spectral'"):
+        cluster("spectral", X, K)
+    with pytest.raises(ConfigError, match="'dbscan' takes no option n_init; it takes: eps, min_samples"):
+        cluster("dbscan", X, K, n_init=3)
+    with pytest.raises(ConfigError, match="'gmm' needs k"):
+        cluster("gmm", X, None)
+    assert cluster("gmm", X, K, covariance_type="diag").params["covariance_type"] == "diag"
+
+
+# --- DBSCAN: eps from the k-distance knee ---------------------------------------------------------------
+
+
+def test_knee_of_hand_made_curves() -> None:
+    hockey_stick = np.r_[np.linspace(0, 1, 90), np.linspace(2, 10, 10)]  # flat for 90 points, then steep
+    assert knee(hockey_stick) == 89
+    # No point below the chord: no knee, the last index (DBSCAN then makes every point core).
+    for curve in (np.ones(10), np.arange(10.0), np.sqrt(np.arange(10.0)), np.array([1.0, 2.0])):
+        assert knee(curve) == len(curve) - 1
+
+
+def test_k_distances_match_brute_force() -> None:
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    for ms in (1, 2, 5):
+        expected = np.sort(np.sort(cdist(X, X), axis=1)[:, ms - 1])  # column 0 is the point itself
+        np.testing.assert_allclose(k_distances(X, ms), expected, atol=1e-9)
+    with pytest.raises(ConfigError, match="min_samples = 31"):
+        k_distances(X, 31)
+
+
+def test_default_min_samples_and_cluster_size() -> None:
+    assert default_min_samples(160, 8) == 16  # 2 * d
+    assert default_min_samples(100_000, 79) == 100  # capped
+    assert default_min_samples(20, 8) == 4  # n / 10 = 2 -> at least 4
+    assert default_min_samples(3, 8) == 3  # never more than n
+    assert default_min_cluster_size(100_000, 32) == 1000  # 1 % of the collection
+    assert default_min_cluster_size(160, 16) == 16  # not below min_samples
+
+
+def test_dbscan_knee_eps_separates_the_blobs(blobs) -> None:
+    X, y = blobs
+    eps, i, kd = knee_eps(X, default_min_samples(*X.shape))
+    res = dbscan(X)
+    assert res.params["eps"] == pytest.approx(eps) and res.params["eps_source"] == "k-distance knee"
+    assert np.all(np.diff(kd) >= 0) and kd[i] == pytest.approx(eps)
+    assert i > len(X) // 2  # most points have a dense neighbourhood: they are left of the knee
+    between = cdist(X[y == 0], X[y != 0]).min()
+    assert eps < between  # no chain of eps-steps from one blob to another
+    assert adjusted_rand_score(y, res.labels) > 0.9
+
+
+def test_knee_eps_follows_the_scale_a_fixed_eps_does_not(blobs) -> None:
+    """Why eps is not a setting: an eps that suits one space joins everything, or nothing, in another."""
+    X, y = blobs
+    fixed = dbscan(X).params["eps"]
+    for scale in (0.1, 10.0):
+        chosen = dbscan(X * scale)
+        assert chosen.params["eps"] == pytest.approx(fixed * scale, rel=1e-4)
+        assert adjusted_rand_score(y, chosen.labels) > 0.9
+    shrunk = dbscan(X * 0.1, eps=fixed)  # a tenth of the scale: one cluster
+    assert shrunk.n_clusters == 1 and shrunk.noise_fraction == 0.0
+    assert adjusted_rand_score(y, shrunk.labels) == 0.0
+    assert undefined_reason(shrunk.labels) == "only one cluster"
+    grown = dbscan(X * 10.0, eps=fixed)  # ten times the scale: every point noise
+    assert grown.n_clusters == 0 and grown.noise_fraction == 1.0
+    assert grown.params["eps_source"] == "given"
+
+
+def test_dbscan_predict_new_points(blobs) -> None:
+    X, _ = blobs
+    res = dbscan(X)
+    centre = X[res.labels == 0].mean(0, keepdims=True)
+    far = X.max(0, keepdims=True) + 100.0
+    assert res.model.predict(centre).tolist() == [0]
+    assert res.model.predict(far).tolist() == [-1]
+
+
+# --- noise ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def noisy_blobs() -> tuple[np.ndarray, list[str]]:
+    """Three tight blobs in 4-d and 30 points scattered over a wider box, whose true label is 'scatter'."""
+    X, y = make_blobs(n_samples=300, centers=3, n_features=4, cluster_std=0.5, center_box=(-8, 8), random_state=1)
+    scatter = np.random.default_rng(1).uniform(-20, 20, size=(30, 4))
+    return np.vstack([X, scatter]), [*np.array(list("abc"))[y], *["scatter"] * 30]
+
+
+@pytest.mark.parametrize("name", DENSITY)
+def test_noise_reported_and_counted_as_wrong_in_purity(noisy_blobs, name: str) -> None:
+    X, truth = noisy_blobs
+    res = cluster(name, X, 3, seed=0)
+    noise = res.labels == -1
+    assert res.noise_fraction == pytest.approx(noise.mean()) and res.noise_fraction > 0.05
+    assert noise[300:].mean() > 0.5  # the scattered points are the noise
+    assert adjusted_rand_score(np.array(truth)[:300], res.labels[:300]) > 0.9
+    row = score_clustering(res.labels, own_space=X, common_space=X, labels={"truth": truth})
+    assert row["noise_fraction"] == pytest.approx(res.noise_fraction)
+    assert "noise" in row["notes"]
+    # Every cluster is pure, so purity is exactly the share of points not declared noise.
+    pure = all(len({truth[i] for i in np.flatnonzero(res.labels == c)}) == 1 for c in range(res.n_clusters))
+    if pure:
+        assert purity(truth, res.labels) == pytest.approx(1 - res.noise_fraction)
+    assert purity(truth, res.labels) <= 1 - res.noise_fraction + 1e-12
+
+
+def test_everything_noise_gives_nan_with_reason(blobs) -> None:
+    X, y = blobs
+    res = dbscan(X, eps=1e-6)
+    assert res.noise_fraction == 1.0 and res.n_clusters == 0
+    row = score_clustering(res.labels, own_space=X, common_space=X, labels={"genre": [str(v) for v in y]})
+    assert math.isnan(row["silhouette"]) and "every point is noise" in row["notes"]
+    assert row["purity_genre"] == 0.0
+
+
+# --- scale: fit on a sample above max_points ----------------------------------------------------------------
+
+
+def test_agglomerative_on_a_sample_assigns_the_rest(blobs) -> None:
+    X, y = blobs
+    a = agglomerative_ward(X, K, seed=0, max_points=60)
+    assert a.params["fitted_on"] == 60 and "sample of 60 of 160" in a.notes
+    assert adjusted_rand_score(y, a.labels) > 0.9
+    assert np.array_equal(a.labels, agglomerative_ward(X, K, seed=0, max_points=60).labels)
+    assert adjusted_rand_score(y, agglomerative_ward(X, K, seed=1, max_points=60).labels) > 0.9
+
+
+def test_dbscan_on_a_sample_assigns_the_rest(blobs) -> None:
+    X, y = blobs
+    d = dbscan(X, seed=0, max_points=80)
+    assert d.params["fitted_on"] == 80 and "sample of 80 of 160" in d.notes
+    assert d.n_clusters == K and adjusted_rand_score(y, d.labels) > 0.9
+    assert np.array_equal(d.labels, dbscan(X, seed=0, max_points=80).labels)
+
+
+def test_hdbscan_on_a_sample_assigns_the_rest(blobs) -> None:
+    X, y = blobs
+    h = hdbscan(X, seed=0, max_points=80)
+    assert h.params["fitted_on"] == 80 and "sample of 80 of 160" in h.notes
+    assert h.n_clusters == K and adjusted_rand_score(y, h.labels) > 0.8
+    assert np.array_equal(h.labels, hdbscan(X, seed=0, max_points=80).labels)
+
+
+# --- degenerate inputs ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_degenerate_inputs(name: str) -> None:
+    with pytest.raises(ConfigError, match="cannot cluster 1 track"):
+        cluster(name, np.zeros((1, 3)), 1)
+    with pytest.raises(ConfigError, match="NaN or infinite"):
+        cluster(name, np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]]), 2)
+    if name not in DENSITY:
+        with pytest.raises(ConfigError, match="k = 6 clusters is impossible for 5 tracks"):
+            cluster(name, np.random.default_rng(0).normal(size=(5, 2)), 6)
+    # All points identical: no crash, and the metrics say why they cannot score it.
+    same = np.ones((20, 3), dtype=np.float32)
+    res = cluster(name, same, 4, seed=0)
+    assert res.labels.shape == (20,)
+    assert undefined_reason(res.labels) is not None or "distinct point" in res.notes
+    # Two points: whatever comes out is a valid labelling.
+    two = cluster(name, np.array([[0.0, 0.0], [5.0, 5.0]]), 2)
+    assert two.labels.shape == (2,) and set(two.labels.tolist()) <= {-1, 0, 1}
+
+
+# --- LatentClusterer with every clusterer ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_latent_clusterer_every_clusterer(blobs, name: str) -> None:
+    X, y = blobs
+    est = LatentClusterer(model="features", clusterer=name, n_clusters=K, n_init=4, seed=0).fit(X)
+    assert adjusted_rand_score(y, est.labels_) > 0.9
+    assert est.n_clusters_ == K and 0.0 <= est.noise_fraction_ < 0.05
+    assert isinstance(est.cluster_params_, dict) and isinstance(est.cluster_notes_, str)
+    assert ("n_init" in est.cluster_params_) == (name in ("kmeans", "gmm"))
+    if name == "kmeans":
+        assert est.cluster_params_["n_init"] == 4
+    if name == "gmm":
+        assert est.cluster_params_["n_init"] == 1  # one EM run unless cluster_options asks for more
+    assert np.array_equal(est.predict(X), est.labels_)
+
+
+def test_latent_clusterer_cluster_options(blobs) -> None:
+    X, _ = blobs
+    est = LatentClusterer(model="features", clusterer="dbscan", cluster_options={"eps": 100.0}).fit(X)
+    assert est.n_clusters_ == 1 and est.cluster_params_["eps"] == 100.0
+    gm = LatentClusterer(model="features", clusterer="gmm", n_clusters=K, cluster_options={"n_init": 2})
+    assert gm.fit(X).cluster_params_["n_init"] == 2
+    km = LatentClusterer(model="features", clusterer="kmeans", n_clusters=K, n_init=4, cluster_options={"n_init": 1})
+    assert km.fit(X).cluster_params_["n_init"] == 1  # the option wins over the parameter
+    with pytest.raises(ConfigError, match="takes no option eps"):
+        LatentClusterer(model="features", clusterer="kmeans", cluster_options={"eps": 1.0}).fit(X)

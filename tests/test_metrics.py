@@ -15,6 +15,7 @@ from songspace.evaluation.metrics import (
     calinski_harabasz,
     davies_bouldin,
     nmi,
+    noise_fraction,
     purity,
     silhouette,
     undefined_reason,
@@ -61,6 +62,13 @@ def test_purity_unknown_true_labels_left_out() -> None:
 def test_external_metrics_nan_when_no_known_label() -> None:
     for metric in (purity, ari, nmi):
         assert math.isnan(metric(["", ""], [0, 1]))
+
+
+def test_noise_fraction() -> None:
+    assert noise_fraction([0, 0, -1, 1]) == pytest.approx(1 / 4)
+    assert noise_fraction(np.array([-1, -1])) == 1.0
+    assert noise_fraction([3, 4, 5]) == 0.0
+    assert math.isnan(noise_fraction([]))
 
 
 # --- ARI / NMI --------------------------------------------------------------------------------------------
@@ -182,7 +190,7 @@ def test_score_clustering_row(blobs) -> None:
     for label in ("genre", "mood"):
         for name in EXTERNAL:
             assert f"{name}_{label}" in row
-    assert row["n_clusters"] == 3
+    assert row["n_clusters"] == 3 and row["noise_fraction"] == 0.0
     assert row["notes"] == ""
     assert row["silhouette"] == pytest.approx(skm.silhouette_score(own, y))
     assert row["silhouette_common"] == pytest.approx(skm.silhouette_score(X, y))
@@ -208,6 +216,8 @@ def test_score_clustering_noise_not_counted_as_cluster_and_sample_note() -> None
     pred = np.array([0, 0, 0, 1, 1, 1, -1, -1])
     row = score_clustering(pred, own_space=X, common_space=X, labels={}, silhouette_sample=4)
     assert row["n_clusters"] == 2
+    assert row["noise_fraction"] == pytest.approx(2 / 8)
+    assert "25.0% noise: left out of internal metrics, wrong in purity" in row["notes"]
     assert "silhouette on a seeded sample of 4" in row["notes"]
     assert not any(k.startswith(("ari_", "nmi_", "purity_")) for k in row)
 

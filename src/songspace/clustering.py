@@ -1,23 +1,56 @@
 """Clusterers by name, the choice of k, and :class:`LatentClusterer`, the scikit-learn-style face of songspace.
 
     LatentClusterer(model="mlp_vae", clusterer="kmeans", n_clusters=8).fit(features).labels_
+
+Every clusterer is a plain function ``f(X, k, *, seed=0, **options) -> ClusterResult``, registered by name in
+``CLUSTERERS``; :func:`cluster` calls one by name and checks its options.
+
+=========================  ==========================================================================
+name                       what; time for 100k points in 16-d / 79-d (2 shared cores, 8 blobs)
+=========================  ==========================================================================
+``kmeans``                 K-Means, ``n_init`` seeded restarts; O(n k d) per iteration. 1-10 s / 6 s.
+``agglomerative_ward``     Ward linkage. O(n^2) time *and memory* (10k points: 5 s, 400 MB; 100k would
+                           need 40 GB), so above ``max_points`` (10,000) the tree is built on a seeded
+                           sample and every other point joins the nearest cluster centroid. 13 s / 21 s.
+``agglomerative_average``  Average linkage; same cost and the same sample rule. 8 s.
+``dbscan``                 DBSCAN; ``eps`` from the knee of the k-distance curve (:func:`knee_eps`),
+                           ``min_samples`` from :func:`default_min_samples`. Ignores k. It holds every
+                           eps-neighbourhood at once (all 100k: 210 s, 1.3 GB), so above ``max_points``
+                           (20,000) it runs on a seeded sample and the rest join the nearest core point's
+                           cluster within eps. 62 s / 86 s.
+``hdbscan``                HDBSCAN (scikit-learn's); ``min_cluster_size`` from n
+                           (:func:`default_min_cluster_size`). Ignores k. O(n^2) time (Prim's tree), so
+                           above ``max_points`` (20,000) it runs on a seeded sample and the rest are
+                           assigned as ``predict`` does. 75 s / 152 s.
+``gmm``                    Gaussian mixture, full covariances regularised relative to the data's scale.
+                           4-15 s / 75 s per EM run (``n_init``).
+=========================  ==========================================================================
+
+Noise (label -1) is reported as ``ClusterResult.noise_fraction``; the metrics leave it out of internal scores
+and count it as wrong in purity (see :mod:`songspace.evaluation.metrics`).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import warnings
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.cluster import KMeans
+from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
+from sklearn.metrics import pairwise_distances_argmin
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
-from songspace.evaluation.metrics import silhouette
+from songspace.evaluation.metrics import NOISE, noise_fraction, silhouette
 from songspace.models import MODELS, build_model
 from songspace.training import History, RowDataset, embed, seed_everything, train
 
@@ -27,15 +60,359 @@ log = logging.getLogger(__name__)
 BASELINES = ("pca", "features")
 
 
-def kmeans(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10) -> tuple[np.ndarray, KMeans]:
-    """K-Means labels of ``X`` [shape=(n, d)] with ``k`` clusters, and the fitted estimator."""
-    if not 1 <= k <= len(X):
-        raise ConfigError(f"k = {k} clusters is impossible for {len(X)} tracks; choose 2 <= k < {len(X)}.")
-    est = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X)
-    return est.labels_.astype(np.int64), est
+class Predictor(Protocol):
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
 
 
-CLUSTERERS: dict[str, Callable[..., tuple[np.ndarray, Any]]] = {"kmeans": kmeans}
+@dataclass(frozen=True)
+class ClusterResult:
+    """What a clusterer found.
+
+    labels : np.ndarray [shape=(n,), dtype=int64], cluster of each point; -1 = noise (density methods only).
+    n_clusters : clusters found, noise not counted (may be fewer than the k asked for).
+    noise_fraction : share of points labelled noise, in [0, 1].
+    params : the settings used, including the ones chosen from the data (eps, min_samples, ...); plain
+        Python values, ready for JSON.
+    notes : what a reader of the results table should know (k ignored, fitted on a sample, ...).
+    model : assigns new points [shape=(m, d)] to the learned clusters with ``model.predict``.
+    """
+
+    labels: np.ndarray
+    n_clusters: int
+    noise_fraction: float
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+    model: Predictor | None = None
+
+
+def _result(labels: np.ndarray, params: dict[str, Any], notes: list[str], model: Predictor) -> ClusterResult:
+    labels = np.asarray(labels, dtype=np.int64)
+    return ClusterResult(labels=labels, n_clusters=int(np.unique(labels[labels != NOISE]).size),
+                         noise_fraction=noise_fraction(labels), params=params, notes="; ".join(notes), model=model)
+
+
+def _check_points(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ConfigError(f"points to cluster must be a 2-d array (n, d), got shape {X.shape}.")
+    if len(X) < 2:
+        raise ConfigError(f"cannot cluster {len(X)} track(s); clustering needs at least 2.")
+    if not np.isfinite(X).all():
+        raise ConfigError(f"{int((~np.isfinite(X)).sum())} of the values to cluster are NaN or infinite; if they "
+                          "are a model's latents, its training diverged: lower train.lr or model.beta.")
+    return X
+
+
+def _check_k(k: int, n: int) -> None:
+    if not 1 <= k <= n:
+        raise ConfigError(f"k = {k} clusters is impossible for {n} tracks; choose 2 <= k < {n}.")
+
+
+def _sample(n: int, max_points: int, seed: int) -> np.ndarray | None:
+    """Sorted indices of a seeded sample of ``max_points`` of ``n`` points, or None when n fits."""
+    if n <= max_points:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
+
+
+class NearestPointAssigner:
+    """Assigns a point the label of its nearest stored point when it lies within that point's radius, else noise.
+
+    For DBSCAN the stored points are the core samples and the radius is eps: DBSCAN's own rule for border
+    points. For HDBSCAN they are all fitted points (noise included) and the radius is each point's core
+    distance. A stored point is always assigned its own label.
+    """
+
+    def __init__(self, points: np.ndarray, labels: np.ndarray, radius: float | np.ndarray) -> None:
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.radius = np.broadcast_to(np.asarray(radius, dtype=np.float64), self.labels.shape)
+        self.nn = NearestNeighbors(n_neighbors=1).fit(points) if len(points) else None
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Label of each row of ``X`` [shape=(m, d)] -> [shape=(m,)], -1 where no stored point is near."""
+        out = np.full(len(X), NOISE, dtype=np.int64)
+        if self.nn is None:
+            return out
+        dist, idx = self.nn.kneighbors(X)
+        dist, idx = dist[:, 0], idx[:, 0]
+        near = dist <= self.radius[idx] * (1 + 1e-6)  # float32 distances recomputed need a hair of slack
+        out[near] = self.labels[idx[near]]
+        return out
+
+
+class NearestCentroid:
+    """Assigns a point the label of the nearest cluster centroid (the mean of the cluster's fitted points)."""
+
+    def __init__(self, X: np.ndarray, labels: np.ndarray) -> None:
+        self.classes, inverse = np.unique(np.asarray(labels, dtype=np.int64), return_inverse=True)
+        counts = np.bincount(inverse)
+        self.centroids = np.stack([np.bincount(inverse, weights=col) for col in np.asarray(X, np.float64).T], 1)
+        self.centroids /= counts[:, None]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Label of each row of ``X`` [shape=(m, d)] -> [shape=(m,)]."""
+        return self.classes[pairwise_distances_argmin(np.asarray(X, np.float64), self.centroids)]
+
+
+# --- K-Means and Gaussian mixture --------------------------------------------------------------------------
+
+
+def kmeans(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10) -> ClusterResult:
+    """K-Means of ``X`` [shape=(n, d)] into ``k`` clusters, best of ``n_init`` seeded restarts."""
+    X = _check_points(X)
+    _check_k(k, len(X))
+    with warnings.catch_warnings():  # fewer distinct points than k: a note below, not a warning
+        warnings.filterwarnings("ignore", message="Number of distinct clusters")
+        est = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X)
+    found = np.unique(est.labels_).size
+    notes = [f"only {found} distinct cluster(s) of the {k} asked for (duplicate points)"] if found < k else []
+    return _result(est.labels_, {"k": k, "n_init": n_init, "inertia": float(est.inertia_)}, notes, est)
+
+
+def gmm(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 1,
+        covariance_type: Literal["full", "tied", "diag", "spherical"] = "full",
+        reg_covar: float = 1e-3) -> ClusterResult:
+    """Gaussian mixture of ``k`` components (seeded k-means initialisation); each point in its likeliest one.
+
+    Each of the ``n_init`` runs is a whole EM fit: about 75 s for 100k points in 79-d with full covariances.
+
+    ``reg_covar`` is relative: it adds ``reg_covar`` times the mean per-dimension variance of ``X`` to every
+    covariance's diagonal, so it means the same in a standardised feature space and in a VAE's latent space,
+    and keeps full covariances invertible when a cluster has fewer points than dimensions.
+    """
+    X = _check_points(X)
+    _check_k(k, len(X))
+    scale = float(np.var(X, axis=0).mean()) or 1.0  # identical points: no variance to be relative to
+    with warnings.catch_warnings():  # duplicate points trouble the k-means start; the note below says so
+        warnings.filterwarnings("ignore", message="Number of distinct clusters")
+        est = GaussianMixture(n_components=k, covariance_type=covariance_type, reg_covar=reg_covar * scale,
+                              n_init=n_init, random_state=seed).fit(X)
+    labels = est.predict(X)
+    notes = [] if est.converged_ else [f"EM did not converge in {est.max_iter} iterations"]
+    found = np.unique(labels).size
+    if found < k:
+        notes.append(f"{k - found} of the {k} components hold no point")
+    params = {"k": k, "covariance_type": covariance_type, "reg_covar": reg_covar * scale, "n_init": n_init,
+              "converged": bool(est.converged_), "bic": float(est.bic(X))}
+    return _result(labels, params, notes, est)
+
+
+# --- Agglomerative -----------------------------------------------------------------------------------------
+
+
+def agglomerative(X: np.ndarray, k: int, *, seed: int = 0, linkage: Literal["ward", "average"] = "ward",
+                  max_points: int = 10_000) -> ClusterResult:
+    """Agglomerative (hierarchical) clustering of ``X`` [shape=(n, d)] into ``k`` clusters.
+
+    scikit-learn builds the full tree from all pairwise distances: O(n^2) time and memory (10k points take
+    about 5 s and 400 MB; 100k would need 40 GB). Above ``max_points`` the tree is built on a seeded sample
+    of that size, which keeps its labels, and every other point joins the nearest cluster centroid.
+    ``predict`` also uses the nearest centroid.
+    """
+    X = _check_points(X)
+    _check_k(k, len(X))
+    pick = _sample(len(X), max_points, seed)
+    fit_X = X if pick is None else X[pick]
+    _check_k(k, len(fit_X))
+    fit_labels = AgglomerativeClustering(n_clusters=k, linkage=linkage).fit(fit_X).labels_
+    centroids = NearestCentroid(fit_X, fit_labels)
+    params: dict[str, Any] = {"k": k, "linkage": linkage, "fitted_on": len(fit_X)}
+    notes = []
+    if (distinct := len(np.unique(fit_X, axis=0))) < k:
+        notes.append(f"only {distinct} distinct point(s) for k = {k}: identical points were split arbitrarily")
+    if pick is None:
+        labels = fit_labels
+    else:
+        labels = centroids.predict(X)
+        labels[pick] = fit_labels
+        notes.append(f"tree built on a seeded sample of {len(fit_X)} of {len(X)} points (O(n^2) memory); "
+                     "the rest joined the nearest cluster centroid")
+    return _result(labels, params, notes, centroids)
+
+
+def agglomerative_ward(X: np.ndarray, k: int, *, seed: int = 0, max_points: int = 10_000) -> ClusterResult:
+    """Ward linkage: merge the pair of clusters that least increases the within-cluster variance."""
+    return agglomerative(X, k, seed=seed, linkage="ward", max_points=max_points)
+
+
+def agglomerative_average(X: np.ndarray, k: int, *, seed: int = 0, max_points: int = 10_000) -> ClusterResult:
+    """Average linkage: merge the pair of clusters with the smallest mean distance between their points."""
+    return agglomerative(X, k, seed=seed, linkage="average", max_points=max_points)
+
+
+# --- density: DBSCAN and HDBSCAN ---------------------------------------------------------------------------
+
+
+def default_min_samples(n: int, d: int) -> int:
+    """``min_samples`` for DBSCAN/HDBSCAN (neighbours, the point itself included) for n points in d dimensions.
+
+    2·d, the rule of Sander et al. (1998) kept by Schubert et al. (2017, "DBSCAN revisited"): a density
+    estimate needs more neighbours in more dimensions. Capped at 100 (the neighbour search grows with it and
+    the 79-d feature space would ask for 158) and at n/10 (so that a cluster of a tenth of a small collection
+    can still be dense); then raised to at least 4 (Ester et al.'s 1996 value for 2-d data); never above n.
+    """
+    return int(min(max(4, min(2 * d, 100, n // 10)), n))
+
+
+def default_min_cluster_size(n: int, min_samples: int) -> int:
+    """HDBSCAN's smallest cluster: 1% of the collection, but not below ``min_samples`` (nor above n).
+
+    At 100k tracks a group of a few dozen songs is an album or an artist, not the genre- or language-level
+    structure songspace looks for; on small collections ``min_samples`` keeps clusters from being specks.
+    """
+    return int(min(max(min_samples, 2, round(0.01 * n)), n))
+
+
+def k_distances(X: np.ndarray, min_samples: int) -> np.ndarray:
+    """Distance of each point to its ``min_samples``-th nearest neighbour, the point itself counted first
+    (so exactly DBSCAN's test: a point is core when this is <= eps), sorted ascending. [shape=(n,)]
+
+    A tree or chunked brute-force neighbour search: O(n·min_samples) memory, never the n x n matrix.
+    """
+    X = np.asarray(X)
+    if not 1 <= min_samples <= len(X):
+        raise ConfigError(f"min_samples = {min_samples} is impossible for {len(X)} points; choose 1..{len(X)}.")
+    dist, _ = NearestNeighbors(n_neighbors=min_samples).fit(X).kneighbors(X)
+    return np.sort(dist[:, -1])
+
+
+def knee(y: np.ndarray) -> int:
+    """Index of the knee of an increasing, convex curve ``y`` [shape=(n,)] (a sorted k-distance curve).
+
+    Kneedle's idea (Satopää et al., 2011) without its smoothing: scale both axes to [0, 1], draw the chord
+    from the first point to the last, and take the point farthest below it. For a curve that is flat and
+    then shoots up (dense points, then the sparse ones) that is where it bends. A curve with no point below
+    its chord (flat, straight or concave: no density contrast) has no knee, and the last index is returned,
+    so that DBSCAN makes every point core rather than inventing clusters.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.size < 3 or y[-1] <= y[0]:
+        return int(y.size - 1)
+    x = np.linspace(0.0, 1.0, y.size)
+    below = x - (y - y[0]) / (y[-1] - y[0])  # vertical distance below the chord y = x, proportional to the normal
+    i = int(np.argmax(below))
+    return i if below[i] > 1e-9 else int(y.size - 1)
+
+
+def knee_eps(X: np.ndarray, min_samples: int) -> tuple[float, int, np.ndarray]:
+    """DBSCAN's eps read off the data: the k-distance at the knee of the sorted k-distance curve.
+
+    Points left of the knee have a dense neighbourhood and become core points; the ones past it, where the
+    distance shoots up, are border points or noise. Returns ``(eps, knee index, sorted k-distances)``.
+    """
+    kd = k_distances(X, min_samples)
+    i = knee(kd)
+    # Identical points have k-distance 0, and DBSCAN needs eps > 0: the smallest eps that still joins them.
+    eps = float(kd[i]) if kd[i] > 0 else float(np.finfo(np.float32).eps * max(1.0, float(np.abs(X).max())))
+    return eps, i, kd
+
+
+def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | None = None,
+           min_samples: int | None = None, max_points: int = 20_000) -> ClusterResult:
+    """DBSCAN of ``X`` [shape=(n, d)]. ``k`` is ignored: the density finds the clusters. Noise gets label -1.
+
+    ``eps`` None (the default) takes it from the data (:func:`knee_eps`); a fixed eps is one number for every
+    space, and in a space it was not chosen for it joins everything into one cluster or calls it all noise.
+    ``min_samples`` None takes :func:`default_min_samples`.
+
+    scikit-learn's DBSCAN holds every point's eps-neighbourhood at once, and in a dense latent space those are
+    large (100k points in 16-d: 210 s and 1.3 GB). Above ``max_points`` eps is read and DBSCAN run on a seeded
+    sample of that size; the other points join the cluster of the nearest sample core point within eps (the
+    rule DBSCAN itself uses for border points, and what ``predict`` does), else they are noise.
+    """
+    X = _check_points(X)
+    pick = _sample(len(X), max_points, seed)
+    fit_X = X if pick is None else X[pick]
+    n, d = fit_X.shape
+    ms = default_min_samples(n, d) if min_samples is None else min_samples
+    if not 1 <= ms <= n:
+        raise ConfigError(f"min_samples = {ms} is impossible for {n} points; choose 1..{n}.")
+    params: dict[str, Any] = {"min_samples": ms, "fitted_on": n}
+    if eps is None:
+        eps, i, _ = knee_eps(fit_X, ms)
+        params.update(eps=eps, eps_source="k-distance knee", knee_quantile=round(i / max(n - 1, 1), 4))
+    else:
+        if eps <= 0:
+            raise ConfigError(f"eps = {eps} must be > 0; leave it unset to take it from the k-distance knee.")
+        params.update(eps=float(eps), eps_source="given")
+    est = DBSCAN(eps=params["eps"], min_samples=ms).fit(fit_X)
+    core = est.core_sample_indices_
+    assigner = NearestPointAssigner(fit_X[core], est.labels_[core], params["eps"])
+    notes = ["density method: k ignored"]
+    if pick is None:
+        labels = est.labels_
+    else:
+        labels = assigner.predict(X)
+        labels[pick] = est.labels_
+        notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (neighbourhood memory); the rest "
+                     "joined the nearest core point's cluster when within eps, else noise")
+    return _result(labels, params, notes, assigner)
+
+
+def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_size: int | None = None,
+            min_samples: int | None = None, max_points: int = 20_000) -> ClusterResult:
+    """HDBSCAN of ``X`` [shape=(n, d)] (scikit-learn's, with ``copy=True``). ``k`` is ignored.
+
+    Defaults: ``min_samples`` from :func:`default_min_samples`, ``min_cluster_size`` from
+    :func:`default_min_cluster_size`. scikit-learn's HDBSCAN is O(n^2) in time, so above ``max_points`` it runs
+    on a seeded sample of that size (defaults computed on the sample) and the other points are assigned as
+    ``predict`` assigns new ones: the label of the nearest sample point when they lie within its core
+    distance, else noise. Noise gets label -1.
+    """
+    X = _check_points(X)
+    pick = _sample(len(X), max_points, seed)
+    fit_X = X if pick is None else X[pick]
+    n, d = fit_X.shape
+    ms = default_min_samples(n, d) if min_samples is None else min_samples
+    mcs = default_min_cluster_size(n, ms) if min_cluster_size is None else min_cluster_size
+    if not 1 <= ms <= n or not 2 <= mcs <= n:
+        raise ConfigError(f"min_samples = {ms} and min_cluster_size = {mcs} must lie in 1..{n} and 2..{n} "
+                          f"for {n} points.")
+    fit_labels = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True).fit(fit_X).labels_
+    core_dist, _ = NearestNeighbors(n_neighbors=ms).fit(fit_X).kneighbors(fit_X)
+    assigner = NearestPointAssigner(fit_X, fit_labels, core_dist[:, -1])
+    params: dict[str, Any] = {"min_cluster_size": mcs, "min_samples": ms, "fitted_on": n}
+    notes = ["density method: k ignored"]
+    if pick is None:
+        labels = fit_labels
+    else:
+        labels = assigner.predict(X)
+        labels[pick] = fit_labels
+        notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (O(n^2) time); the rest joined the "
+                     "nearest sample point's cluster when within its core distance, else noise")
+    return _result(labels, params, notes, assigner)
+
+
+CLUSTERERS: dict[str, Callable[..., ClusterResult]] = {
+    "kmeans": kmeans,
+    "agglomerative_ward": agglomerative_ward,
+    "agglomerative_average": agglomerative_average,
+    "dbscan": dbscan,
+    "hdbscan": hdbscan,
+    "gmm": gmm,
+}
+# Clusterers that find their own number of clusters.
+DENSITY = ("dbscan", "hdbscan")
+
+
+def clusterer_options(name: str) -> tuple[str, ...]:
+    """The keyword options clusterer ``name`` takes besides ``seed``."""
+    sig = inspect.signature(CLUSTERERS[name])
+    return tuple(p for p, v in sig.parameters.items() if v.kind is v.KEYWORD_ONLY and p != "seed")
+
+
+def cluster(name: str, X: np.ndarray, k: int | None, *, seed: int = 0, **options: Any) -> ClusterResult:
+    """Cluster ``X`` [shape=(n, d)] with the clusterer registered as ``name``, into ``k`` clusters where it
+    takes a k (density methods ignore it). ``options`` go to that clusterer; unknown ones are an error."""
+    if name not in CLUSTERERS:
+        raise ConfigError(f"unknown clusterer {name!r}; choose one of: {', '.join(CLUSTERERS)}")
+    unknown = set(options) - set(clusterer_options(name))
+    if unknown:
+        raise ConfigError(f"clusterer {name!r} takes no option {', '.join(sorted(unknown))}; it takes: "
+                          f"{', '.join(clusterer_options(name)) or 'none'}")
+    if k is None and name not in DENSITY:
+        raise ConfigError(f"clusterer {name!r} needs k; set cluster.k or let it be chosen.")
+    return CLUSTERERS[name](X, k, seed=seed, **options)
 
 
 def choose_k(X: np.ndarray, k_range: tuple[int, int] = (2, 12), *, seed: int = 0, sample_size: int = 5000) -> int:
@@ -46,7 +423,7 @@ def choose_k(X: np.ndarray, k_range: tuple[int, int] = (2, 12), *, seed: int = 0
     lo, hi = k_range[0], min(k_range[1], len(X) - 1)
     if hi < lo:
         raise ConfigError(f"cannot choose k in {k_range} for {len(X)} tracks; set cluster.k explicitly.")
-    scores = {k: silhouette(X, kmeans(X, k, seed=seed, n_init=3)[0], sample_size=sample_size, seed=seed)
+    scores = {k: silhouette(X, kmeans(X, k, seed=seed, n_init=3).labels, sample_size=sample_size, seed=seed)
               for k in range(lo, hi + 1)}
     best = max(scores, key=lambda k: (np.nan_to_num(scores[k], nan=-2.0), -k))
     log.info("chose k = %d by silhouette (%s)", best, ", ".join(f"{k}: {s:.3f}" for k, s in scores.items()))
@@ -61,21 +438,31 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
     model : a name in ``songspace.models.MODELS`` (trained), ``"pca"`` (PCA to ``latent_dim``) or
         ``"features"`` (the standardised features themselves).
     clusterer : a name in ``CLUSTERERS``.
-    n_clusters : k.
+    n_clusters : k (ignored by the density clusterers ``dbscan`` and ``hdbscan``).
     latent_dim, hidden_dims, beta : model settings (``latent_dim`` also sets the PCA baseline's dimension).
     train : trainer settings (None = defaults).
+    n_init : K-Means restarts. (A GMM restart is a whole EM run, 75 s for 100k tracks in the 79-d feature
+        space, so ``gmm`` keeps its one run from a seeded K-Means start unless ``cluster_options`` says more.)
+    cluster_options : further options of the clusterer (e.g. ``{"min_samples": 10}`` for ``dbscan``); see
+        :func:`clusterer_options`. An ``n_init`` here wins over the parameter.
     seed : fixes the model's initial weights, training and the clusterer.
 
     Attributes
     ----------
-    labels_ : np.ndarray [shape=(n,)], cluster of each training row.
+    labels_ : np.ndarray [shape=(n,)], cluster of each training row; -1 = noise.
     latent_ : np.ndarray [shape=(n, latent_dim)], the embedding that was clustered.
+    n_clusters_ : clusters found (noise not counted).
+    noise_fraction_ : share of training rows labelled noise (0 for the clusterers without noise).
+    cluster_params_ : settings the clusterer used, including those chosen from the data (e.g. DBSCAN's eps).
+    cluster_notes_ : what a reader of the results should know about this clustering ("" when nothing).
     scaler_, model_, history_ : the fitted standardiser, model (None for baselines) and training history.
+    cluster_model_ : assigns new latents to clusters (``predict``).
     """
 
     def __init__(self, model: str = "mlp_vae", clusterer: str = "kmeans", n_clusters: int = 8, *,
                  latent_dim: int = 16, hidden_dims: list[int] | None = None, beta: float = 1.0,
-                 train: TrainConfig | None = None, n_init: int = 10, seed: int = 0) -> None:
+                 train: TrainConfig | None = None, n_init: int = 10, cluster_options: dict[str, Any] | None = None,
+                 seed: int = 0) -> None:
         self.model = model
         self.clusterer = clusterer
         self.n_clusters = n_clusters
@@ -84,6 +471,7 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
         self.beta = beta
         self.train = train
         self.n_init = n_init
+        self.cluster_options = cluster_options
         self.seed = seed
 
     def fit(self, X: np.ndarray, y: None = None, *,
@@ -106,8 +494,13 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
             self.history_ = train(self.model_, self._dataset(X), self.train or TrainConfig(), seed=self.seed,
                                   progress=progress)
         self.latent_ = self.transform(X)
-        self.labels_, self.cluster_model_ = CLUSTERERS[self.clusterer](
-            self.latent_, self.n_clusters, seed=self.seed, n_init=self.n_init)
+        options = dict(self.cluster_options or {})
+        if self.clusterer == "kmeans":
+            options.setdefault("n_init", self.n_init)
+        result = cluster(self.clusterer, self.latent_, self.n_clusters, seed=self.seed, **options)
+        self.labels_, self.cluster_model_ = result.labels, result.model
+        self.n_clusters_, self.noise_fraction_ = result.n_clusters, result.noise_fraction
+        self.cluster_params_, self.cluster_notes_ = result.params, result.notes
         return self
 
     def _dataset(self, X: np.ndarray) -> RowDataset:
@@ -123,8 +516,10 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
         return embed(self.model_, self._dataset(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Cluster of each row of ``X``: the nearest learned cluster."""
-        return self.cluster_model_.predict(self.transform(X)).astype(np.int64)
+        """Cluster of each row of ``X`` [shape=(m,)]: the nearest learned cluster (K-Means, agglomerative: its
+        centroid), the likeliest component (GMM), or the density rule of :class:`NearestPointAssigner`
+        (DBSCAN, HDBSCAN; -1 for points in no dense region)."""
+        return np.asarray(self.cluster_model_.predict(self.transform(X)), dtype=np.int64)
 
     def fit_predict(self, X: np.ndarray, y: None = None, **kwargs: Any) -> np.ndarray:
         return self.fit(X, **kwargs).labels_

@@ -3,7 +3,9 @@
 Degenerate cases (fewer than two clusters, as many clusters as points, everything noise) return NaN;
 :func:`undefined_reason` says why, for the notes column of the results table.
 Cluster label ``-1`` means noise (DBSCAN/HDBSCAN): internal metrics leave noise points out; purity counts
-them as wrongly assigned, so a method cannot raise its purity by declaring hard points noise.
+them as wrongly assigned, so a method cannot raise its purity by declaring hard points noise; ARI and NMI
+see the noise as one more cluster (what scikit-learn does with any label). :func:`noise_fraction` reports how
+much was left out, to be read next to the scores.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ import numpy as np
 from sklearn import metrics as skm
 
 NOISE = -1
+
+
+def noise_fraction(labels_pred: Sequence[int] | np.ndarray) -> float:
+    """Share of points labelled noise (-1), in [0, 1]; NaN for no points."""
+    labels = np.asarray(labels_pred)
+    return float("nan") if labels.size == 0 else float(np.mean(labels == NOISE))
 
 
 def undefined_reason(labels_pred: Sequence[int] | np.ndarray) -> str | None:
