@@ -168,5 +168,75 @@ def demo(
         raise typer.Exit(130) from None
 
 
+def _counts(counter: Any, unit: str = "") -> str:
+    """``"mp3: 7990, wav: 10"``: a Counter, most common first."""
+    return ", ".join(f"{k}{unit}: {v}" for k, v in counter.most_common()) or "-"
+
+
+def _print_report(r: Any, max_problems: int) -> None:
+    """A :class:`~songspace.datasets.inspect.DatasetReport` as rich tables."""
+    console.print(f"[bold]{r.root}[/]: layout [bold]{r.layout}[/], {r.n_tracks} tracks, "
+                  f"{r.n_with_lyrics} with lyrics", highlight=False, soft_wrap=True)
+    audio = Table(title="audio", title_justify="left", show_header=False)
+    audio.add_row("formats", _counts(r.formats))
+    if r.n_probed:
+        d = r.durations
+        audio.add_row("headers read", f"{r.n_probed} of {r.n_tracks}")
+        total = f"{d.total_s / 3600:.1f} h" if d and d.total_s >= 3600 else f"{d.total_s / 60:.1f} min" if d else ""
+        audio.add_row("duration", f"min {d.min_s:.1f} s, median {d.median_s:.1f} s, max {d.max_s:.1f} s, "
+                                  f"total {total} ({d.n} files)" if d else "unknown")
+        audio.add_row("sample rates", _counts(r.sample_rates, " Hz"))
+        audio.add_row("channels", _counts(r.channels, " ch"))
+    console.print(audio)
+    if r.labels:
+        labels = Table(title="labels (evaluation only)", title_justify="left")
+        for col in ("label", "classes", "unknown", "counts (largest first)"):
+            labels.add_column(col)
+        for name, counts in r.labels.items():
+            known = [(k, v) for k, v in counts.most_common() if k]
+            shown = ", ".join(f"{k} {v}" for k, v in known[:12]) + (", ..." if len(known) > 12 else "")
+            labels.add_row(name, str(len(known)), str(counts.get("", 0)), shown)
+        console.print(labels)
+    if r.lyrics_by_language and r.n_with_lyrics:
+        lyr = Table(title="lyrics coverage by language", title_justify="left")
+        for col in ("language", "tracks", "with lyrics", "coverage"):
+            lyr.add_column(col, justify="left" if col == "language" else "right")
+        for lang, (n, with_lyrics) in r.lyrics_by_language.items():
+            lyr.add_row(lang or "(unknown)", str(n), str(with_lyrics), f"{with_lyrics / n:.0%}")
+        console.print(lyr)
+    if r.problems:
+        probs = Table(title=f"{len(r.problems)} problem(s)", title_justify="left")
+        for col in ("path", "reason", "skipped"):
+            probs.add_column(col, overflow="fold")
+        for p in r.problems[:max_problems]:
+            probs.add_row(p.path, p.reason, "yes" if p.skipped else "no")
+        console.print(probs)
+        if len(r.problems) > max_problems:
+            console.print(f"... and {len(r.problems) - max_problems} more (--max-problems to see them)")
+    else:
+        console.print("[green]no problems found[/]")
+
+
+@app.command("inspect")
+def inspect_command(
+    data_dir: Annotated[Path, typer.Argument(help="dataset folder to describe")],
+    layout: Annotated[str, typer.Option(help="dataset layout: auto, folder, gtzan, fma, jamendo, mir1k, "
+                                             "lyrics_csv")] = "auto",
+    probe: Annotated[bool, typer.Option(help="read audio headers for durations, sample rates and "
+                                             "channels (no decoding)")] = True,
+    max_probe: Annotated[int | None, typer.Option(help="read at most this many audio headers")] = None,
+    max_problems: Annotated[int, typer.Option(help="problems to list")] = 30,
+) -> None:
+    """Describe a dataset folder without running anything: layout, tracks, audio, labels, lyrics, problems."""
+    _setup_logging(False)
+    from songspace.datasets.inspect import inspect_dataset
+
+    try:
+        report = inspect_dataset(data_dir, layout, probe_audio=probe, max_probe=max_probe)
+    except SongspaceError as exc:
+        raise _fail(exc) from None
+    _print_report(report, max_problems)
+
+
 def main() -> None:
     app()

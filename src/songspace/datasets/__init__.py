@@ -1,21 +1,48 @@
-"""Datasets: turn a folder on disk into a :class:`Manifest` of tracks. Labels are for evaluation only."""
+"""Datasets: turn a folder on disk into a :class:`Manifest` of tracks. Labels are for evaluation only.
+
+One reader per layout, picked from the folder's shape by :func:`detect_layout` or named by the user.
+Readers only read: nothing is ever written into a dataset folder.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from songspace.datasets.fma import is_fma, read_fma
 from songspace.datasets.folder import read_folder
 from songspace.datasets.gtzan import gtzan_audio_dir, read_gtzan
+from songspace.datasets.jamendo import is_jamendo, read_jamendo
+from songspace.datasets.lyrics import track_lyrics
+from songspace.datasets.lyrics_csv import find_lyrics_tables, read_lyrics_csv
 from songspace.datasets.manifest import Manifest, Problem, Track
+from songspace.datasets.mir1k import mir1k_dir, read_mir1k
 from songspace.errors import DatasetError
 
-READERS = {"folder": read_folder, "gtzan": read_gtzan}
+READERS = {"folder": read_folder, "gtzan": read_gtzan, "fma": read_fma, "jamendo": read_jamendo,
+           "mir1k": read_mir1k, "lyrics_csv": read_lyrics_csv}
 
 
 def detect_layout(root: Path) -> str:
-    """The layout name of ``root``: ``gtzan`` when its files are named like GTZAN's, else ``folder``."""
+    """The layout name of ``root``, from its shape; the first rule that matches wins.
+
+    1. ``fma``: ``fma_metadata/tracks.csv``, or an ``fma_small/`` (medium, large, full) audio folder.
+    2. ``jamendo``: an MTG-Jamendo ``autotagging*.tsv`` here or in ``data/``.
+    3. ``mir1k``: a ``Wavfile/`` folder, here or in ``MIR-1K/``.
+    4. ``gtzan``: no ``metadata.csv`` nor ``audio/``, and ``genres/``, ``genres_original/`` or files named
+       ``<genre>.NNNNN.au``/``.wav``.
+    5. ``lyrics_csv``: a CSV here with a lyrics column (``metadata.csv`` with a ``track_id`` column excepted).
+    6. ``folder``: anything else (``audio/`` + ``lyrics/`` + ``metadata.csv``, or a plain folder of audio).
+    """
+    if is_fma(root):
+        return "fma"
+    if is_jamendo(root):
+        return "jamendo"
+    if mir1k_dir(root) is not None:
+        return "mir1k"
     if not (root / "metadata.csv").is_file() and not (root / "audio").is_dir() and gtzan_audio_dir(root):
         return "gtzan"
+    if find_lyrics_tables(root):
+        return "lyrics_csv"
     return "folder"
 
 
@@ -30,4 +57,4 @@ def read_dataset(root: Path | str, *, layout: str = "auto") -> Manifest:
     return READERS[name](root)
 
 
-__all__ = ["Manifest", "Problem", "Track", "read_dataset", "detect_layout", "READERS"]
+__all__ = ["Manifest", "Problem", "Track", "read_dataset", "detect_layout", "READERS", "track_lyrics"]

@@ -1,6 +1,8 @@
 """The generic dataset folder: ``audio/``, optional ``lyrics/<track_id>.txt``, optional ``metadata.csv``.
 
 A plain folder of audio files with no ``audio/`` sub-folder is read the same way, with no labels.
+Lyrics files may be UTF-8 (with or without a BOM) or UTF-16/32 with a BOM; a ``lyrics`` column of
+``metadata.csv`` gives the lyrics of tracks that have no lyrics file.
 """
 
 from __future__ import annotations
@@ -9,11 +11,27 @@ import csv
 import logging
 from pathlib import Path
 
+from songspace.datasets.lyrics import read_lyrics_file
 from songspace.datasets.manifest import AUDIO_EXTENSIONS, NON_LABEL_COLUMNS, Manifest, Problem, Track
 from songspace.datasets.paths import is_inside, safe_track_id
-from songspace.errors import DatasetError
+from songspace.errors import DatasetError, LyricsError
 
 log = logging.getLogger(__name__)
+
+# Above this many metadata rows without audio, they are reported as one problem with a count.
+MAX_LISTED_ROWS = 20
+
+
+def audio_file_problem(path: Path, root: Path) -> str | None:
+    """Why the audio file ``path`` cannot be used (``None`` when it can): it links outside ``root``, is a
+    broken link, or is empty."""
+    if not is_inside(path, root):
+        return "links outside the dataset folder; not read"
+    if not path.exists():
+        return "broken symlink"
+    if path.stat().st_size == 0:
+        return "empty file (0 bytes)"
+    return None
 
 
 def list_audio(folder: Path, root: Path, problems: list[Problem]) -> dict[str, Path]:
@@ -27,14 +45,9 @@ def list_audio(folder: Path, root: Path, problems: list[Problem]) -> dict[str, P
         if path.suffix.lower() not in AUDIO_EXTENSIONS or path.is_dir():
             continue
         rel = path.relative_to(root).as_posix()
-        if not is_inside(path, root):
-            problems.append(Problem(rel, "links outside the dataset folder; not read"))
-            continue
-        if not path.exists():
-            problems.append(Problem(rel, "broken symlink"))
-            continue
-        if path.stat().st_size == 0:
-            problems.append(Problem(rel, "empty file (0 bytes)"))
+        why = audio_file_problem(path, root)
+        if why:
+            problems.append(Problem(rel, why))
             continue
         track_id = path.stem
         if track_id in found:
@@ -92,21 +105,26 @@ def label_columns_of(columns: list[str], rows: dict[str, dict[str, str]]) -> lis
     return out
 
 
-def check_lyrics(path: Path, root: Path, problems: list[Problem]) -> Path | None:
-    """``path`` when it is a readable UTF-8 lyrics file, else ``None`` with the problem recorded."""
+def check_lyrics(path: Path, root: Path, problems: list[Problem]) -> tuple[Path | None, str | None]:
+    """``(path, text)`` for a readable lyrics file, ``(None, None)`` with the problem recorded otherwise.
+
+    ``text`` is the decoded lyrics when the file is not plain UTF-8 (UTF-16/32 with a BOM), so that later
+    stages need not know its encoding; it is ``None`` for UTF-8 files (read again when needed). Files in a
+    legacy code page (cp1252, ...) are not guessed at: the track is kept without lyrics.
+    """
     rel = path.relative_to(root).as_posix()
     if not is_inside(path, root):
         problems.append(Problem(rel, "lyrics file links outside the dataset folder; treated as missing", False))
-        return None
+        return None, None
     try:
-        path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(rel, f"lyrics are not UTF-8 ({exc.reason}); treated as missing", False))
-        return None
-    except OSError as exc:
-        problems.append(Problem(rel, f"lyrics unreadable ({exc.strerror}); treated as missing", False))
-        return None
-    return path
+        text, encoding = read_lyrics_file(path)
+    except LyricsError as exc:
+        cause = exc.__cause__
+        why = (f"lyrics are not UTF-8 ({cause.reason}); treated as missing. Re-save the file as UTF-8"
+               if isinstance(cause, UnicodeDecodeError) else f"lyrics unreadable ({exc}); treated as missing")
+        problems.append(Problem(rel, why, False))
+        return None, None
+    return path, (text if encoding not in ("utf-8", "utf-8-sig") else None)
 
 
 def read_folder(root: Path | str) -> Manifest:
@@ -133,8 +151,11 @@ def read_folder(root: Path | str) -> Manifest:
     rows, columns = read_metadata(meta_path, root, problems) if meta_path.is_file() else ({}, [])
     labels = label_columns_of(columns, rows)
 
-    for track_id in rows:
-        if track_id not in audio:
+    missing = [track_id for track_id in rows if track_id not in audio]
+    if len(missing) > MAX_LISTED_ROWS:  # a metadata.csv for a larger collection than the audio present
+        problems.append(rows_without_audio("metadata.csv", missing, len(rows), f"in {audio_dir.name}/"))
+    else:
+        for track_id in missing:
             problems.append(Problem(f"metadata.csv:{track_id}", "metadata row has no audio file; row ignored"))
 
     lyrics_dir = root / "lyrics"
@@ -146,7 +167,9 @@ def read_folder(root: Path | str) -> Manifest:
                                     "audio file has no metadata row; kept without labels", False))
         row = row or {}
         lyrics_path = lyrics_dir / f"{track_id}.txt"
-        lyrics = check_lyrics(lyrics_path, root, problems) if lyrics_path.is_file() else None
+        lyrics, text = check_lyrics(lyrics_path, root, problems) if lyrics_path.is_file() else (None, None)
+        if lyrics is None and row.get("lyrics"):
+            text = row["lyrics"]  # a lyrics column in metadata.csv, used when there is no lyrics file
         tracks.append(Track(
             track_id=track_id,
             audio_path=audio_path,
@@ -154,6 +177,7 @@ def read_folder(root: Path | str) -> Manifest:
             title=row.get("title", ""),
             artist=row.get("artist", ""),
             labels={c: row.get(c, "") for c in labels},
+            lyrics_text=text,
         ))
     if lyrics_dir.is_dir():
         for path in sorted(lyrics_dir.glob("*.txt")):
@@ -168,3 +192,14 @@ def read_folder(root: Path | str) -> Manifest:
         log.info("%s: %s", p.path, p.reason)
     layout = "folder" if (root / "audio").is_dir() else "plain"
     return Manifest(root=root, layout=layout, tracks=tracks, label_columns=labels, problems=problems)
+
+
+def rows_without_audio(source: str, missing: list[str], n_rows: int, where: str) -> Problem:
+    """One problem for all the metadata rows of ``source`` that have no audio file, with a few examples.
+
+    Large collections are often used in part (FMA's ``tracks.csv`` lists 106,574 tracks, ``fma_small`` holds
+    8,000): one line with the count says that, where a line per row would bury every other problem.
+    """
+    examples = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+    return Problem(source, f"{len(missing)} of {n_rows} metadata rows have no audio file {where} (e.g. {examples}); "
+                           "those rows are ignored and only tracks with audio are read")

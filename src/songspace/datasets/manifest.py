@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,14 @@ class Track:
     """One track of a collection.
 
     ``labels`` hold metadata used only for evaluation and plots (language, genre, ...), never for training.
-    An empty string means the label is unknown for this track.
+    An empty string means the label is unknown for this track. ``labels`` may hold more keys than the
+    manifest's ``label_columns`` (e.g. Jamendo's ``genres``, every genre tag of a track): those are kept
+    for reference and never scored.
+
+    Lyrics come from one of two places. ``lyrics_text``, when set, *is* the lyrics (already decoded): lyrics
+    tables (a CSV column), files in another encoding (MIR-1K's Big5, UTF-16). Otherwise ``lyrics_path`` names
+    a UTF-8 text file (a BOM is allowed). :func:`songspace.datasets.lyrics.track_lyrics` applies this rule;
+    any lyrics loader should use it (or the same rule: ``lyrics_text`` first).
     """
 
     track_id: str
@@ -25,6 +33,12 @@ class Track:
     title: str = ""
     artist: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    lyrics_text: str | None = None
+
+    @property
+    def has_lyrics(self) -> bool:
+        """True when the track has lyrics, as text or as a file."""
+        return bool(self.lyrics_text and self.lyrics_text.strip()) or self.lyrics_path is not None
 
 
 @dataclass(frozen=True)
@@ -61,3 +75,10 @@ class Manifest:
         """A manifest with only the tracks at positions ``keep`` (problems are carried over)."""
         return Manifest(self.root, self.layout, [self.tracks[i] for i in keep], self.label_columns,
                         list(self.problems))
+
+
+def columns_with_classes(columns: Iterable[str], rows: Iterable[dict[str, str]]) -> list[str]:
+    """The ``columns`` that hold at least two distinct non-empty values over ``rows``: a column with a single
+    value (or none) groups nothing, so it is not offered as a label."""
+    rows = list(rows)
+    return [c for c in columns if len({r.get(c, "") for r in rows} - {""}) >= 2]

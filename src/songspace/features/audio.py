@@ -6,6 +6,7 @@ librosa's (Slaney scale and norm), so values match ``librosa.feature.melspectrog
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from functools import lru_cache
@@ -18,39 +19,76 @@ import torch
 
 from songspace.errors import AudioDecodeError
 
+log = logging.getLogger(__name__)
+
 # Below this peak amplitude (-80 dBFS) a clip is treated as digital silence: it carries nothing to cluster.
 SILENCE_PEAK = 1e-4
 # Floor of the dB scale: log10 of a zero power would be -inf.
 AMIN = 1e-10
 
 
+def _read_excerpt(sfile: sf.SoundFile, start: int, frames: int) -> np.ndarray:
+    """``frames`` frames from ``start`` [shape=(<= frames, channels)]; empty when the seek lands past the data."""
+    try:
+        if start:
+            sfile.seek(start)
+        return sfile.read(frames, dtype="float32", always_2d=True)
+    except sf.LibsndfileError:
+        return np.zeros((0, sfile.channels), dtype=np.float32)
+
+
 def _decode(path: Path, sr: int, clip_seconds: float) -> tuple[np.ndarray, float]:
     """Mono samples of the middle ``clip_seconds`` of ``path`` at the file's own rate, and that rate.
 
-    libsndfile (wav, flac, ogg, mp3, au, ...) reads just the excerpt; other formats go through
-    librosa/audioread.
+    Only the excerpt is decoded: libsndfile (wav, flac, ogg, mp3, au, ...) seeks to it, so an hour-long file
+    costs what a ten-second one does, in time and memory. Channels are averaged: stereo, 5.1 or 8 channels
+    give their mix (for MIR-1K, accompaniment + voice: the song). A file whose header promises more frames
+    than it holds (a truncated download) gives what decodes from its start, with a warning. Formats
+    libsndfile cannot open go through librosa/audioread, which decodes from the start to the excerpt's end,
+    streaming (memory stays that of the excerpt), and resamples as it reads.
     """
     try:
-        info = sf.info(str(path))
-    except Exception:  # not a libsndfile format: let librosa (audioread) try, resampling as it reads
+        sfile = sf.SoundFile(str(path))
+    except Exception as sf_exc:  # not a libsndfile format (or not audio): let librosa (audioread) try
+        return _decode_audioread(path, sr, clip_seconds, sf_exc)
+    with sfile:
+        native = float(sfile.samplerate)
+        n = max(1, int(round(clip_seconds * native)))
+        frames = sfile.frames if 0 < sfile.frames < 1 << 62 else 0  # 0: length unknown, read from the start
+        start = max(0, (frames - n) // 2)
+        y = _read_excerpt(sfile, start, n)
+    if start and y.shape[0] < min(n, frames - start):
+        with sf.SoundFile(str(path)) as sfile:  # afresh: a failed seek can leave the decoder at the end
+            y = _read_excerpt(sfile, 0, n)
+            log.warning("%s: the header says %.1f s but the data ends early (truncated file?); using the first "
+                        "%.1f s that decode", path, frames / native, y.shape[0] / native)
+    return y.mean(axis=1), native
+
+
+def _decode_audioread(path: Path, sr: int, clip_seconds: float, sf_exc: Exception) -> tuple[np.ndarray, float]:
+    """The middle ``clip_seconds`` of ``path`` through librosa/audioread, mono at ``sr``, and ``sr``."""
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # librosa's notice that audioread is deprecated
             duration = float(librosa.get_duration(path=str(path)))
             offset = max(0.0, (duration - clip_seconds) / 2.0)
             y, _ = librosa.load(str(path), sr=sr, mono=True, offset=offset, duration=clip_seconds)
-        return y, float(sr)
-    n = int(round(clip_seconds * info.samplerate))
-    start = max(0, (info.frames - n) // 2)
-    y = sf.read(str(path), start=start, frames=n, dtype="float32", always_2d=True)[0]
-    return y.mean(axis=1), float(info.samplerate)
+    except Exception as exc:
+        why = "libsndfile does not recognise its format" if path.is_file() else str(sf_exc)
+        raise AudioDecodeError(f"{path}: cannot decode audio ({why}, and no audioread backend could decode it: "
+                               f"{type(exc).__name__}). The file may be corrupt, truncated or not audio; re-encode "
+                               "it (e.g. to WAV or FLAC) or remove it.") from exc
+    return y, float(sr)
 
 
 def load_clip(path: Path | str, *, sr: int = 22050, clip_seconds: float = 10.0,
               min_seconds: float = 1.0) -> np.ndarray:
     """Decode ``path`` to a mono clip of exactly ``clip_seconds`` at ``sr``.
 
-    Longer files give their middle ``clip_seconds`` (intros and fades say little about a song); shorter
-    files are repeated to fill the clip, so that summary statistics are not diluted by padding silence.
+    Longer files give their middle ``clip_seconds`` (intros and fades say little about a song; the middle of
+    a song is usually verse or chorus), and only that excerpt is decoded, whatever the file's length.
+    Shorter files are repeated to fill the clip, so that summary statistics are not diluted by padding
+    silence. Any number of channels is mixed to mono; any sample rate is resampled to ``sr``.
 
     Returns
     -------
@@ -59,11 +97,18 @@ def load_clip(path: Path | str, *, sr: int = 22050, clip_seconds: float = 10.0,
     Raises
     ------
     AudioDecodeError
-        The file cannot be decoded, is shorter than ``min_seconds``, holds NaN/Inf samples, or is silent.
+        The file is missing or empty, cannot be decoded, is shorter than ``min_seconds``, holds NaN/Inf
+        samples, or is silent. The message names the file.
     """
     path = Path(path)
+    if not path.is_file():
+        raise AudioDecodeError(f"{path}: no such file; it may have been moved or deleted since the dataset was read.")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError(f"{path}: empty file (0 bytes); remove it or replace it with a valid file.")
     try:
         y, native_sr = _decode(path, sr, clip_seconds)
+    except AudioDecodeError:
+        raise
     except Exception as exc:  # decoders raise many types; all mean the same to the user
         raise AudioDecodeError(f"{path}: cannot decode audio ({type(exc).__name__}: {exc}). The file may be "
                                "corrupt or not audio; re-encode it (e.g. to WAV) or remove it.") from exc

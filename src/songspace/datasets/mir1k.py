@@ -1,0 +1,100 @@
+"""MIR-1K (Hsu & Jang, IEEE TASLP 2010; mirlab.org/dataset/public): 1,000 karaoke clips of 110 Mandarin pop
+songs sung by 19 amateur singers.
+
+Layout::
+
+    <root>/Wavfile/<singer>_<song>_<clip>.wav     (or <root>/MIR-1K/Wavfile/...), e.g. abjones_1_01.wav
+    <root>/Lyrics/<singer>_<song>_<clip>.txt      lyrics of the clip, traditional Chinese in Big5-HKSCS
+    <root>/PitchLabel/, UnvoicedFrameLabel/, vocal-nonvocalLabel/, UndividedWavfile/, ...   not read
+
+The clips are 16 kHz stereo: the left channel is the accompaniment, the right channel the singing voice.
+Choice: the clip is read as a song, both channels mixed (``load_clip`` averages channels), since a
+collection clusters songs. ``UndividedWavfile/`` (the whole songs, without lyrics files) is not read.
+
+Artist = the singer id (the file name before the first ``_``). There is no genre: the manifest has no
+label columns. Lyrics are decoded here (UTF-8 if a file already is, else Big5-HKSCS) and handed on as
+``Track.lyrics_text``, so later stages never see Big5.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from songspace.datasets.folder import list_audio
+from songspace.datasets.lyrics import decode_text
+from songspace.datasets.manifest import Manifest, Problem, Track
+from songspace.datasets.paths import is_inside
+from songspace.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+CLIP_NAME = re.compile(r"^(?P<singer>[^_]+)_(?P<song>\d+)_(?P<clip>\d+)$")
+LYRICS_ENCODING = "big5hkscs"
+
+
+def mir1k_dir(root: Path) -> Path | None:
+    """The folder holding ``Wavfile/`` (``root`` or ``root/MIR-1K``), or ``None``."""
+    for base in (root, root / "MIR-1K"):
+        if (base / "Wavfile").is_dir():
+            return base
+    return None
+
+
+def decode_mir1k_lyrics(data: bytes) -> str:
+    """MIR-1K lyrics as text: UTF-8 (or a BOM'd Unicode file) when valid, else Big5-HKSCS.
+
+    Raises
+    ------
+    UnicodeDecodeError
+        The bytes are neither.
+    """
+    try:
+        return decode_text(data)[0]
+    except UnicodeDecodeError:
+        return data.decode(LYRICS_ENCODING)
+
+
+def read_mir1k(root: Path | str) -> Manifest:
+    """Read a MIR-1K folder into a :class:`Manifest` (see the module docstring for layout and choices).
+
+    Raises
+    ------
+    DatasetError
+        ``Wavfile/`` is missing or holds no usable audio.
+    """
+    root = Path(root)
+    base = mir1k_dir(root) if root.is_dir() else None
+    if base is None:
+        raise DatasetError(f"{root}: not a MIR-1K folder (expected Wavfile/<singer>_<song>_<clip>.wav, here or in "
+                           "MIR-1K/).")
+    problems: list[Problem] = []
+    tracks: list[Track] = []
+    for track_id, path in list_audio(base / "Wavfile", root, problems).items():
+        m = CLIP_NAME.match(track_id)
+        if not m:
+            problems.append(Problem(path.relative_to(root).as_posix(),
+                                    "name is not <singer>_<song>_<clip>; kept, singer taken before the first '_'",
+                                    False))
+        lyrics_path, text = base / "Lyrics" / f"{track_id}.txt", None
+        if lyrics_path.is_file():
+            rel = lyrics_path.relative_to(root).as_posix()
+            try:
+                if not is_inside(lyrics_path, root):
+                    raise OSError("links outside the dataset folder")
+                text = decode_mir1k_lyrics(lyrics_path.read_bytes())
+            except (UnicodeDecodeError, OSError) as exc:
+                problems.append(Problem(rel, f"lyrics unreadable as UTF-8 or Big5-HKSCS ({exc}); treated as "
+                                             "missing", False))
+                lyrics_path = None
+        else:
+            lyrics_path = None
+        tracks.append(Track(track_id=track_id, audio_path=path, lyrics_path=lyrics_path,
+                            artist=m["singer"] if m else track_id.split("_")[0], lyrics_text=text))
+    if not tracks:
+        raise DatasetError(f"{base / 'Wavfile'}: no usable .wav files; {len(problems)} problem(s): "
+                           + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
+    for p in problems:
+        log.info("%s: %s", p.path, p.reason)
+    return Manifest(root=root, layout="mir1k", tracks=tracks, label_columns=[], problems=problems)
