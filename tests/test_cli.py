@@ -17,14 +17,22 @@ from songspace.cli import app
 
 runner = CliRunner()
 
-# Small and fast: short clips, few mels, few epochs, no UMAP (its JIT warm-up alone takes ~20 s).
+# Small and fast: short clips, few mels, few epochs, three representations, one clusterer, no UMAP (its JIT
+# warm-up alone takes ~20 s).
 TINY = """
 [features]
 clip_seconds = 1.5
 n_mels = 32
 workers = 1
+[methods]
+representations = ["vae", "pca", "features"]
+[model]
+channels = [4, 8]
+time_frames = 16
 [train]
 epochs = 8
+[cluster]
+algorithms = ["kmeans"]
 [plots]
 umap = false
 """
@@ -50,30 +58,56 @@ def only_run(runs: Path) -> Path:
 def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> None:
     data = make_dataset(tmp_path / "data", n=15)
     runs = tmp_path / "runs"
-    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--seed", "3"])
+    every = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "pca", "features", "lyrics", "hybrid",
+             "hybrid_features", "naive_hybrid"]
+    args = ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--seed", "3", "-c", "kmeans",
+            "-c", "dbscan", *[a for m in every for a in ("-m", m)]]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     folder = only_run(runs)
-    assert "run folder:" in res.output and "vae+kmeans" in res.output
+    assert "run folder:" in res.output and "vae+kmeans" in res.output and "Best match to `genre`" in res.output
     for rel in ("config.toml", "metrics.csv", "assignments.csv", "summary.json", "problems.csv", "run.log",
-                "latents/vae+kmeans.npy", "latents/pca+kmeans.npy", "models/vae.pt",
-                "figures/vae_kmeans_tsne.png", "figures/pca_kmeans_tsne.png", "figures/training_curve_vae.png"):
+                "analysis.md", "latents/vae.npy", "latents/conv_vae.npy", "latents/lyrics.npy", "models/vae.pt",
+                "models/conv_vae.pt", "models/bimodal_vae.pt", "figures/vae_tsne.png", "figures/hybrid_tsne.png",
+                "figures/training_curve_vae.png", "figures/training_curve_mfcc_vae.png"):
         assert (folder / rel).is_file(), rel
     rows = read_csv(folder / "metrics.csv")
-    assert [r["method"] for r in rows] == ["vae+kmeans", "pca+kmeans", "features+kmeans"]
-    expected = ["method", "silhouette", "calinski_harabasz", "davies_bouldin", "silhouette_common",
-                "calinski_harabasz_common", "davies_bouldin_common", "ari_language", "nmi_language",
-                "purity_language", "ari_genre", "nmi_genre", "purity_genre", "n_clusters", "space", "notes"]
+    assert [r["method"] for r in rows] == [f"{m}+{c}" for m in every for c in ("kmeans", "dbscan")]
+    expected = ["method", "representation", "clusterer", "modality", "silhouette", "calinski_harabasz",
+                "davies_bouldin", "silhouette_common", "calinski_harabasz_common", "davies_bouldin_common",
+                "noise_fraction", "ari_language", "nmi_language", "purity_language", "ari_genre", "nmi_genre",
+                "purity_genre", "n_clusters", "space", "notes"]
     assert list(rows[0]) == expected
-    assert all(r["n_clusters"] == "3" for r in rows)  # k from the 3 genre classes
+    by = {r["method"]: r for r in rows}
+    assert all(by[f"{m}+kmeans"]["n_clusters"] == "3" for m in every if m != "lyrics")  # k = 3 genre classes
     # The three sound classes of the fixture are easy: the baseline on raw features must find them.
-    assert float(rows[2]["nmi_genre"]) > 0.8
+    assert float(by["features+kmeans"]["nmi_genre"]) > 0.8
+    # Lyrics cover 7 of 15 tracks: the others are unassigned in the lyrics-only clustering, and say so.
+    assert float(by["lyrics+kmeans"]["noise_fraction"]) == pytest.approx(8 / 15, abs=1e-3)
+    assert "8 tracks without lyrics left unassigned" in by["lyrics+kmeans"]["notes"]
+    assert {r["modality"] for r in rows} == {"audio", "lyrics", "audio+lyrics"}
+    assert "variance share" in by["naive_hybrid+kmeans"]["notes"]
     assignments = read_csv(folder / "assignments.csv")
-    assert len(assignments) == 15 and {"vae+kmeans", "language", "genre"} <= set(assignments[0])
-    latent = np.load(folder / "latents/vae+kmeans.npy")
+    assert len(assignments) == 15 and {"vae+kmeans", "hybrid+dbscan", "language", "genre"} <= set(assignments[0])
+    latent = np.load(folder / "latents/vae.npy")
     assert latent.shape == (15, 16) and np.all(np.isfinite(latent))
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["seed"] == 3 and summary["k"] == 3 and summary["features_computed"] == 15
+    assert summary["tracks_with_lyrics"] == 7 and "dbscan" in str(summary["cluster_params"])
     assert "seed = 3" in (folder / "config.toml").read_text()
+    assert "## genre" in (folder / "analysis.md").read_text(encoding="utf-8")
+
+
+def test_no_lyrics_falls_back_to_audio(tmp_path: Path, tiny_config: Path) -> None:
+    data = make_dataset(tmp_path / "data", n=9)
+    for f in (data / "lyrics").iterdir():
+        f.unlink()
+    runs = tmp_path / "runs"
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "-m", "pca",
+                              "-m", "lyrics", "-m", "hybrid_features"])
+    assert res.exit_code == 0, res.output
+    assert "no track has lyrics" in res.output
+    assert [r["method"] for r in read_csv(only_run(runs) / "metrics.csv")] == ["pca+kmeans"]
 
 
 def test_second_run_new_folder_same_numbers_from_cache(tmp_path: Path, tiny_config: Path) -> None:

@@ -15,7 +15,7 @@ def test_defaults_load() -> None:
     cfg = load_config()
     assert cfg == RunConfig()
     assert cfg.seed == 0 and cfg.labels is None
-    assert cfg.model.name == "mlp_vae" and cfg.model.latent_dim == 16 and cfg.model.hidden_dims == [256, 128]
+    assert cfg.model.latent_dim == 16 and cfg.model.hidden_dims == [256, 128]
     assert cfg.train.epochs == 300 and cfg.train.device == "auto"
     assert cfg.cluster.k is None and cfg.cluster.k_range == (2, 12)
     assert cfg.features.sample_rate == 22050
@@ -80,7 +80,7 @@ def test_unknown_override_key() -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [("train.epochs", -1), ("train.epochs", 0), ("train.val_fraction", 1.0), ("cluster.k", 1),
-     ("cluster.algorithm", "dbscan"), ("model.latent_dim", "many")],
+     ("cluster.algorithms", ["dbscan", "spectral"]), ("model.latent_dim", "many")],
 )
 def test_invalid_values(key: str, value) -> None:
     with pytest.raises(ConfigError, match=key.split(".")[-1]):

@@ -56,3 +56,14 @@ def test_training_curve(tmp_path: Path) -> None:
     assert len(fig.axes) == 3
     save_figure(fig, tmp_path / "c.png")
     assert (tmp_path / "c.png").is_file()
+
+
+def test_projection_of_degenerate_spaces_does_not_crash() -> None:
+    # Identical rows (e.g. lyrics that are all the same) made sklearn's t-SNE segfault on the NaN of its PCA start.
+    same = np.ones((30, 8), dtype=np.float32)
+    assert project_2d(same, "tsne").shape == (30, 2)
+    two = np.repeat(np.eye(2, 8, dtype=np.float32), 15, axis=0)
+    assert np.all(np.isfinite(project_2d(two, "tsne")))
+    with_nan = np.random.default_rng(0).standard_normal((30, 4)).astype(np.float32)
+    with_nan[3, 1] = np.nan
+    assert np.all(np.isfinite(project_2d(with_nan, "tsne", seed=0)))

@@ -47,26 +47,29 @@ class _Bars:
         self.progress.update(self.tasks[stage], completed=done, total=total)
 
 
+def _fmt_cell(v: Any) -> str:
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.3f}"
+    return "" if v is None else str(v)
+
+
 def _print_table(result: Any) -> None:
-    """metrics.csv transposed (one column per method), so that it fits a terminal."""
-    table = Table(title="metrics.csv: *_common = scored in the shared standardised-feature space, "
-                        "others in each method's own space", title_justify="left")
-    table.add_column("metric")
+    """The key columns of metrics.csv, one row per representation x clusterer."""
+    labels = result.summary.get("labels", [])
+    cols = ["silhouette_common", *[f"{m}_{lab}" for lab in labels for m in ("nmi", "ari")], "noise_fraction",
+            "n_clusters"]
+    table = Table(title="metrics.csv (key columns; silhouette_common = in the one space all methods share)",
+                  title_justify="left")
+    table.add_column("method")
+    for c in cols:
+        table.add_column(c.replace("_common", " (common)"), justify="right")
+    previous = None
     for row in result.metrics:
-        table.add_column(str(row["method"]), justify="right")
-    for c in result.metric_columns:
-        if c in ("method", "space", "notes"):
-            continue
-        cells = []
-        for row in result.metrics:
-            v = row.get(c, "")
-            cells.append(("nan" if math.isnan(v) else f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}")
-                         if isinstance(v, float) else str(v))
-        table.add_row(c, *cells)
+        if previous is not None and row.get("representation") != previous:
+            table.add_section()
+        previous = row.get("representation")
+        table.add_row(str(row["method"]), *[_fmt_cell(row.get(c)) for c in cols])
     console.print(table)
-    for row in result.metrics:
-        if row.get("notes"):
-            console.print(f"  [yellow]{row['method']}[/]: {row['notes']}")
 
 
 def _run(cfg: Any) -> None:
@@ -81,7 +84,14 @@ def _run(cfg: Any) -> None:
     if s["problems"]:
         console.print(f"[yellow]{s['problems']} problem(s) in the dataset, {s['skipped']} file(s)/row(s) skipped: "
                       f"see {result.folder / 'problems.csv'}[/]")
+    for note in s.get("notes", []):
+        console.print(f"[yellow]{note}[/]")
     _print_table(result)
+    analysis = result.folder / "analysis.md"
+    best = [ln[2:] for ln in analysis.read_text(encoding="utf-8").splitlines() if ln.startswith("- Best match")]
+    for line in best:
+        console.print(line.replace("**", ""), highlight=False)
+    console.print(f"notes per method: {result.folder / 'metrics.csv'}; written analysis: {analysis}")
     console.print(f"[bold green]run folder:[/] {result.folder}")
 
 
@@ -96,7 +106,12 @@ def run(
     label: Annotated[list[str] | None, typer.Option(help="label column to evaluate against (repeatable); "
                                                          "default: all found in metadata.csv")] = None,
     out: Annotated[Path | None, typer.Option(help="folder that receives the run folder")] = None,
-    layout: Annotated[str | None, typer.Option(help="dataset layout: auto, folder, gtzan")] = None,
+    layout: Annotated[str | None, typer.Option(help="dataset layout: auto, folder, gtzan, fma, jamendo, mir1k, "
+                                                    "lyrics_csv")] = None,
+    method: Annotated[list[str] | None, typer.Option("--method", "-m", help="representation to learn "
+                                                     "(repeatable; default: all, see configs/default.toml)")] = None,
+    clusterer: Annotated[list[str] | None, typer.Option("--clusterer", "-c", help="clusterer (repeatable; "
+                                                        "default: all six)")] = None,
     epochs: Annotated[int | None, typer.Option(help="maximum training epochs")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every step")] = False,
 ) -> None:
@@ -104,7 +119,9 @@ def run(
     _setup_logging(verbose)
     try:
         cfg = load_config(config, data=str(data_dir), seed=seed, labels=label or None, out=str(out) if out else None,
-                          layout=layout, **{"cluster.k": k, "train.epochs": epochs})
+                          layout=layout, **{"cluster.k": k, "train.epochs": epochs,
+                                            "methods.representations": method or None,
+                                            "cluster.algorithms": clusterer or None})
         _run(cfg)
     except SongspaceError as exc:
         raise _fail(exc) from None

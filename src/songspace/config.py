@@ -36,13 +36,37 @@ class FeatureConfig(Section):
                                                                   "~/.cache/songspace/features"))
 
 
-class ModelConfig(Section):
-    """The representation model. ``name`` is a key of ``songspace.models.MODELS``."""
+REPRESENTATIONS = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "pca", "features", "lyrics", "hybrid",
+                   "hybrid_features", "naive_hybrid")
+Representation = Literal["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "pca", "features", "lyrics", "hybrid",
+                         "hybrid_features", "naive_hybrid"]
+Clusterer = Literal["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
 
-    name: str = "mlp_vae"
+
+class ModelConfig(Section):
+    """Sizes of the learned models (every VAE of a run shares them)."""
+
     latent_dim: int = Field(16, gt=0)
-    hidden_dims: list[int] = [256, 128]
+    hidden_dims: list[int] = [256, 128]  # MLP layers of vae and bimodal_vae
+    channels: list[int] | None = None  # conv layers of conv_vae / mfcc_vae; None = the model's default
+    time_frames: int = Field(128, gt=0)  # conv models see log-mel pooled to this many frames (speed)
     beta: float = Field(1.0, ge=0)  # weight of the KL term; 1 is the plain VAE
+
+
+class MethodsConfig(Section):
+    """Which representations a run learns and compares; each is clustered by every ``cluster.algorithms``.
+
+    Audio: vae (MLP-VAE on the spectral statistics), conv_vae (2-D conv VAE on log-mel), mfcc_vae (1-D conv VAE on
+    MFCC sequences), pca and features (baselines). Lyrics: lyrics (TF-IDF/SVD + language profile). Both: hybrid
+    (``hybrid_audio`` latent + lyrics, block-scaled and weighted), hybrid_features (standardised statistics + lyrics,
+    block-scaled), naive_hybrid (the same, concatenated without scaling: shows why scaling matters), bimodal_vae
+    (a VAE that reads and rebuilds statistics and lyrics). Lyrics methods are skipped when no track has lyrics.
+    """
+
+    representations: list[Representation] = list(REPRESENTATIONS)
+    hybrid_audio: Literal["vae", "conv_vae", "mfcc_vae", "pca", "features"] = "vae"
+    lyrics_weight: float = Field(1.0, ge=0)  # lyrics block against the audio block (1 = equal total variance)
+    lyrics_components: int = Field(32, gt=0)  # SVD dimensions of the lyrics TF-IDF
 
 
 class TrainConfig(Section):
@@ -58,13 +82,17 @@ class TrainConfig(Section):
 
 
 class ClusterConfig(Section):
-    """How many clusters, and with what. k: explicit, or the class count of ``k_label``, or chosen by silhouette."""
+    """How many clusters, and with what. k: explicit, or the class count of ``k_label``, or chosen by silhouette.
 
-    algorithm: Literal["kmeans"] = "kmeans"
+    DBSCAN and HDBSCAN ignore k: they find their own number of clusters and leave outliers as noise.
+    """
+
+    algorithms: list[Clusterer] = ["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan",
+                                   "gmm"]
     k: int | None = Field(None, ge=2)
     k_label: str | None = None  # default: genre when present, else the first label
     k_range: tuple[int, int] = (2, 12)  # searched by silhouette when there is neither k nor a label
-    n_init: int = Field(10, gt=0)
+    n_init: int = Field(10, gt=0)  # K-Means restarts
 
 
 class EvalConfig(Section):
@@ -87,6 +115,7 @@ class RunConfig(Section):
     seed: int = 0
     labels: list[str] | None = None
     features: FeatureConfig = Field(default_factory=FeatureConfig)
+    methods: MethodsConfig = Field(default_factory=MethodsConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)

@@ -1,14 +1,16 @@
 """The experiment runner: the only code that writes a run folder.
 
-One run = read the dataset, extract (or load cached) features, learn each representation, cluster it,
-score it, draw it, and write everything into a new folder under ``out``::
+One run = read the dataset, extract (or load cached) audio features and lyrics features, learn each
+representation, cluster it with each clusterer, score it, write the analysis, draw it, and write everything
+into a new folder under ``out``::
 
     runs/20261123-101500-demo/
         config.toml        the resolved settings (rerun with --config)
-        metrics.csv        one row per method; *_common columns are in the shared feature space
+        metrics.csv        one row per representation x clusterer; *_common columns are in the shared space
+        analysis.md        what the numbers say, written from them
         assignments.csv    track_id, cluster per method, labels
-        latents/<method>.npy, models/<model>.pt and <model>_history.json
-        figures/*.png      t-SNE / UMAP by cluster and by label, training curve
+        latents/<representation>.npy, models/<representation>.pt and <representation>_history.json
+        figures/*.png      t-SNE / UMAP per representation by cluster and by label, training curves
         problems.csv       every skipped file or row, and why
         summary.json       counts, k and where it came from, timings, versions
         run.log
@@ -28,15 +30,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 
-from songspace.clustering import LatentClusterer, choose_k
+from songspace.clustering import choose_k, cluster
 from songspace.config import RunConfig, dump_config
 from songspace.datasets import Manifest, Problem, read_dataset
 from songspace.errors import ConfigError, RunError, SongspaceError
 from songspace.evaluation import score_clustering
+from songspace.evaluation.analysis import analyse
 from songspace.features import FeatureSet, extract_features
+from songspace.features.text import TextFeatureSet, lyrics_features, read_lyrics
 from songspace.models import save_model
+from songspace.representations import LYRICS_METHODS, Inputs, Representation, common_space, learn_all
 from songspace.visualisation import (
     plot_embedding,
     plot_training_curve,
@@ -46,9 +50,6 @@ from songspace.visualisation import (
 )
 
 log = logging.getLogger("songspace")
-
-# Short method names for metrics.csv, as other tools' tables write them.
-METHOD_NAMES = {"mlp_vae": "vae"}
 
 # progress(stage, done, total): the CLI turns these into progress bars.
 Progress = Callable[[str, int, int], None]
@@ -106,12 +107,14 @@ def _fmt(v: Any) -> Any:
 
 @dataclass
 class MethodResult:
-    name: str
-    space: str  # what the method's own space is, for the table
-    labels: np.ndarray | None
-    latent: np.ndarray | None
+    """One clustering of one representation."""
+
+    name: str  # "<representation>+<clusterer>"
+    rep: Representation
+    clusterer: str
+    labels: np.ndarray | None  # [shape=(n,)], -1 = noise or not covered (no lyrics); None when it failed
     row: dict[str, Any]
-    clusterer: LatentClusterer | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,78 +183,125 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
         progress=(lambda d, n: progress("features", d, n)) if progress else None)
     timings["features"] = time.perf_counter() - t
     problems: list[Problem] = [*manifest.problems, *feats.failed]
-    run.write_csv("problems.csv", [p.__dict__ for p in problems], ["path", "reason", "skipped"])
     position = {tr.track_id: i for i, tr in enumerate(manifest.tracks)}
     manifest = manifest.select([position[t] for t in feats.track_ids])
     if len(manifest) < 3:
+        run.write_csv("problems.csv", [p.__dict__ for p in problems], ["path", "reason", "skipped"])
         raise RunError(f"{manifest.root}: only {len(manifest)} usable track(s) after skipping "
                        f"{len(feats.failed)} unusable file(s); see {run.path / 'problems.csv'}.")
     labels = {name: manifest.labels(name) for name in label_names}
-    X = np.asarray(feats.stats, dtype=np.float32)
-    common = StandardScaler().fit_transform(X).astype(np.float32)  # the space every method is also scored in
-    k, k_source = resolve_k(cfg, labels, common)
-    log.info("%d tracks, %d features each; k = %d (%s)", len(X), X.shape[1], k, k_source)
 
-    methods = [
-        (f"{METHOD_NAMES.get(cfg.model.name, cfg.model.name)}+{cfg.cluster.algorithm}", cfg.model.name,
-         f"{cfg.model.name} posterior means"),
-        (f"pca+{cfg.cluster.algorithm}", "pca", "PCA of the standardised features"),
-        (f"features+{cfg.cluster.algorithm}", "features", "standardised features"),
-    ]
+    t = time.perf_counter()
+    lyrics = _lyrics(cfg, manifest, problems)
+    timings["lyrics"] = time.perf_counter() - t
+    run.write_csv("problems.csv", [p.__dict__ for p in problems], ["path", "reason", "skipped"])
+    inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel, lyrics=lyrics,
+                    n_mfcc=cfg.features.n_mfcc)
+    common = common_space(inputs)  # the space every clustering is also scored in
+    k, k_source = resolve_k(cfg, labels, inputs.standardised_stats())
+    n_lyrics = int(lyrics.present.sum()) if lyrics is not None else 0
+    log.info("%d tracks (%d with lyrics), %d statistics each; k = %d (%s)", len(manifest), n_lyrics,
+             inputs.stats.shape[1], k, k_source)
+
+    t = time.perf_counter()
+    reps, rep_notes = learn_all(inputs, cfg, progress=progress)
+    for note in rep_notes:
+        log.warning(note)
+    timings["representations"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     results: list[MethodResult] = []
-    for name, model, space in methods:
-        t = time.perf_counter()
-        est = LatentClusterer(model=model, clusterer=cfg.cluster.algorithm, n_clusters=k,
-                              latent_dim=cfg.model.latent_dim, hidden_dims=cfg.model.hidden_dims,
-                              beta=cfg.model.beta, train=cfg.train, n_init=cfg.cluster.n_init, seed=cfg.seed)
-        cb = (lambda e, n, _terms, _name=name: progress(f"train {_name}", e, n)) if progress else None
-        try:
-            est.fit(X, progress=cb)
-        except SongspaceError as exc:  # e.g. k > n: a row of NaN with the reason, not a crash
-            log.error("%s: %s", name, exc)
-            results.append(MethodResult(name, space, None, None, {"method": name, "notes": str(exc)}))
-            continue
-        row = {"method": name, "space": f"{space} ({est.latent_.shape[1]}-d)",
-               **score_clustering(est.labels_, own_space=est.latent_, common_space=common, labels=labels,
-                                  seed=cfg.seed, silhouette_sample=cfg.eval.silhouette_sample)}
-        results.append(MethodResult(name, space, est.labels_, est.latent_, row, est))
-        timings[name] = time.perf_counter() - t
+    todo = [(r, a) for r in reps for a in cfg.cluster.algorithms]
+    for j, (rep, algorithm) in enumerate(todo):
+        results.append(_cluster_and_score(cfg, rep, algorithm, k, common, labels))
+        if progress:
+            progress("cluster", j + 1, len(todo))
+    timings["clustering"] = time.perf_counter() - t
 
     columns = _metric_columns(label_names)
     rows = [r.row for r in results]
     run.write_csv("metrics.csv", rows, columns)
     _write_assignments(run, manifest, results, labels)
-    for r in results:
-        if r.latent is not None:
-            np.save(run.file(f"latents/{r.name}.npy"), r.latent)
-        if r.clusterer is not None and r.clusterer.history_.train:
-            stem = r.name.split("+")[0]
-            save_model(r.clusterer.model_, run.file(f"models/{stem}.pt"))
-            run.write_text(f"models/{stem}_history.json", json.dumps(r.clusterer.history_.__dict__, indent=1))
-            save_figure(plot_training_curve(r.clusterer.history_, title=f"{r.name}: loss per epoch"),
-                        run.file(f"figures/training_curve_{stem}.png"))
+    for rep in reps:
+        np.save(run.file(f"latents/{rep.name}.npy"), rep.latent)
+        if rep.model is not None and rep.history is not None:
+            save_model(rep.model, run.file(f"models/{rep.name}.pt"))
+            run.write_text(f"models/{rep.name}_history.json", json.dumps(rep.history.__dict__, indent=1))
+            save_figure(plot_training_curve(rep.history, title=f"{rep.name}: loss per epoch"),
+                        run.file(f"figures/training_curve_{rep.name}.png"))
+    run.write_text("analysis.md", analyse(rows, label_names, n_tracks=len(manifest),
+                                          n_with_lyrics=n_lyrics if lyrics is not None else None))
 
     t = time.perf_counter()
-    _draw(cfg, run, results, labels, progress)
+    _draw(cfg, run, reps, results, labels, progress)
     timings["figures"] = time.perf_counter() - t
 
+    trained = [r for r in reps if r.history is not None]
     summary = {
         "dataset": str(manifest.root), "layout": manifest.layout, "tracks_used": len(manifest),
-        "problems": len(problems), "skipped": sum(p.skipped for p in problems),
+        "tracks_with_lyrics": n_lyrics, "problems": len(problems), "skipped": sum(p.skipped for p in problems),
         "features_computed": feats.n_computed, "features_cached": feats.n_cached,
         "labels": label_names, "k": k, "k_source": k_source, "seed": cfg.seed,
+        "representations": [r.name for r in reps], "clusterers": list(cfg.cluster.algorithms),
+        "notes": rep_notes,
+        "cluster_params": {r.name: r.params for r in results if r.params},
         "timings_s": {k_: round(v, 2) for k_, v in timings.items()},
-        "versions": _versions(), "train_device": results[0].clusterer.history_.device
-        if results and results[0].clusterer else None,
+        "train_seconds": {r.name: round(r.history.seconds, 2) for r in trained},
+        "versions": _versions(), "train_device": trained[0].history.device if trained else None,
     }
-    run.write_text("summary.json", json.dumps(summary, indent=1, ensure_ascii=False))
+    run.write_text("summary.json", json.dumps(summary, indent=1, ensure_ascii=False, default=str))
     log.info("done: %s", run.path)
     return RunResult(run.path, rows, columns, summary)
 
 
+def _lyrics(cfg: RunConfig, manifest: Manifest, problems: list[Problem]) -> TextFeatureSet | None:
+    """Lyrics features of every track (None when no lyrics method is asked for or no track has lyrics)."""
+    if not any(m in LYRICS_METHODS for m in cfg.methods.representations):
+        return None
+    texts: list[str | None] = []
+    for tr in manifest.tracks:
+        if tr.lyrics_text is not None:
+            texts.append(tr.lyrics_text)
+        elif tr.lyrics_path is not None:
+            got = read_lyrics(tr.lyrics_path)
+            if got.text is None:
+                problems.append(Problem(str(tr.lyrics_path), got.problem or "lyrics unusable", skipped=False))
+            texts.append(got.text)
+        else:
+            texts.append(None)
+    if not any(texts):
+        log.warning("no track has lyrics: lyrics and hybrid methods fall back to audio only")
+        return None
+    return lyrics_features(texts, n_components=cfg.methods.lyrics_components, seed=cfg.seed)
+
+
+def _cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: int, common: np.ndarray,
+                       labels: dict[str, list[str]]) -> MethodResult:
+    name = f"{rep.name}+{algorithm}"
+    base = {"method": name, "representation": rep.name, "clusterer": algorithm, "modality": rep.modality,
+            "learned": rep.learned, "space": rep.space}
+    covered = np.ones(len(rep.latent), dtype=bool) if rep.present is None else rep.present
+    notes = list(rep.notes)
+    try:
+        options = {"n_init": cfg.cluster.n_init} if algorithm == "kmeans" else {}
+        res = cluster(algorithm, rep.latent[covered], k, seed=cfg.seed, **options)
+    except SongspaceError as exc:  # e.g. k > n: a row of NaN with the reason, not a crash
+        log.error("%s: %s", name, exc)
+        return MethodResult(name, rep, algorithm, None, {**base, "notes": "; ".join([*notes, str(exc)])})
+    pred = np.full(len(rep.latent), -1, dtype=np.int64)
+    pred[covered] = res.labels
+    row = {**base, **score_clustering(pred, own_space=rep.latent, common_space=common, labels=labels,
+                                      seed=cfg.seed, silhouette_sample=cfg.eval.silhouette_sample)}
+    if not covered.all():
+        notes.append(f"{int((~covered).sum())} tracks without lyrics left unassigned (-1, counted as noise)")
+    notes += [n for n in (res.notes, row.get("notes", "")) if n]
+    row["notes"] = "; ".join(notes)
+    return MethodResult(name, rep, algorithm, pred, row, dict(res.params))
+
+
 def _metric_columns(label_names: list[str]) -> list[str]:
-    cols = ["method", "silhouette", "calinski_harabasz", "davies_bouldin",
-            "silhouette_common", "calinski_harabasz_common", "davies_bouldin_common"]
+    cols = ["method", "representation", "clusterer", "modality", "silhouette", "calinski_harabasz", "davies_bouldin",
+            "silhouette_common", "calinski_harabasz_common", "davies_bouldin_common", "noise_fraction"]
     for name in label_names:
         cols += [f"ari_{name}", f"nmi_{name}", f"purity_{name}"]
     return [*cols, "n_clusters", "space", "notes"]
@@ -270,18 +320,24 @@ def _write_assignments(run: RunFolder, manifest: Manifest, results: list[MethodR
     run.write_csv("assignments.csv", rows, cols)
 
 
-def _draw(cfg: RunConfig, run: RunFolder, results: list[MethodResult], labels: dict[str, list[str]],
-          progress: Progress | None) -> None:
+def _draw(cfg: RunConfig, run: RunFolder, reps: list[Representation], results: list[MethodResult],
+          labels: dict[str, list[str]], progress: Progress | None) -> None:
+    """t-SNE / UMAP of each representation, coloured by its first clusterer's clusters and by each label."""
     projections = [p for p, on in (("tsne", cfg.plots.tsne), ("umap", cfg.plots.umap)) if on]
-    todo = [(r, p) for r in results if r.latent is not None for p in projections]
-    for j, (r, proj) in enumerate(todo):
-        idx = sample_indices(len(r.latent), cfg.plots.max_points, seed=cfg.seed)
-        coords = project_2d(r.latent[idx], proj, seed=cfg.seed)
-        colourings = {"cluster": [str(c) for c in r.labels[idx]]}
+    first = {}
+    for r in results:
+        if r.labels is not None:
+            first.setdefault(r.rep.name, r)
+    todo = [(rep, p) for rep in reps if rep.name in first for p in projections]
+    for j, (rep, proj) in enumerate(todo):
+        res = first[rep.name]
+        idx = sample_indices(len(rep.latent), cfg.plots.max_points, seed=cfg.seed)
+        coords = project_2d(rep.latent[idx], proj, seed=cfg.seed)
+        colourings = {f"cluster ({res.clusterer})": [str(c) if c >= 0 else "none" for c in res.labels[idx]]}
         colourings.update({name: [vals[i] for i in idx] for name, vals in labels.items()})
-        sampled = f", sample of {len(idx)}" if len(idx) < len(r.latent) else ""
-        fig = plot_embedding(coords, colourings, title=f"{r.name}: {proj.upper()} of {r.space}{sampled}")
-        save_figure(fig, run.file(f"figures/{r.name.replace('+', '_')}_{proj}.png"))
+        sampled = f", sample of {len(idx)}" if len(idx) < len(rep.latent) else ""
+        fig = plot_embedding(coords, colourings, title=f"{rep.name}: {proj.upper()} of {rep.space}{sampled}")
+        save_figure(fig, run.file(f"figures/{rep.name}_{proj}.png"))
         if progress:
             progress("figures", j + 1, len(todo))
 

@@ -1,7 +1,9 @@
 """The one trainer used by every model: Adam on mini-batches, a seeded held-out split, early stopping.
 
-Data can be any array-like indexable by rows (a memory-mapped ``.npy`` included): batches are read as
-they are needed, never the whole collection at once.
+Data can be any array-like indexable by items (a memory-mapped ``.npy`` included): batches are read as
+they are needed, never the whole collection at once. :class:`RowDataset` serves feature vectors;
+:class:`SpectrogramDataset` serves log-mel spectrograms (optionally pooled in time, or as MFCC sequences)
+to the convolutional models.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import copy
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -43,7 +46,11 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 class RowDataset(Dataset):
-    """Rows of an array-like as float32 tensors, optionally standardised as ``(x - mean) / scale``."""
+    """Items (rows) of an array-like as float32 tensors, optionally standardised as ``(x - mean) / scale``.
+
+    ``data[i]`` is read only when item ``i`` is asked for, so a memory-mapped array (any dtype, any number of
+    axes) stays on disk; ``mean`` and ``scale`` broadcast against one item.
+    """
 
     def __init__(self, data: np.ndarray, mean: np.ndarray | None = None, scale: np.ndarray | None = None) -> None:
         self.data, self.mean, self.scale = data, mean, scale
@@ -52,10 +59,166 @@ class RowDataset(Dataset):
         return len(self.data)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        x = np.asarray(self.data[i], dtype=np.float32)
+        x = self.view(np.asarray(self.data[i], dtype=np.float32))
         if self.mean is not None:
             x = (x - self.mean) / self.scale
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+
+    def view(self, x: np.ndarray) -> np.ndarray:
+        """What the model sees of raw items, before standardisation (here: the items themselves)."""
+        return x
+
+    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+        """Items in model units back to the units of ``data`` (undoes the standardisation). [shape=(k, ...)]"""
+        x = np.asarray(x, dtype=np.float32)
+        return x * self.scale + self.mean if self.mean is not None else x
+
+    @property
+    def item_shape(self) -> tuple[int, ...]:
+        """Shape of one item as served (``build_model(..., input_shape=dataset.item_shape)``)."""
+        return tuple(self[0].shape)
+
+
+def time_pool(x: np.ndarray, frames: int | None) -> np.ndarray:
+    """Average the last (time) axis down to ``frames`` frames, like ``torch.nn.AdaptiveAvgPool1d``.
+
+    Output frame ``j`` averages input frames ``floor(j * t / frames)`` to ``ceil((j + 1) * t / frames)``
+    (exclusive). On a dB spectrogram this averages log-power (the geometric mean of the power).
+    ``frames=None`` or ``frames >= t`` returns ``x`` unchanged.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(..., t)]
+    frames : number of output frames.
+
+    Returns
+    -------
+    np.ndarray [shape=(..., frames), dtype=float32]
+    """
+    t = x.shape[-1]
+    if frames is None or frames >= t:
+        return x
+    return _matmul(x, _pool_matrix(t, frames))
+
+
+def mfcc_sequence(log_mel: np.ndarray, *, n_mfcc: int = 20) -> np.ndarray:
+    """MFCCs of every frame of a dB log-mel spectrogram, as ``librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc)``.
+
+    Parameters
+    ----------
+    log_mel : np.ndarray [shape=(..., n_mels, t)], dB
+    n_mfcc : number of coefficients kept (at most ``n_mels``).
+
+    Returns
+    -------
+    np.ndarray [shape=(..., n_mfcc, t), dtype=float32]
+    """
+    n_mels = log_mel.shape[-2]
+    if not 0 < n_mfcc <= n_mels:
+        raise ValueError(f"n_mfcc must be between 1 and the number of mel bands ({n_mels}), got {n_mfcc}")
+    return _matmul(_dct_matrix(n_mfcc, n_mels), log_mel)
+
+
+def log_mel_from_mfcc(mfcc: np.ndarray, *, n_mels: int = 128) -> np.ndarray:
+    """The dB log-mel spectrogram that MFCCs describe: the inverse DCT, with dropped coefficients taken as zero.
+
+    With ``n_mfcc < n_mels`` this is the spectral envelope (the log-mel smoothed over frequency); with
+    ``n_mfcc == n_mels`` it inverts :func:`mfcc_sequence` exactly.
+
+    Parameters
+    ----------
+    mfcc : np.ndarray [shape=(..., n_mfcc, t)]
+    n_mels : number of mel bands of the output.
+
+    Returns
+    -------
+    np.ndarray [shape=(..., n_mels, t), dtype=float32], dB
+    """
+    return _matmul(_dct_matrix(mfcc.shape[-2], n_mels).T, mfcc)
+
+
+def _matmul(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
+    """``a @ b`` in float32, computed by torch: batches are prepared between training steps, and numpy's BLAS
+    threads would spin against torch's on a small CPU (measured: about 20 % slower epochs on 2 cores)."""
+    def tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
+        return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.require(x, np.float32, "W"))
+
+    return (tensor(a) @ tensor(b)).numpy()
+
+
+@lru_cache(maxsize=8)
+def _pool_matrix(t: int, frames: int) -> torch.Tensor:
+    """Averaging weights of :func:`time_pool`. [shape=(t, frames)]"""
+    j = np.arange(frames)
+    start, stop = (j * t) // frames, -((-(j + 1) * t) // frames)
+    frame = np.arange(t)[:, None]
+    return torch.from_numpy((((frame >= start) & (frame < stop)) / (stop - start)).astype(np.float32))
+
+
+@lru_cache(maxsize=8)
+def _dct_matrix(n_mfcc: int, n_mels: int) -> torch.Tensor:
+    """Orthonormal DCT-II rows (scipy's ``dct(type=2, norm="ortho")``). [shape=(n_mfcc, n_mels)]"""
+    n, k = np.arange(n_mels), np.arange(n_mfcc)[:, None]
+    d = np.sqrt(2.0 / n_mels) * np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels))
+    d[0] /= np.sqrt(2.0)
+    return torch.from_numpy(d.astype(np.float32))
+
+
+class SpectrogramDataset(RowDataset):
+    """Log-mel spectrograms of an array-like [shape=(n, n_mels, n_frames)] (float16 memmap welcome), for conv models.
+
+    Item ``i`` is read when asked for, converted to float32, pooled in time to ``frames`` frames
+    (:func:`time_pool`; 431 frames of 10 s clips become 128, and a conv_vae epoch takes 2.7 x less time), turned into
+    MFCCs when ``n_mfcc`` is set (:func:`mfcc_sequence`), then standardised per bin: ``mean`` and ``scale`` have
+    shape ``(n_bins, 1)``, one value per mel band (or MFCC coefficient) over every item and frame, so that quiet
+    high bands and loud low bands weigh alike in the squared-error loss while each band keeps its dynamics over
+    time. Set them with :meth:`fit_standardisation`, or pass those of another dataset.
+
+    Parameters
+    ----------
+    log_mel : array-like [shape=(n, n_mels, n_frames)], dB
+    mean, scale : np.ndarray [shape=(n_bins, 1)] or None (no standardisation).
+    frames : time frames served (``None`` keeps all).
+    n_mfcc : serve MFCC sequences [shape=(n_mfcc, frames)] instead of log-mel [shape=(n_mels, frames)].
+    """
+
+    def __init__(self, log_mel: np.ndarray, mean: np.ndarray | None = None, scale: np.ndarray | None = None, *,
+                 frames: int | None = 128, n_mfcc: int | None = None) -> None:
+        super().__init__(log_mel, mean, scale)
+        self.frames, self.n_mfcc = frames, n_mfcc
+
+    def view(self, x: np.ndarray) -> np.ndarray:
+        """Raw log-mel [shape=(..., n_mels, n_frames)] to what the model sees, before standardisation."""
+        x = time_pool(x, self.frames)
+        return mfcc_sequence(x, n_mfcc=self.n_mfcc) if self.n_mfcc else x
+
+    def fit_standardisation(self, *, batch_size: int = 64) -> SpectrogramDataset:
+        """Set ``mean`` and ``scale`` per bin in one streaming pass over slices of ``batch_size`` items.
+
+        Sums and sums of squares are accumulated in float64, so that only one slice is in memory at a time.
+        Bins that never vary get scale 1 (like ``sklearn.preprocessing.StandardScaler``). Returns ``self``.
+        """
+        n = len(self.data)
+        if n == 0:
+            raise ValueError("cannot standardise an empty dataset")
+        total = squares = 0.0
+        count = 0
+        for start in range(0, n, batch_size):
+            x = self.view(np.asarray(self.data[start:start + batch_size], dtype=np.float32)).astype(np.float64)
+            total = total + x.sum(axis=(0, 2))
+            squares = squares + np.square(x).sum(axis=(0, 2))
+            count += x.shape[0] * x.shape[2]
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+        scale = np.where(std > 1e-6 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+        self.mean, self.scale = mean[:, None].astype(np.float32), scale[:, None].astype(np.float32)
+        return self
+
+    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+        """Items in model units back to dB log-mel [shape=(k, n_mels, frames)]; MFCC items via
+        :func:`log_mel_from_mfcc` (so their spectrograms are smoothed over frequency)."""
+        x = super().inverse_transform(x)
+        return log_mel_from_mfcc(x, n_mels=np.shape(self.data[0])[-2]) if self.n_mfcc else x
 
 
 @dataclass
@@ -96,7 +259,7 @@ def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
     Parameters
     ----------
     model : any model of ``songspace.models`` (it provides ``loss``).
-    dataset : yields one input tensor per item (see :class:`RowDataset`).
+    dataset : yields one input tensor per item (see :class:`RowDataset`, :class:`SpectrogramDataset`).
     cfg : optimiser, batch size, epochs, early stopping.
     seed : fixes initial weights, the split, the batch order and the reparameterisation noise.
     progress : called as ``progress(epoch, max_epochs, val_or_train_terms)`` after each epoch.
@@ -149,3 +312,30 @@ def embed(model: VAE, dataset: Dataset, *, batch_size: int = 256) -> np.ndarray:
     device = next(model.parameters()).device
     out = [model.embed(x.to(device)).cpu().numpy() for x in DataLoader(dataset, batch_size=batch_size)]
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.latent_dim), np.float32)
+
+
+@torch.no_grad()
+def reconstruct(model: VAE, dataset: RowDataset, indices: Sequence[int], *,
+                restore: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Items and their reconstructions (decoded posterior means), for plotting.
+
+    Parameters
+    ----------
+    model : a trained model; it stays on its device and is left in evaluation mode.
+    dataset : the dataset it was trained on (a :class:`RowDataset` or :class:`SpectrogramDataset`).
+    indices : items to reconstruct (a handful: they go through the model as one batch).
+    restore : back to the units of the data with ``dataset.inverse_transform``: dB log-mel for a
+        :class:`SpectrogramDataset`, MFCC models included; else the standardised units the model sees.
+
+    Returns
+    -------
+    (inputs, reconstructions) : np.ndarray [shape=(k, *item_shape), dtype=float32] each; with ``restore``
+        and MFCC items, [shape=(k, n_mels, frames)].
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    x = torch.stack([dataset[int(i)] for i in indices]).to(device)
+    inputs, recon = x.cpu().numpy(), model(x).recon.cpu().numpy()
+    if restore:
+        inputs, recon = dataset.inverse_transform(inputs), dataset.inverse_transform(recon)
+    return inputs.astype(np.float32), recon.astype(np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,18 +10,36 @@ import torch
 
 from songspace.errors import ModelError
 from songspace.models.base import VAE, ModelOutput, kl_to_standard_normal
+from songspace.models.bimodal_vae import BimodalVAE
+from songspace.models.conv_vae import ConvVAE, ConvVAE1d
 from songspace.models.mlp_vae import MLPVAE
 
-MODELS: dict[str, type[VAE]] = {"mlp_vae": MLPVAE}
+MODELS: dict[str, type[VAE]] = {"mlp_vae": MLPVAE, "conv_vae": ConvVAE, "mfcc_conv_vae": ConvVAE1d,
+                                "bimodal_vae": BimodalVAE}
 
 
-def build_model(name: str, **kwargs: Any) -> VAE:
-    """An instance of the model registered as ``name``."""
+def build_model(name: str, *, input_shape: Sequence[int] | None = None, **kwargs: Any) -> VAE:
+    """An instance of the model registered as ``name``.
+
+    Parameters
+    ----------
+    name : a key of ``MODELS``.
+    input_shape : shape of one item (``dataset[0].shape``): ``(n_stats,)`` for ``mlp_vae``, ``(n_mels, n_frames)``
+        for ``conv_vae``, ``(n_mfcc, n_frames)`` for ``mfcc_conv_vae``. It becomes the model's own size argument
+        (``input_dim`` or ``input_shape``); leave it out to pass that argument directly.
+    **kwargs : the model's other constructor arguments (``latent_dim``, ``beta``, ``hidden_dims`` or ``channels``).
+    """
     try:
         cls = MODELS[name]
     except KeyError:
         raise ModelError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}") from None
-    model = cls(**kwargs)
+    if input_shape is not None:
+        kwargs = {**cls.size_kwargs(tuple(input_shape)), **kwargs}
+    try:
+        model = cls(**kwargs)
+    except TypeError as exc:  # e.g. hidden_dims given to a conv model, or input_dim where it wants input_shape
+        raise ModelError(f"{name} cannot be built with arguments {sorted(kwargs)} ({exc}); pass input_shape= "
+                         f"the shape of one item, and the model's own size settings.") from None
     model.build_args = {"name": name, **kwargs}  # what save_model needs to rebuild it
     return model
 
@@ -39,4 +58,6 @@ def load_model(path: Path | str) -> VAE:
     return model.eval()
 
 
-__all__ = ["MODELS", "VAE", "MLPVAE", "ModelOutput", "build_model", "save_model", "load_model", "kl_to_standard_normal"]
+__all__ = ["MODELS", "VAE", "MLPVAE", "BimodalVAE", "ConvVAE", "ConvVAE1d", "ModelOutput", "build_model", "save_model",
+           "load_model",
+           "kl_to_standard_normal"]

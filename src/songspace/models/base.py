@@ -8,6 +8,7 @@ posterior mean). Variants override the smallest piece they change; training live
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,6 +35,11 @@ class VAE(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         self.beta = beta
+
+    @classmethod
+    def size_kwargs(cls, input_shape: tuple[int, ...]) -> dict[str, Any]:
+        """Constructor arguments for items of ``input_shape`` (one item, no batch axis); see ``build_model``."""
+        return {"input_shape": tuple(int(s) for s in input_shape)}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(x)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
+from songspace.errors import ModelError
 from songspace.models.base import VAE, mlp
 
 
@@ -27,3 +30,10 @@ class MLPVAE(VAE):
         self.to_mu = nn.Linear(hidden[-1], latent_dim)
         self.to_logvar = nn.Linear(hidden[-1], latent_dim)
         self.decoder = mlp([latent_dim, *reversed(hidden), input_dim])
+
+    @classmethod
+    def size_kwargs(cls, input_shape: tuple[int, ...]) -> dict[str, Any]:
+        if len(input_shape) != 1:
+            raise ModelError(f"mlp_vae takes feature vectors, got items of shape {tuple(input_shape)}; use conv_vae "
+                             "or mfcc_conv_vae for spectrograms, or the spectral statistics for mlp_vae.")
+        return {"input_dim": int(input_shape[0])}

@@ -31,20 +31,23 @@ def project_2d(X: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndar
 
     Both are O(n log n) or worse in memory and time: callers pass a sample (see :func:`sample_indices`).
     """
-    X = np.asarray(X, dtype=np.float32)
-    if len(X) < 5:
+    if method not in ("tsne", "umap"):
+        raise ValueError(f"unknown projection {method!r}; use 'tsne' or 'umap'")
+    X = np.nan_to_num(np.asarray(X, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    distinct = len(np.unique(X.round(6), axis=0)) if len(X) else 0
+    if len(X) < 5 or distinct < 5:
+        # Too few distinct points to embed (t-SNE's PCA start divides by their spread, and sklearn's Barnes-Hut
+        # code crashes on the NaN that gives): draw the first two coordinates as they are.
         return np.pad(X[:, :2], ((0, 0), (0, max(0, 2 - X.shape[1]))))
     if method == "tsne":
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30.0, (len(X) - 1) / 3))
         return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(X)
-    if method == "umap":
-        import umap
+    import umap
 
-        n_neighbors = int(min(15, len(X) - 1))
-        return umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed, n_jobs=1).fit_transform(X)
-    raise ValueError(f"unknown projection {method!r}; use 'tsne' or 'umap'")
+    n_neighbors = int(min(15, len(X) - 1))
+    return umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed, n_jobs=1).fit_transform(X)
 
 
 def _palette(n: int) -> list:

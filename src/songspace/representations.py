@@ -1,0 +1,183 @@
+"""Representations: every way a run turns tracks into vectors before they are clustered.
+
+Audio: ``vae`` (MLP-VAE on the standardised spectral statistics), ``conv_vae`` (2-D convolutional VAE on
+log-mel spectrograms), ``mfcc_vae`` (1-D convolutional VAE on MFCC sequences), and the baselines ``pca``
+(PCA of the statistics to the latent size) and ``features`` (the statistics themselves).
+Lyrics: ``lyrics`` (TF-IDF/SVD embedding beside the language profile, block-scaled), defined only for tracks
+with lyrics. Both: ``hybrid`` (an audio latent and the lyrics, block-scaled and weighted, see
+:mod:`songspace.fusion`), ``hybrid_features`` (the statistics and the lyrics, block-scaled),
+``naive_hybrid`` (the same, concatenated as they are) and ``bimodal_vae`` (a VAE that reads and rebuilds
+statistics and lyrics, lyrics optional per track).
+
+Labels never enter here: every representation is learned without them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
+
+from songspace.config import RunConfig
+from songspace.features.text import TextFeatureSet
+from songspace.fusion import Block, fuse, variance_shares
+from songspace.models import VAE, build_model
+from songspace.training import History, RowDataset, SpectrogramDataset, embed, seed_everything, train
+
+log = logging.getLogger(__name__)
+
+AUDIO = "audio"
+LYRICS = "lyrics"
+BOTH = "audio+lyrics"
+LYRICS_METHODS = ("lyrics", "hybrid", "hybrid_features", "naive_hybrid", "bimodal_vae")
+# Model registry name of each learned representation.
+MODEL_OF = {"vae": "mlp_vae", "conv_vae": "conv_vae", "mfcc_vae": "mfcc_conv_vae", "bimodal_vae": "bimodal_vae"}
+
+TrainProgress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Inputs:
+    """What the representations are learned from, one row per usable track."""
+
+    stats: np.ndarray  # [shape=(n, n_stats)] spectral statistics
+    log_mel: np.ndarray  # [shape=(n, n_mels, n_frames)] dB, may be a float16 memmap
+    lyrics: TextFeatureSet | None = None  # None: no track has lyrics (or lyrics are not used)
+    n_mfcc: int = 20
+
+    def standardised_stats(self) -> np.ndarray:
+        return StandardScaler().fit_transform(np.asarray(self.stats, dtype=np.float64)).astype(np.float32)
+
+    def lyrics_block(self) -> np.ndarray:
+        """Lyrics embedding beside the language profile, each block-scaled: [shape=(n, d)], zeros without lyrics."""
+        assert self.lyrics is not None
+        lyr = self.lyrics
+        return fuse([Block("words", lyr.embedding, lyr.present), Block("profile", lyr.profile, lyr.present)])
+
+
+@dataclass
+class Representation:
+    """One representation of the tracks. ``present`` marks the rows it covers (None: all)."""
+
+    name: str
+    modality: str
+    latent: np.ndarray  # [shape=(n, d)]
+    space: str  # what the vectors are, for tables and figure titles
+    learned: bool = False
+    present: np.ndarray | None = None
+    model: VAE | None = None
+    history: History | None = None
+    dataset: RowDataset | None = None  # what the model was trained on (for reconstructions)
+    notes: list[str] = field(default_factory=list)
+
+
+def common_space(inputs: Inputs) -> np.ndarray:
+    """The space every clustering is also scored in: the standardised statistics, beside the lyrics block
+    when lyrics are used (block-scaled, so that neither modality dominates the distances)."""
+    stats = inputs.standardised_stats()
+    if inputs.lyrics is None:
+        return stats
+    return fuse([Block("audio", stats), Block("lyrics", inputs.lyrics_block(), inputs.lyrics.present)])
+
+
+def _train_vae(name: str, dataset: RowDataset, cfg: RunConfig, progress: TrainProgress | None,
+               **model_kwargs) -> tuple[VAE, History, np.ndarray]:
+    seed_everything(cfg.seed)  # initial weights too, not only the training loop
+    kwargs = {"latent_dim": cfg.model.latent_dim, "beta": cfg.model.beta, **model_kwargs}
+    model = build_model(MODEL_OF[name], input_shape=dataset.item_shape, **kwargs)
+    cb = (lambda e, n, _t: progress(f"train {name}", e, n)) if progress else None
+    hist = train(model, dataset, cfg.train, seed=cfg.seed, progress=cb)
+    return model, hist, embed(model, dataset)
+
+
+def learn(name: str, inputs: Inputs, cfg: RunConfig, learned: dict[str, Representation], *,
+          progress: TrainProgress | None = None) -> Representation:
+    """Learn one representation (``learned`` holds those already made, for the hybrids)."""
+    n_latent = cfg.model.latent_dim
+    if name == "features":
+        X = inputs.standardised_stats()
+        return Representation(name, AUDIO, X, f"standardised spectral statistics ({X.shape[1]}-d)")
+    if name == "pca":
+        X = inputs.standardised_stats()
+        d = min(n_latent, X.shape[0], X.shape[1])
+        Z = PCA(n_components=d, random_state=cfg.seed).fit_transform(X).astype(np.float32)
+        return Representation(name, AUDIO, Z, f"PCA of the standardised statistics ({d}-d)")
+    if name == "vae":
+        X = inputs.standardised_stats()
+        model, hist, Z = _train_vae(name, RowDataset(X), cfg, progress, hidden_dims=cfg.model.hidden_dims)
+        return Representation(name, AUDIO, Z, f"MLP-VAE posterior means ({n_latent}-d)", True, None, model, hist,
+                              RowDataset(X))
+    if name in ("conv_vae", "mfcc_vae"):
+        ds = SpectrogramDataset(inputs.log_mel, frames=cfg.model.time_frames,
+                                n_mfcc=inputs.n_mfcc if name == "mfcc_vae" else None).fit_standardisation()
+        kw = {} if cfg.model.channels is None else {"channels": cfg.model.channels}
+        model, hist, Z = _train_vae(name, ds, cfg, progress, **kw)
+        what = "log-mel" if name == "conv_vae" else "MFCC sequences"
+        return Representation(name, AUDIO, Z, f"conv VAE on {what}, posterior means ({n_latent}-d)", True, None,
+                              model, hist, ds)
+    if inputs.lyrics is None:
+        raise ValueError(f"{name} needs lyrics")
+    lyr = inputs.lyrics
+    if name == "lyrics":
+        X = inputs.lyrics_block()
+        return Representation(name, LYRICS, X, f"lyrics TF-IDF/SVD + language profile ({X.shape[1]}-d)",
+                              present=lyr.present.copy())
+    if name == "hybrid":
+        audio_name = cfg.methods.hybrid_audio
+        if audio_name not in learned:
+            learned[audio_name] = learn(audio_name, inputs, cfg, learned, progress=progress)
+        blocks = [Block("audio", learned[audio_name].latent), Block("lyrics", inputs.lyrics_block(), lyr.present)]
+        weights = [1.0, cfg.methods.lyrics_weight]
+        X = fuse(blocks, weights)
+        shares = variance_shares(blocks, weights)
+        return Representation(name, BOTH, X, f"{audio_name} latent + lyrics, block-scaled, lyrics weight "
+                              f"{cfg.methods.lyrics_weight:g} ({X.shape[1]}-d)", False,
+                              notes=[_shares_note(shares)])
+    if name in ("hybrid_features", "naive_hybrid"):
+        stats = inputs.standardised_stats()
+        naive = name == "naive_hybrid"
+        if naive:  # what a first attempt does: the statistics and the lyrics embedding side by side
+            blocks = [Block("audio", stats), Block("lyrics", lyr.embedding, lyr.present)]
+        else:
+            blocks = [Block("audio", stats), Block("lyrics", inputs.lyrics_block(), lyr.present)]
+        weights = None if naive else [1.0, cfg.methods.lyrics_weight]
+        X = fuse(blocks, weights, scale=not naive)
+        shares = variance_shares(blocks, weights, scale=not naive)
+        how = "concatenated unscaled" if naive else "block-scaled"
+        return Representation(name, BOTH, X, f"statistics + lyrics, {how} ({X.shape[1]}-d)",
+                              notes=[_shares_note(shares)])
+    if name == "bimodal_vae":
+        block = inputs.lyrics_block()
+        X = np.concatenate([inputs.standardised_stats(), block, lyr.present[:, None].astype(np.float32)], axis=1)
+        model, hist, Z = _train_vae(name, RowDataset(X), cfg, progress, hidden_dims=cfg.model.hidden_dims,
+                                    lyrics_dim=block.shape[1], lyrics_weight=cfg.methods.lyrics_weight)
+        return Representation(name, BOTH, Z, f"audio + lyrics VAE posterior means ({n_latent}-d)", True, None,
+                              model, hist, RowDataset(X))
+    raise ValueError(f"unknown representation {name!r}")
+
+
+def _shares_note(shares: dict[str, float]) -> str:
+    return "variance share " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
+
+
+def learn_all(inputs: Inputs, cfg: RunConfig, *,
+              progress: TrainProgress | None = None) -> tuple[list[Representation], list[str]]:
+    """Every representation of ``cfg.methods.representations`` that the inputs allow, in that order, and
+    notes on those skipped (lyrics methods when no track has lyrics)."""
+    learned: dict[str, Representation] = {}
+    skipped: list[str] = []
+    for name in cfg.methods.representations:
+        if name in LYRICS_METHODS and (inputs.lyrics is None or not inputs.lyrics.present.any()):
+            skipped.append(name)
+            continue
+        if name not in learned:
+            learned[name] = learn(name, inputs, cfg, learned, progress=progress)
+    order = [n for n in cfg.methods.representations if n in learned]
+    order += [n for n in learned if n not in order]  # an audio latent learned only for the hybrid
+    notes = ([f"no track has lyrics: {', '.join(skipped)} skipped; audio representations only"]
+             if skipped else [])
+    return [learned[n] for n in order], notes
