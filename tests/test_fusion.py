@@ -56,3 +56,16 @@ def test_fuse_shapes_and_errors(blocks) -> None:
         fuse([audio, Block("short", np.zeros((3, 2)))])
     with pytest.raises(ValueError):
         fuse([])
+
+
+def test_language_vector_counts_romanised_bangla_as_bangla() -> None:
+    from songspace.representations import language_vector
+
+    names = ["script_bengali", "script_latin", "romanised_bangla", "lang_en", "lang_bn", "lang_other"]
+    profile = np.array([[0.0, 1.0, 0.9, 0.1, 0.0, 0.9],   # romanised Bangla: language ID guesses "other"
+                        [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],   # Bengali script
+                        [0.0, 1.0, 0.0, 1.0, 0.0, 0.0]])  # English
+    v = language_vector(profile, names)
+    assert v.shape == (3, 3)
+    assert v[0].argmax() == 1 and v[1].argmax() == 1 and v[2].argmax() == 0  # both Bangla songs: Bangla
+    np.testing.assert_allclose(v.sum(1), 1.0, atol=1e-6)

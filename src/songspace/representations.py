@@ -56,7 +56,24 @@ class Inputs:
         """Lyrics embedding beside the language profile, each block-scaled: [shape=(n, d)], zeros without lyrics."""
         assert self.lyrics is not None
         lyr = self.lyrics
-        return fuse([Block("words", lyr.embedding, lyr.present), Block("profile", lyr.profile, lyr.present)])
+        return fuse([Block("words", lyr.embedding, lyr.present),
+                     Block("language", language_vector(lyr.profile, lyr.profile_names), lyr.present)])
+
+
+def language_vector(profile: np.ndarray, names: list[str]) -> np.ndarray:
+    """Which language each lyric is in, whatever the script it is written in. [shape=(n, n_languages)]
+
+    The language-ID probabilities of the profile, with the romanised-Bangla score moved onto Bangla: a song
+    in romanised Bangla is Bangla. Script shares are left out on purpose: they say how a song is written,
+    and would pull romanised Bangla away from Bengali-script Bangla and towards English.
+    """
+    cols = [i for i, n in enumerate(names) if n.startswith("lang_")]
+    probs = np.asarray(profile, dtype=np.float32)[:, cols]
+    if "romanised_bangla" in names and "lang_bn" in names:
+        r = np.clip(np.asarray(profile, dtype=np.float32)[:, names.index("romanised_bangla")], 0.0, 1.0)[:, None]
+        probs = probs * (1.0 - r)
+        probs[:, [names[i] for i in cols].index("lang_bn")] += r[:, 0]
+    return probs
 
 
 @dataclass
