@@ -3,7 +3,8 @@
     python benchmarks/demo_seeds.py [--n-tracks 300] [--seeds 0 1 2 3 4] [--data DIR]
 
 Uses the cached demo collection of `songspace demo` (made if missing), runs one experiment per seed
-(figures off, everything else default) into a temporary folder, and prints a Markdown table.
+(MLP-VAE, PCA and raw statistics with K-Means; figures off; everything else default) into a temporary
+folder, and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def main() -> None:
     rows: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            cfg = load_config(None, data=str(data), seed=seed, out=tmp, **{"plots.tsne": False, "plots.umap": False})
+            cfg = load_config(None, data=str(data), seed=seed, out=tmp,
+                              **{"plots.tsne": False, "plots.umap": False, "cluster.algorithms": ["kmeans"],
+                                 "methods.representations": ["vae", "pca", "features"]})
             for row in run_experiment(cfg).metrics:
                 per = rows.setdefault(row["method"], {c: [] for c in COLUMNS})
                 for c in COLUMNS:
