@@ -65,3 +65,14 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("SONGSPACE_DEMO_DIR", str(tmp_path_factory.getbasetemp() / "demo-cache"))
     monkeypatch.setenv("SONGSPACE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "feature-cache"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny tensors train faster on one thread (and the suite must stay quick on 2 shared cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -38,15 +38,6 @@ N, D, K, LATENT = 160, 8, 4, 3
 TRAIN = TrainConfig(epochs=60, batch_size=32, lr=1e-2, device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors train faster on one thread (and the suite must stay quick on 2 shared cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def blobs() -> tuple[np.ndarray, np.ndarray]:
     X, y = make_blobs(n_samples=N, centers=K, n_features=D, cluster_std=1.0, center_box=(-10, 10), random_state=0)

@@ -24,15 +24,6 @@ from songspace.training import (
 N, D, LATENT = 64, 10, 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors train faster on one thread (and the suite must stay quick on 2 shared cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def data() -> np.ndarray:
     """64 rows of 10-d data on a 2-d linear subspace plus a little noise."""
