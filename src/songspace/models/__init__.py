@@ -9,13 +9,18 @@ from typing import Any
 import torch
 
 from songspace.errors import ModelError
+from songspace.models.autoencoder import Autoencoder
 from songspace.models.base import VAE, ModelOutput, kl_to_standard_normal
+from songspace.models.beta_vae import BetaConvVAE, BetaVAE
 from songspace.models.bimodal_vae import BimodalVAE
 from songspace.models.conv_vae import ConvVAE, ConvVAE1d
+from songspace.models.cvae import ConditionalVAE, one_hot
 from songspace.models.mlp_vae import MLPVAE
+from songspace.models.poe_vae import PoEOutput, PoEVAE
 
 MODELS: dict[str, type[VAE]] = {"mlp_vae": MLPVAE, "conv_vae": ConvVAE, "mfcc_conv_vae": ConvVAE1d,
-                                "bimodal_vae": BimodalVAE}
+                                "bimodal_vae": BimodalVAE, "beta_vae": BetaVAE, "beta_conv_vae": BetaConvVAE,
+                                "cvae": ConditionalVAE, "poe_vae": PoEVAE, "autoencoder": Autoencoder}
 
 
 def build_model(name: str, *, input_shape: Sequence[int] | None = None, **kwargs: Any) -> VAE:
@@ -24,10 +29,13 @@ def build_model(name: str, *, input_shape: Sequence[int] | None = None, **kwargs
     Parameters
     ----------
     name : a key of ``MODELS``.
-    input_shape : shape of one item (``dataset[0].shape``): ``(n_stats,)`` for ``mlp_vae``, ``(n_mels, n_frames)``
-        for ``conv_vae``, ``(n_mfcc, n_frames)`` for ``mfcc_conv_vae``. It becomes the model's own size argument
+    input_shape : shape of one item (``dataset[0].shape``): ``(n_stats,)`` for ``mlp_vae``, ``beta_vae`` and
+        ``autoencoder``, ``(n_mels, n_frames)`` for ``conv_vae`` and ``beta_conv_vae``, ``(n_mfcc, n_frames)`` for
+        ``mfcc_conv_vae``, the width of ``[features | condition]`` for ``cvae``, of ``[blocks | flags]`` for
+        ``poe_vae``. It becomes the model's own size argument
         (``input_dim`` or ``input_shape``); leave it out to pass that argument directly.
-    **kwargs : the model's other constructor arguments (``latent_dim``, ``beta``, ``hidden_dims`` or ``channels``).
+    **kwargs : the model's other constructor arguments (``latent_dim``, ``beta``, ``hidden_dims`` or ``channels``;
+        ``capacity_max`` for the Beta-VAEs, ``cond_dim`` for ``cvae``, ``dims`` and ``categorical`` for ``poe_vae``).
     """
     try:
         cls = MODELS[name]
@@ -58,6 +66,6 @@ def load_model(path: Path | str) -> VAE:
     return model.eval()
 
 
-__all__ = ["MODELS", "VAE", "MLPVAE", "BimodalVAE", "ConvVAE", "ConvVAE1d", "ModelOutput", "build_model", "save_model",
-           "load_model",
-           "kl_to_standard_normal"]
+__all__ = ["MODELS", "VAE", "MLPVAE", "BimodalVAE", "ConvVAE", "ConvVAE1d", "BetaVAE", "BetaConvVAE", "ConditionalVAE",
+           "PoEVAE", "PoEOutput", "Autoencoder", "ModelOutput", "build_model", "save_model", "load_model",
+           "kl_to_standard_normal", "one_hot"]

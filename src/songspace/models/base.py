@@ -68,6 +68,10 @@ class VAE(nn.Module):
         """Posterior means: the embedding songspace clusters."""
         return self.encode(x)[0]
 
+    def on_epoch(self, epoch: int, epochs: int) -> None:
+        """Called by the trainer at the start of epoch ``epoch`` (0-based) of at most ``epochs``, before the
+        training pass. A no-op here; schedules (the Beta-VAE's capacity) set their state from it."""
+
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) per sample, summed over latent dimensions. [shape=(batch,)]"""
