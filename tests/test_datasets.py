@@ -23,7 +23,9 @@ def test_generic_folder(dataset: Path) -> None:
     assert [t.track_id for t in m.tracks] == sorted(t.track_id for t in m.tracks)
     t1 = next(t for t in m.tracks if t.track_id == "t01")
     assert t1.lyrics_path is not None and t1.labels == {"language": "bn", "genre": "mid"}
-    assert next(t for t in m.tracks if t.track_id == "t00").lyrics_path is None
+    assert t1.lyrics_text == "আমি তোমার গান গাই\nami tomar gan gai\n"  # decoded by the reader, once
+    t0 = next(t for t in m.tracks if t.track_id == "t00")
+    assert t0.lyrics_path is None and t0.lyrics_text is None and not t0.has_lyrics
     assert m.problems == []
 
 
@@ -88,7 +90,8 @@ def test_undecodable_lyrics_treated_as_missing(dataset: Path) -> None:
     m = read_dataset(dataset)
     p = next(p for p in m.problems if p.path == "lyrics/t01.txt")
     assert "not UTF-8" in p.reason and p.skipped is False
-    assert next(t for t in m.tracks if t.track_id == "t01").lyrics_path is None
+    t01 = next(t for t in m.tracks if t.track_id == "t01")
+    assert t01.lyrics_path is None and t01.lyrics_text is None
 
 
 def test_empty_dataset_is_a_clear_error(tmp_path: Path) -> None:

@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 
 from conftest import make_dataset, tone, write_metadata, write_wav
 from songspace.cli import app
-from songspace.datasets import detect_layout, read_dataset, track_lyrics
+from songspace.datasets import detect_layout, read_dataset
 from songspace.datasets.inspect import inspect_dataset
+from songspace.datasets.lyrics import decode_lyrics, read_lyrics_file
 from songspace.datasets.lyrics_csv import normalise_name
-from songspace.errors import DatasetError, LyricsError
+from songspace.errors import DatasetError
 from songspace.features import load_clip
 
 
@@ -226,7 +227,7 @@ def test_mir1k_mixes_channels_decodes_big5_lyrics_and_names_singers(tmp_path: Pa
     assert m.layout == "mir1k" and m.label_columns == [] and len(m) == 3
     by_id = {t.track_id: t for t in m.tracks}
     assert by_id["abjones_1_01"].artist == "abjones" and by_id["amy_2_03"].artist == "amy"
-    assert track_lyrics(by_id["abjones_1_01"]) == "我愛你 台灣"
+    assert by_id["abjones_1_01"].lyrics_text == "我愛你 台灣"
     assert by_id["amy_2_03"].lyrics_path is None and not by_id["amy_2_03"].has_lyrics
     r = reasons(m)
     assert "Big5-HKSCS" in r["MIR-1K/Lyrics/amy_2_03.txt"]
@@ -279,8 +280,8 @@ def test_lyrics_table_joins_by_normalised_artist_and_title(tmp_path: Path) -> No
     assert m.layout == "lyrics_csv" and len(m) == 4
     by_artist = {t.artist: t for t in m.tracks}
     assert by_artist["AC/DC"].labels == {"language": "en", "genre": "rock"}
-    assert track_lyrics(by_artist["AC/DC"]) == "<p>Don't stop<br>me now</p>"  # HTML kept; text features strip it
-    assert track_lyrics(by_artist[BN_ARTIST]) == BN_LYRICS and by_artist[BN_ARTIST].title == BN_TITLE
+    assert by_artist["AC/DC"].lyrics_text == "<p>Don't stop<br>me now</p>"  # HTML kept; text features strip it
+    assert by_artist[BN_ARTIST].lyrics_text == BN_LYRICS and by_artist[BN_ARTIST].title == BN_TITLE
     assert by_artist["Lalon"].labels["genre"] == "baul"
     unknown = by_artist["Unknown"]
     assert unknown.lyrics_text is None and unknown.labels == {"language": "", "genre": ""}
@@ -306,9 +307,22 @@ def test_lyrics_table_by_id_with_spaces_duplicates_and_empty_ids(tmp_path: Path)
     write_wav(tmp_path / "audio" / "গান ১.wav", tone(600))
     m = read_dataset(tmp_path)
     assert m.layout == "lyrics_csv" and [t.track_id for t in m.tracks] == ["my song", "গান ১"]
-    assert track_lyrics(m.tracks[0]) == "first words" and track_lyrics(m.tracks[1]) == "বাংলা কথা"
+    assert m.tracks[0].lyrics_text == "first words" and m.tracks[1].lyrics_text == "বাংলা কথা"
     text = " ".join(reasons(m).values())
     assert "duplicate row for 'my song'" in text and "empty track_id" in text and "'../escape'" in text
+
+
+def test_lyrics_table_cells_follow_the_lyrics_policy(tmp_path: Path) -> None:
+    rows = [["a", "words to sing"], ["b", "[Instrumental]"], ["c", ""], ["d", BIJOY]]
+    write_table(tmp_path / "songs.csv", ["id", "lyrics"], rows)
+    for i, tid in enumerate("abcd"):
+        write_wav(tmp_path / "audio" / f"{tid}.wav", tone(300 + 100 * i))
+    m = read_dataset(tmp_path)
+    assert [t.lyrics_text for t in m.tracks] == ["words to sing", None, None, None] and len(m) == 4
+    r = reasons(m)  # a blank cell is no lyrics, not a problem; the line of each unusable cell is named
+    assert set(r) == {"songs.csv:3", "songs.csv:5"}
+    assert "no letters" in r["songs.csv:3"] and "Bijoy" in r["songs.csv:5"]
+    assert not any(p.skipped for p in m.problems)
 
 
 def test_lyrics_table_missing_join_columns(tmp_path: Path) -> None:
@@ -341,6 +355,11 @@ def test_lyrics_table_with_no_audio_and_symlink_outside(tmp_path: Path) -> None:
 
 # --- Generic folder: lyrics encodings and columns ------------------------------------------------------------
 
+BN_SONG = "আমি তোমায় ভালোবাসি\nতুমি আমার হৃদয়ের গান"
+EN_SONG = "I walk alone along the river\nthe night is cold and I remember you"
+BIJOY = "Avwg †Zvgv‡K fv‡jvevwm"  # আমি তোমাকে ভালোবাসি typed in the legacy Bijoy/SutonnyMJ font encoding
+
+
 def test_folder_lyrics_encodings(dataset: Path) -> None:
     words = "আমি তোমার গান গাই\ncafé"
     (dataset / "lyrics" / "t01.txt").write_bytes(words.encode("utf-16"))  # with BOM
@@ -349,30 +368,78 @@ def test_folder_lyrics_encodings(dataset: Path) -> None:
     (dataset / "lyrics" / "t07.txt").write_text("<html><body><p>la <b>la</b></p></body></html>", encoding="utf-8")
     m = read_dataset(dataset)
     by_id = {t.track_id: t for t in m.tracks}
-    assert track_lyrics(by_id["t01"]) == words and by_id["t01"].lyrics_text == words  # decoded once, kept
-    assert track_lyrics(by_id["t03"]) == words and by_id["t03"].lyrics_text is None  # UTF-8: read when needed
-    assert by_id["t05"].lyrics_path is None and "not UTF-8" in reasons(m)["lyrics/t05.txt"]
-    assert track_lyrics(by_id["t07"]).startswith("<html>")  # HTML is kept as it is
+    assert by_id["t01"].lyrics_text == words and by_id["t03"].lyrics_text == words  # decoded once, kept
+    # Plausible cp1252 is kept, and the guess is noted (the track is not skipped).
+    assert by_id["t05"].lyrics_text == "café amour" and by_id["t05"].lyrics_path is not None
+    note = next(p for p in m.problems if p.path == "lyrics/t05.txt")
+    assert "cp1252" in note.reason and "re-save the file as UTF-8" in note.reason and note.skipped is False
+    assert by_id["t07"].lyrics_text.startswith("<html>")  # HTML is kept as it is; the text features strip it
     assert {p.path for p in m.problems} == {"lyrics/t05.txt"}
 
 
-def test_track_lyrics_names_the_file_it_cannot_decode(tmp_path: Path) -> None:
-    from songspace.datasets import Track
+def test_decode_lyrics_policy() -> None:
+    assert decode_lyrics(b"\xef\xbb\xbf" + BN_SONG.encode()) == (BN_SONG, "utf-8-sig", None)
+    assert decode_lyrics(BN_SONG.encode("utf-16")) == (BN_SONG, "utf-16", None)  # with BOM
+    assert decode_lyrics(BN_SONG.encode("utf-32")) == (BN_SONG, "utf-32", None)
+    assert decode_lyrics(EN_SONG.encode("utf-16-le")) == (EN_SONG, "utf-16-le", None)  # no BOM: its NUL bytes
+    curly = "“Don’t go” – she said, café"
+    text, codec, note = decode_lyrics(curly.encode("cp1252"))
+    assert (text, codec) == (curly, "cp1252") and "cp1252" in note
+    # The dataset's own codec replaces the cp1252 guess, silently (it is documented, not guessed).
+    zh = "我愛你 台灣"
+    assert decode_lyrics(zh.encode("big5hkscs"), fallback="Big5-HKSCS") == (zh, "Big5-HKSCS", None)
+    assert decode_lyrics(zh.encode(), fallback="Big5-HKSCS").encoding == "utf-8"
+    assert decode_lyrics(curly.encode("cp1252"), fallback="Big5-HKSCS").text is None  # not valid Big5
 
-    bad = tmp_path / "x.txt"
-    bad.write_bytes("café".encode("cp1252"))
-    with pytest.raises(LyricsError, match=r"x\.txt: lyrics are not UTF-8"):
-        track_lyrics(Track(track_id="x", audio_path=tmp_path / "x.wav", lyrics_path=bad))
+
+@pytest.mark.parametrize("data,why", [
+    (b"", "empty lyrics file"),
+    (b"  \n\t \r\n", "no letters"),
+    ("... !!! — ?? ।".encode(), "no letters"),
+    (b"<p><br/></p>&nbsp;", "no letters"),
+    (b"[Instrumental]\n[00:12.34]", "no letters"),
+    (bytes(range(256)) * 4, "Re-save the file as UTF-8"),  # binary
+    ("Привет, как дела, моя любовь".encode("cp1251"), "Re-save the file as UTF-8"),  # mojibake as cp1252
+    ("café amour".encode("cp1252") + b"\x81", "not UTF-8"),  # 0x81 is undefined in cp1252
+    (BIJOY.encode("cp1252"), "Bijoy"),
+    (BIJOY.encode("utf-8"), "Bijoy"),  # the same font-encoded text, re-saved as UTF-8
+])
+def test_unusable_lyrics_file_is_a_problem_and_the_track_is_kept(dataset: Path, data: bytes, why: str) -> None:
+    (dataset / "lyrics" / "t01.txt").write_bytes(data)
+    assert decode_lyrics(data).text is None and why in (decode_lyrics(data).note or "")
+    m = read_dataset(dataset)
+    t01 = next(t for t in m.tracks if t.track_id == "t01")
+    assert len(m) == 12 and t01.lyrics_text is None and not t01.has_lyrics
+    (p,) = [p for p in m.problems if p.path == "lyrics/t01.txt"]  # names the file
+    assert why in p.reason and "treated as missing" in p.reason and p.skipped is False
+
+
+def test_lyrics_file_too_large_unreadable_or_outside(dataset: Path, tmp_path: Path) -> None:
+    big = dataset / "lyrics" / "t01.txt"
+    big.write_bytes(b"la " * 1000)
+    got = read_lyrics_file(big, max_bytes=100)
+    assert got.text is None and "too large" in got.note
+    assert "unreadable" in read_lyrics_file(dataset / "lyrics" / "nope.txt").note
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside words", encoding="utf-8")
+    (dataset / "lyrics" / "t03.txt").unlink()
+    os.symlink(secret, dataset / "lyrics" / "t03.txt")
+    m = read_dataset(dataset)
+    assert next(t for t in m.tracks if t.track_id == "t03").lyrics_text is None
+    assert "links outside the dataset folder" in reasons(m)["lyrics/t03.txt"]
 
 
 def test_folder_metadata_lyrics_column(tmp_path: Path) -> None:
     for i in range(2):
         write_wav(tmp_path / "audio" / f"t{i}.wav", tone(300 + 100 * i))
+    write_wav(tmp_path / "audio" / "t2.wav", tone(600))
     write_metadata(tmp_path, [{"track_id": "t0", "genre": "a", "lyrics": "hello"},
-                              {"track_id": "t1", "genre": "b", "lyrics": ""}])
+                              {"track_id": "t1", "genre": "b", "lyrics": ""},
+                              {"track_id": "t2", "genre": "b", "lyrics": BIJOY}])
     m = read_dataset(tmp_path)
     assert m.layout == "folder" and m.label_columns == ["genre"]
-    assert track_lyrics(m.tracks[0]) == "hello" and m.tracks[1].has_lyrics is False
+    assert m.tracks[0].lyrics_text == "hello" and m.tracks[1].has_lyrics is False and m.tracks[2].has_lyrics is False
+    assert list(reasons(m)) == ["metadata.csv:t2"] and "Bijoy" in reasons(m)["metadata.csv:t2"]  # blank: no problem
 
 
 # --- inspect -----------------------------------------------------------------------------------------------
@@ -409,6 +476,19 @@ def test_inspect_command(tmp_path: Path) -> None:
     (empty / "audio").mkdir(parents=True)
     res = CliRunner().invoke(app, ["inspect", str(empty)])
     assert res.exit_code == 2 and "no usable audio files" in res.output
+
+
+def test_inspect_reports_lyrics_problems_as_the_run_does(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", n=6)  # t01, t03, t05 have lyrics
+    (data / "lyrics" / "t01.txt").write_bytes(BIJOY.encode("cp1252"))
+    (data / "lyrics" / "t03.txt").write_bytes("café amour".encode("cp1252"))
+    report = inspect_dataset(data, probe_audio=False)
+    assert report.problems == read_dataset(data).problems  # the run lists the manifest's problems as they are
+    assert report.n_with_lyrics == 2 and report.lyrics_by_language == {"en": (3, 0), "bn": (3, 2)}
+    res = CliRunner().invoke(app, ["inspect", str(data), "--no-probe"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "2 with lyrics" in res.output and "lyrics/t01.txt" in res.output and "Bijoy" in res.output
+    assert "lyrics/t03.txt" in res.output and "cp1252" in res.output
 
 
 def test_folder_metadata_for_a_larger_collection_is_one_problem(tmp_path: Path) -> None:

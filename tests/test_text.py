@@ -1,9 +1,11 @@
-"""Lyrics features: Bengali-safe tokenisers, robust reading, language profile, TF-IDF + SVD embedding."""
+"""Lyrics features: Bengali-safe tokenisers, language profile, TF-IDF + SVD embedding.
+
+Decoding lyrics files is the datasets stage's job: see the lyrics tests in ``tests/test_datasets_real.py``.
+"""
 
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +20,6 @@ from songspace.features.text import (
     normalise,
     phonetic_key,
     profile_names,
-    read_lyrics,
     words,
 )
 
@@ -104,47 +105,6 @@ def test_words_in_english_and_mixed_lines() -> None:
 ])
 def test_phonetic_key_links_native_and_romanised_spellings(native: str, roman: str) -> None:
     assert phonetic_key(normalise(native)) == phonetic_key(roman) != ""
-
-
-# --- reading files -----------------------------------------------------------------------------------------
-
-
-def _write(tmp_path: Path, name: str, data: bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
-
-
-def test_read_lyrics_encodings(tmp_path: Path) -> None:
-    got = read_lyrics(_write(tmp_path, "a.txt", b"\xef\xbb\xbf" + BN_SONG.encode("utf-8")))
-    assert (got.text, got.encoding, got.problem) == (BN_SONG, "utf-8-sig", None)
-    got = read_lyrics(_write(tmp_path, "b.txt", BN_SONG.encode("utf-16")))  # with BOM
-    assert got.text == BN_SONG and got.encoding == "utf-16"
-    got = read_lyrics(_write(tmp_path, "c.txt", EN_SONG.encode("utf-16-le")))  # no BOM
-    assert got.text == EN_SONG
-    curly = "“Don’t go” – she said, café"
-    got = read_lyrics(_write(tmp_path, "d.txt", curly.encode("cp1252")))
-    assert got.text == curly and got.encoding == "cp1252" and got.problem is None
-
-
-@pytest.mark.parametrize("data,why", [
-    (b"", "empty"),
-    (b"  \n\t \r\n", "no letters"),
-    ("... !!! — ?? ।".encode(), "no letters"),
-    (b"<p><br/></p>&nbsp;", "no letters"),
-    (bytes(range(256)) * 4, "re-save"),  # binary
-    ("Привет, как дела, моя любовь".encode("cp1251"), "re-save"),  # mojibake if read as cp1252
-    ("Avwg †Zvgv‡K fv‡jvevwm".encode("cp1252"), "Bijoy"),  # আমি তোমাকে ভালোবাসি in a legacy font encoding
-])
-def test_read_lyrics_marks_unusable_files_missing(tmp_path: Path, data: bytes, why: str) -> None:
-    got = read_lyrics(_write(tmp_path, "x.txt", data))
-    assert got.text is None and why in got.problem and "x.txt" in got.problem
-
-
-def test_read_lyrics_html_keeps_text_and_unreadable_path(tmp_path: Path) -> None:
-    got = read_lyrics(_write(tmp_path, "h.html", b"<p>la la love</p>"))
-    assert got.text == "<p>la la love</p>" and normalise(got.text) == "la la love"
-    assert read_lyrics(tmp_path / "nope.txt").problem is not None
 
 
 # --- language profile and detection ------------------------------------------------------------------------

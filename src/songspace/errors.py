@@ -19,10 +19,6 @@ class AudioDecodeError(SongspaceError):
     """One audio file cannot be used (corrupt, empty, silent, too short, NaN samples)."""
 
 
-class LyricsError(SongspaceError):
-    """One lyrics file cannot be decoded."""
-
-
 class ModelError(SongspaceError):
     """A model name is unknown or a model cannot be built for the given input."""
 

@@ -12,7 +12,6 @@ from songspace.datasets.fma import is_fma, read_fma
 from songspace.datasets.folder import read_folder
 from songspace.datasets.gtzan import gtzan_audio_dir, read_gtzan
 from songspace.datasets.jamendo import is_jamendo, read_jamendo
-from songspace.datasets.lyrics import track_lyrics
 from songspace.datasets.lyrics_csv import find_lyrics_tables, read_lyrics_csv
 from songspace.datasets.manifest import Manifest, Problem, Track
 from songspace.datasets.mir1k import mir1k_dir, read_mir1k
@@ -57,4 +56,4 @@ def read_dataset(root: Path | str, *, layout: str = "auto") -> Manifest:
     return READERS[name](root)
 
 
-__all__ = ["Manifest", "Problem", "Track", "read_dataset", "detect_layout", "READERS", "track_lyrics"]
+__all__ = ["Manifest", "Problem", "Track", "read_dataset", "detect_layout", "READERS"]

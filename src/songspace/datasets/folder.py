@@ -1,8 +1,9 @@
 """The generic dataset folder: ``audio/``, optional ``lyrics/<track_id>.txt``, optional ``metadata.csv``.
 
 A plain folder of audio files with no ``audio/`` sub-folder is read the same way, with no labels.
-Lyrics files may be UTF-8 (with or without a BOM) or UTF-16/32 with a BOM; a ``lyrics`` column of
-``metadata.csv`` gives the lyrics of tracks that have no lyrics file.
+Lyrics files are decoded here by the policy of :mod:`songspace.datasets.lyrics` (UTF-8, UTF-16/32, plausible
+cp1252, ...) into ``Track.lyrics_text``; a ``lyrics`` column of ``metadata.csv`` gives the lyrics of tracks
+whose lyrics file is absent or unusable.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import csv
 import logging
 from pathlib import Path
 
-from songspace.datasets.lyrics import read_lyrics_file
+from songspace.datasets.lyrics import cell_lyrics, file_lyrics
 from songspace.datasets.manifest import AUDIO_EXTENSIONS, NON_LABEL_COLUMNS, Manifest, Problem, Track
 from songspace.datasets.paths import is_inside, safe_track_id
-from songspace.errors import DatasetError, LyricsError
+from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
@@ -105,28 +106,6 @@ def label_columns_of(columns: list[str], rows: dict[str, dict[str, str]]) -> lis
     return out
 
 
-def check_lyrics(path: Path, root: Path, problems: list[Problem]) -> tuple[Path | None, str | None]:
-    """``(path, text)`` for a readable lyrics file, ``(None, None)`` with the problem recorded otherwise.
-
-    ``text`` is the decoded lyrics when the file is not plain UTF-8 (UTF-16/32 with a BOM), so that later
-    stages need not know its encoding; it is ``None`` for UTF-8 files (read again when needed). Files in a
-    legacy code page (cp1252, ...) are not guessed at: the track is kept without lyrics.
-    """
-    rel = path.relative_to(root).as_posix()
-    if not is_inside(path, root):
-        problems.append(Problem(rel, "lyrics file links outside the dataset folder; treated as missing", False))
-        return None, None
-    try:
-        text, encoding = read_lyrics_file(path)
-    except LyricsError as exc:
-        cause = exc.__cause__
-        why = (f"lyrics are not UTF-8 ({cause.reason}); treated as missing. Re-save the file as UTF-8"
-               if isinstance(cause, UnicodeDecodeError) else f"lyrics unreadable ({exc}); treated as missing")
-        problems.append(Problem(rel, why, False))
-        return None, None
-    return path, (text if encoding not in ("utf-8", "utf-8-sig") else None)
-
-
 def read_folder(root: Path | str) -> Manifest:
     """Read a generic dataset folder into a :class:`Manifest`.
 
@@ -166,14 +145,16 @@ def read_folder(root: Path | str) -> Manifest:
             problems.append(Problem(audio_path.relative_to(root).as_posix(),
                                     "audio file has no metadata row; kept without labels", False))
         row = row or {}
-        lyrics_path = lyrics_dir / f"{track_id}.txt"
-        lyrics, text = check_lyrics(lyrics_path, root, problems) if lyrics_path.is_file() else (None, None)
-        if lyrics is None and row.get("lyrics"):
-            text = row["lyrics"]  # a lyrics column in metadata.csv, used when there is no lyrics file
+        lyrics_path: Path | None = lyrics_dir / f"{track_id}.txt"
+        text = file_lyrics(lyrics_path, root, problems) if lyrics_path.is_file() else None
+        if text is None:
+            lyrics_path = None
+            # A lyrics column in metadata.csv, used when the lyrics file is absent or unusable.
+            text = cell_lyrics(row.get("lyrics"), f"metadata.csv:{track_id}", problems)
         tracks.append(Track(
             track_id=track_id,
             audio_path=audio_path,
-            lyrics_path=lyrics,
+            lyrics_path=lyrics_path,
             title=row.get("title", ""),
             artist=row.get("artist", ""),
             labels={c: row.get(c, "") for c in labels},

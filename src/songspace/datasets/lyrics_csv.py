@@ -19,7 +19,9 @@ and everything but letters, combining marks and digits removed (punctuation, sym
 Bengali danda, zero-width joiners). So the row (artist ``AC/DC``, title ``Don't Stop``) matches the file
 ``ac_dc - dont stop!.mp3``. File names are read artist first; a leading track number is not understood.
 
-The lyrics reach later stages as ``Track.lyrics_text``; nothing is written into the dataset folder.
+The lyrics reach later stages as ``Track.lyrics_text``; nothing is written into the dataset folder. A cell
+that is not usable lyrics (Bangla in the legacy Bijoy font encoding, no letters) is noted as a problem and
+the track kept without lyrics (see :mod:`songspace.datasets.lyrics`); a blank cell is no lyrics.
 Rows with no audio file are counted in one problem; audio files with no row are kept, without labels
 or lyrics.
 """
@@ -32,7 +34,7 @@ import unicodedata
 from pathlib import Path
 
 from songspace.datasets.folder import list_audio, rows_without_audio
-from songspace.datasets.lyrics import sniff_encoding
+from songspace.datasets.lyrics import cell_lyrics, sniff_encoding
 from songspace.datasets.manifest import AUDIO_EXTENSIONS, Manifest, Problem, Track, columns_with_classes
 from songspace.datasets.paths import safe_track_id
 from songspace.errors import DatasetError
@@ -195,6 +197,7 @@ def read_lyrics_csv(root: Path | str) -> Manifest:
 
     joined: dict[str, dict[str, str]] = {}
     missing: list[str] = []
+    where_of: dict[str, str] = {}  # track id -> "table.csv:line" of its row, for problems about the cell
     for line, r in rows:
         where = f"{path.name}:{line}"
         if by_id:
@@ -214,7 +217,7 @@ def read_lyrics_csv(root: Path | str) -> Manifest:
         elif tid in joined:
             problems.append(Problem(where, f"duplicate row for {tid!r}; first row kept"))
         else:
-            joined[tid] = r
+            joined[tid], where_of[tid] = r, where
     if missing:
         where = f"in {audio_dir.name}/ named <id>.ext" if by_id else f"in {audio_dir.name}/ named 'Artist - Title'"
         problems.append(rows_without_audio(path.name, missing, len(rows), where))
@@ -231,7 +234,8 @@ def read_lyrics_csv(root: Path | str) -> Manifest:
                                 labels={c: "" for c in LABELS if c in columns}))
             continue
         tracks.append(Track(track_id=tid, audio_path=audio_path, title=r.get("title", ""), artist=r.get("artist", ""),
-                            labels={c: r[c] for c in LABELS if c in columns}, lyrics_text=r["lyrics"] or None))
+                            labels={c: r[c] for c in LABELS if c in columns},
+                            lyrics_text=cell_lyrics(r["lyrics"], where_of[tid], problems)))
     if not tracks:
         raise DatasetError(f"{root}: no usable audio files found (looked for {', '.join(AUDIO_EXTENSIONS)} under "
                            f"{audio_dir}); {len(problems)} problem(s): "

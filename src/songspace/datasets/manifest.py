@@ -21,10 +21,10 @@ class Track:
     manifest's ``label_columns`` (e.g. Jamendo's ``genres``, every genre tag of a track): those are kept
     for reference and never scored.
 
-    Lyrics come from one of two places. ``lyrics_text``, when set, *is* the lyrics (already decoded): lyrics
-    tables (a CSV column), files in another encoding (MIR-1K's Big5, UTF-16). Otherwise ``lyrics_path`` names
-    a UTF-8 text file (a BOM is allowed). :func:`songspace.datasets.lyrics.track_lyrics` applies this rule;
-    any lyrics loader should use it (or the same rule: ``lyrics_text`` first).
+    ``lyrics_text`` *is* the track's lyrics, decoded once by its reader under the one policy of
+    :mod:`songspace.datasets.lyrics` (``None``: no usable lyrics; why is in the manifest's problems). Later
+    stages read only this field, never a file. ``lyrics_path`` names the file the text came from (``None``
+    for a table cell, or when there is no text), for messages only.
     """
 
     track_id: str
@@ -37,8 +37,8 @@ class Track:
 
     @property
     def has_lyrics(self) -> bool:
-        """True when the track has lyrics, as text or as a file."""
-        return bool(self.lyrics_text and self.lyrics_text.strip()) or self.lyrics_path is not None
+        """True when the track has lyrics text."""
+        return bool(self.lyrics_text and self.lyrics_text.strip())
 
 
 @dataclass(frozen=True)

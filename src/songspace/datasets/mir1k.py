@@ -12,7 +12,8 @@ Choice: the clip is read as a song, both channels mixed (``load_clip`` averages 
 collection clusters songs. ``UndividedWavfile/`` (the whole songs, without lyrics files) is not read.
 
 Artist = the singer id (the file name before the first ``_``). There is no genre: the manifest has no
-label columns. Lyrics are decoded here (UTF-8 if a file already is, else Big5-HKSCS) and handed on as
+label columns. Lyrics are decoded here by the policy of :mod:`songspace.datasets.lyrics`, with Big5-HKSCS as
+the dataset's own legacy codec (a file already in UTF-8 or UTF-16 is read as such), and handed on as
 ``Track.lyrics_text``, so later stages never see Big5.
 """
 
@@ -23,15 +24,14 @@ import re
 from pathlib import Path
 
 from songspace.datasets.folder import list_audio
-from songspace.datasets.lyrics import decode_text
+from songspace.datasets.lyrics import file_lyrics
 from songspace.datasets.manifest import Manifest, Problem, Track
-from songspace.datasets.paths import is_inside
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
 CLIP_NAME = re.compile(r"^(?P<singer>[^_]+)_(?P<song>\d+)_(?P<clip>\d+)$")
-LYRICS_ENCODING = "big5hkscs"
+LYRICS_ENCODING = "Big5-HKSCS"  # the Lyrics/ files' codec, as MIR-1K documents it
 
 
 def mir1k_dir(root: Path) -> Path | None:
@@ -40,20 +40,6 @@ def mir1k_dir(root: Path) -> Path | None:
         if (base / "Wavfile").is_dir():
             return base
     return None
-
-
-def decode_mir1k_lyrics(data: bytes) -> str:
-    """MIR-1K lyrics as text: UTF-8 (or a BOM'd Unicode file) when valid, else Big5-HKSCS.
-
-    Raises
-    ------
-    UnicodeDecodeError
-        The bytes are neither.
-    """
-    try:
-        return decode_text(data)[0]
-    except UnicodeDecodeError:
-        return data.decode(LYRICS_ENCODING)
 
 
 def read_mir1k(root: Path | str) -> Manifest:
@@ -77,18 +63,9 @@ def read_mir1k(root: Path | str) -> Manifest:
             problems.append(Problem(path.relative_to(root).as_posix(),
                                     "name is not <singer>_<song>_<clip>; kept, singer taken before the first '_'",
                                     False))
-        lyrics_path, text = base / "Lyrics" / f"{track_id}.txt", None
-        if lyrics_path.is_file():
-            rel = lyrics_path.relative_to(root).as_posix()
-            try:
-                if not is_inside(lyrics_path, root):
-                    raise OSError("links outside the dataset folder")
-                text = decode_mir1k_lyrics(lyrics_path.read_bytes())
-            except (UnicodeDecodeError, OSError) as exc:
-                problems.append(Problem(rel, f"lyrics unreadable as UTF-8 or Big5-HKSCS ({exc}); treated as "
-                                             "missing", False))
-                lyrics_path = None
-        else:
+        lyrics_path: Path | None = base / "Lyrics" / f"{track_id}.txt"
+        text = file_lyrics(lyrics_path, root, problems, fallback=LYRICS_ENCODING) if lyrics_path.is_file() else None
+        if text is None:
             lyrics_path = None
         tracks.append(Track(track_id=track_id, audio_path=path, lyrics_path=lyrics_path,
                             artist=m["singer"] if m else track_id.split("_")[0], lyrics_text=text))

@@ -3,7 +3,6 @@
 from songspace.features.audio import load_clip, log_mel, spectral_stat_names, spectral_stats
 from songspace.features.extract import FeatureSet, extract_features
 from songspace.features.text import (
-    LyricsRead,
     TextFeatureSet,
     detect_language,
     graphemes,
@@ -12,12 +11,11 @@ from songspace.features.text import (
     normalise,
     phonetic_key,
     profile_names,
-    read_lyrics,
     words,
 )
 
 __all__ = [
     "FeatureSet", "extract_features", "load_clip", "log_mel", "spectral_stats", "spectral_stat_names",
-    "LyricsRead", "TextFeatureSet", "detect_language", "graphemes", "language_profile", "lyrics_features",
-    "normalise", "phonetic_key", "profile_names", "read_lyrics", "words",
+    "TextFeatureSet", "detect_language", "graphemes", "language_profile", "lyrics_features",
+    "normalise", "phonetic_key", "profile_names", "words",
 ]

@@ -30,8 +30,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import regex
@@ -393,124 +391,6 @@ def _profile_of(norm: str) -> tuple[np.ndarray, str]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Reading lyrics files
-# --------------------------------------------------------------------------------------------------
-
-
-class LyricsRead(NamedTuple):
-    """What :func:`read_lyrics` found: the text, or ``None`` and the reason (for the run's problem list)."""
-
-    text: str | None
-    encoding: str | None  # the encoding that decoded the file, when one did
-    problem: str | None  # why ``text`` is None; None when the text is usable
-
-
-# Characters that stand for Bengali glyph parts in the legacy Bijoy/SutonnyMJ ASCII font encoding and
-# almost never occur inside words of real Latin-script text ("†Zvgv‡K" is তোমাকে).
-_BIJOY_MARKS = regex.compile(r"[A-Za-z][†‡ˆ¨©ª¯°±²³´µ¶·¸¹º¼½¾¿×÷]|[†‡ˆ¨©ª¯°±²³´µ¶·¸¹º¼½¾¿×÷][A-Za-z]")
-_CONTROL = regex.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-
-
-def _looks_like_bijoy(text: str) -> bool:
-    tokens = text.split()
-    if not tokens or regex.search(r"\p{Bengali}", text):
-        return False
-    return sum(bool(_BIJOY_MARKS.search(t)) for t in tokens) >= 0.2 * len(tokens)
-
-
-def _plausible_cp1252(text: str) -> bool:
-    """Decoded as cp1252, does this look like text in a Latin-script language rather than mojibake?"""
-    if _CONTROL.search(text.replace("\t", "").replace("\n", "").replace("\r", "").replace("\f", "")):
-        return False
-    visible = [c for c in text if not c.isspace()]
-    letters = [c for c in visible if c.isalpha()]
-    if len(letters) < 0.5 * len(visible):
-        return False
-    # Western languages write a small share of accented letters; text in another code page (cp1251 Cyrillic,
-    # cp1250, ...) read as cp1252 becomes mostly accented letters.
-    return sum(not c.isascii() for c in letters) <= 0.3 * len(letters)
-
-
-def _decode(data: bytes) -> tuple[str | None, str | None]:
-    """(text, encoding) of a lyrics file's bytes, or (None, None)."""
-    boms = [(b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-            (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")]
-    for bom, encoding in boms:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding), encoding
-            except UnicodeDecodeError:
-                return None, None
-    if b"\x00" not in data:  # NUL is valid UTF-8 but never text: such files are UTF-16 or binary
-        try:
-            return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            pass
-    if len(data) >= 4 and len(data) % 2 == 0:  # UTF-16 without BOM: every other byte is NUL for ASCII text
-        even, odd = data[0::2].count(0), data[1::2].count(0)
-        for encoding, nuls in (("utf-16-le", odd), ("utf-16-be", even)):
-            if nuls >= 0.3 * len(data) / 2:
-                try:
-                    text = data.decode(encoding)
-                except UnicodeDecodeError:
-                    continue
-                if "\x00" not in text:
-                    return text, encoding
-    if b"\x00" in data:
-        return None, None  # binary
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
-        return None, None
-    return (text, "cp1252") if _plausible_cp1252(text) else (None, None)
-
-
-def read_lyrics(path: Path | str, *, max_bytes: int = 2_000_000) -> LyricsRead:
-    """Read a lyrics file robustly; never raises for a bad file.
-
-    Decoding tries, in order: a BOM (UTF-8, UTF-16, UTF-32), strict UTF-8, UTF-16 without BOM (detected by
-    its NUL bytes), and cp1252 when the result is plausible Latin-script text. A file that decodes to no
-    letters (empty, whitespace, punctuation or only HTML tags) or to Bengali in the legacy Bijoy ASCII-font
-    encoding gives ``text=None`` with the reason: the track is then *missing* lyrics, never a fake text.
-
-    Parameters
-    ----------
-    path : path to a text file.
-    max_bytes : int
-        Larger files are not read (a lyrics file is a few kB; a large one is probably not lyrics).
-
-    Returns
-    -------
-    LyricsRead
-        ``text`` as decoded (not normalised; a BOM removed), ``encoding``, and ``problem`` (a message naming
-        the file and the fix) when ``text`` is None.
-    """
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return LyricsRead(None, None, f"{path}: {size} bytes is too large for a lyrics file "
-                                          f"(limit {max_bytes}); treated as missing.")
-        data = path.read_bytes()
-    except OSError as exc:
-        return LyricsRead(None, None, f"{path}: lyrics unreadable ({exc.strerror}); treated as missing.")
-    if not data:
-        return LyricsRead(None, None, f"{path}: empty lyrics file; treated as missing.")
-    text, encoding = _decode(data)
-    if text is None:
-        return LyricsRead(None, None, f"{path}: lyrics are neither UTF-8/UTF-16 nor plausible cp1252 text; "
-                                      "re-save the file as UTF-8. Treated as missing.")
-    if _looks_like_bijoy(text):
-        return LyricsRead(None, encoding, f"{path}: looks like Bengali typed in a legacy Bijoy/SutonnyMJ font "
-                                          "encoding (ASCII letters standing for Bengali glyphs); convert it to "
-                                          "Unicode Bengali and save as UTF-8. Treated as missing.")
-    if not _LETTER.search(normalise(text)):
-        return LyricsRead(None, encoding, f"{path}: lyrics hold no letters (empty, whitespace, punctuation or "
-                                          "markup only); treated as missing.")
-    return LyricsRead(text, encoding, None)
-
-
-# --------------------------------------------------------------------------------------------------
 # Collection features
 # --------------------------------------------------------------------------------------------------
 
@@ -591,7 +471,8 @@ def lyrics_features(texts: Sequence[str | None], *, n_components: int = 32, seed
     Parameters
     ----------
     texts : sequence of str or None [shape=(n,)]
-        Raw lyrics (as :func:`read_lyrics` returns them); ``None`` or a text without letters is missing.
+        Raw lyrics (``Track.lyrics_text``, as the dataset readers decoded them); ``None`` or a text without
+        letters is missing.
     n_components : int
         Width of the embedding. When the present texts span fewer dimensions (few or identical texts), the
         unused columns are zero; one present text gets the unit vector ``e_0``. A present text that shares
