@@ -1,0 +1,299 @@
+"""Read a run folder once into a :class:`RunData`: the only code of the report that touches the disk to read.
+
+Everything else in :mod:`songspace.report` takes a ``RunData`` and returns strings. Old run folders (no
+``metrics_seeds.csv``, no ``*_std`` columns, no ``conditioned_on``, no ``figures.json``) read fine: what is absent
+is ``None`` or empty and listed in ``RunData.missing``, so the report can say so instead of failing.
+
+Memory and time stay bounded on a large collection: ``assignments.csv`` is streamed once (class counts only),
+``problems.csv`` keeps its first rows and a count, and only the figures are read whole (their number does not grow
+with the tracks).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from songspace.errors import RunError
+
+log = logging.getLogger(__name__)
+
+TEXT_COLUMNS = ("method", "representation", "clusterer", "modality", "conditioned_on", "space", "notes", "learned")
+BASE_COLUMNS = ("track_id", "title", "artist", "audio_path")
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
+               ".webp": "image/webp"}
+MAX_PROBLEMS = 200  # problems.csv rows kept for the report; the count covers them all
+KIND_OF_NAME = (("tsne", "embedding"), ("umap", "embedding"), ("composition", "composition"),
+                ("reconstruction", "reconstruction"), ("traversal", "traversal"), ("training", "training"),
+                ("beta_sweep", "beta_sweep"), ("metrics", "metrics"))
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Figure:
+    """One figure of the run: its file (relative to the run folder), caption, kind and bytes."""
+
+    file: str
+    caption: str
+    kind: str
+    data: bytes
+    mime: str = "image/png"
+
+
+@dataclass
+class Table:
+    """A CSV file as rows: text columns stay strings, the others are floats (NaN where empty or undefined)."""
+
+    columns: list[str]
+    rows: list[Row]
+
+
+@dataclass
+class RunData:
+    """What the report shows of one run folder.
+
+    ``metrics`` is ``metrics.csv``; ``seeds`` (``metrics_seeds.csv``) and ``beta_sweep`` are None when the run has
+    none. ``class_counts[label]`` counts each class of ``label`` over ``assignments.csv`` ("" = unknown).
+    ``missing`` names each absent or unreadable file of the run-folder contract and what the report does instead.
+    """
+
+    folder: Path
+    summary: dict[str, Any]
+    metrics: Table
+    seeds: Table | None = None
+    beta_sweep: Table | None = None
+    analysis_md: str | None = None
+    config_text: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+    class_counts: dict[str, Counter] = field(default_factory=dict)
+    n_tracks: int | None = None
+    demo: bool = False  # the tracks are the built-in synthetic demo collection
+    problems: list[dict[str, str]] = field(default_factory=list)
+    n_problems: int = 0
+    figures: list[Figure] = field(default_factory=list)
+    has_explorer: bool = False
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def title(self) -> str:
+        s = self.summary
+        return str(s.get("title") or "") or f"Unsupervised clustering of {self.dataset_name} in learned latent spaces"
+
+    @property
+    def dataset_name(self) -> str:
+        d = self.summary.get("dataset")
+        if d:
+            return Path(str(d)).name or str(d)
+        return "the demo collection" if self.demo else "a music collection"
+
+    @property
+    def seed_count(self) -> int:
+        """Seeds per method: summary's list, else the largest ``n_seeds`` in metrics.csv, else 1."""
+        seeds = self.summary.get("seeds")
+        if isinstance(seeds, list) and seeds:
+            return len(seeds)
+        ns = [v for r in self.metrics.rows if isinstance(v := r.get("n_seeds"), float) and not math.isnan(v)]
+        return int(max(ns)) if ns else 1
+
+
+def _float(value: str | None) -> float:
+    try:
+        return float(value) if value not in (None, "") else math.nan
+    except ValueError:
+        return math.nan
+
+
+def read_table(path: Path, *, text: tuple[str, ...] = TEXT_COLUMNS) -> Table:
+    """A small CSV (metrics, seeds, beta sweep) with numbers parsed. Raises RunError naming the file."""
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.DictReader(fh)
+            raw = list(reader)
+            columns = list(reader.fieldnames or [])
+    except (OSError, csv.Error) as exc:
+        raise RunError(f"{path}: cannot be read as CSV ({exc}); the run folder is damaged. Rerun the experiment."
+                       ) from exc
+    rows = [{c: (r.get(c) or "") if c in text else _float(r.get(c)) for c in columns} for r in raw]
+    return Table(columns, rows)
+
+
+def _optional_table(path: Path, missing: list[str], what: str) -> Table | None:
+    if not path.is_file():
+        missing.append(f"{path.name}: absent ({what})")
+        return None
+    try:
+        return read_table(path)
+    except RunError as exc:
+        log.warning("report: %s", exc)
+        missing.append(f"{path.name}: unreadable ({what})")
+        return None
+
+
+def _read_json(path: Path, missing: list[str], default: Any) -> Any:
+    if not path.is_file():
+        missing.append(f"{path.name}: absent")
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError) as exc:
+        log.warning("report: %s cannot be read as JSON (%s); left out", path, exc)
+        missing.append(f"{path.name}: unreadable")
+        return default
+
+
+def _scan_assignments(path: Path, labels: list[str] | None, methods: set[str]
+                      ) -> tuple[list[str], dict[str, Counter], int, bool]:
+    """Stream assignments.csv: label columns, class counts per label, row count, all ids from the demo."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.DictReader(fh)
+        columns = list(reader.fieldnames or [])
+        if labels is None:
+            labels = [c for c in columns if c not in BASE_COLUMNS and c not in methods]
+        labels = [c for c in labels if c in columns]
+        counts: dict[str, Counter] = {lab: Counter() for lab in labels}
+        n, demo = 0, True
+        for row in reader:
+            n += 1
+            demo = demo and str(row.get("track_id") or "").startswith("demo_")
+            for lab in labels:
+                counts[lab][row.get(lab) or ""] += 1
+    return labels, counts, n, demo and n > 0
+
+
+def _kind(name: str) -> str:
+    return next((k for key, k in KIND_OF_NAME if key in name), "figure")
+
+
+def _figure(run_dir: Path, rel: str, caption: str, kind: str) -> Figure | None:
+    """A figure file inside the run folder (a path leading out of it is refused), or None with a warning."""
+    path = (run_dir / rel).resolve()
+    mime = IMAGE_TYPES.get(path.suffix.lower())
+    if not path.is_relative_to(run_dir.resolve()) or mime is None:
+        log.warning("report: figures.json names %r, not an image file inside %s; left out", rel, run_dir)
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        log.warning("report: figure %s cannot be read (%s); left out", path, exc)
+        return None
+    return Figure(rel, caption, kind, data, mime)
+
+
+def _figures(run_dir: Path, missing: list[str]) -> list[Figure]:
+    """figures.json in its order, then any image of figures/ it does not list (caption from the file name)."""
+    listed = _read_json(run_dir / "figures.json", missing, [])
+    if not isinstance(listed, list):
+        listed = []
+    figures: list[Figure] = []
+    for entry in listed:
+        if not isinstance(entry, dict) or not entry.get("file"):
+            continue
+        rel = str(entry["file"])
+        fig = _figure(run_dir, rel, str(entry.get("caption") or ""), str(entry.get("kind") or _kind(rel)))
+        if fig is not None:
+            figures.append(fig)
+        elif not (run_dir / rel).exists():
+            missing.append(f"{rel}: listed in figures.json but absent")
+    seen = {(run_dir / f.file).resolve() for f in figures}
+    folder = run_dir / "figures"
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.suffix.lower() in IMAGE_TYPES and path.resolve() not in seen:
+            caption = path.stem.replace("_", " ") + "."
+            fig = _figure(run_dir, f"figures/{path.name}", caption, _kind(path.stem))
+            if fig is not None:
+                figures.append(fig)
+    return figures
+
+
+def _problems(path: Path) -> tuple[list[dict[str, str]], int]:
+    if not path.is_file():
+        return [], 0
+    kept: list[dict[str, str]] = []
+    n = 0
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+            for row in csv.DictReader(fh):
+                n += 1
+                if len(kept) < MAX_PROBLEMS:
+                    kept.append({k: v or "" for k, v in row.items() if k is not None})
+    except (OSError, csv.Error) as exc:
+        log.warning("report: %s cannot be read (%s); problems left out", path, exc)
+    return kept, n
+
+
+def read_run(run_dir: Path | str) -> RunData:
+    """Read the run folder ``run_dir`` (see :mod:`songspace.runner` for its layout) for the report.
+
+    Raises
+    ------
+    RunError
+        ``run_dir`` is not a folder, or has no readable ``metrics.csv``: without results there is nothing to
+        report.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such run folder. Pass a folder written by `songspace run`, `demo` or "
+                       "`experiment` (runs/<date>-<time>-<name>).")
+    metrics_path = run_dir / "metrics.csv"
+    if not metrics_path.is_file():
+        raise RunError(f"{metrics_path}: no such file, so there are no results to report; the run did not finish. "
+                       "Rerun the experiment, or pass a finished run folder.")
+    missing: list[str] = []
+    metrics = read_table(metrics_path)
+    if not metrics.rows:
+        raise RunError(f"{metrics_path}: no rows (no method finished); rerun the experiment.")
+    if not any(c.endswith("_std") for c in metrics.columns):
+        missing.append("metrics.csv: no *_std columns (written before seeds were aggregated): means only")
+    if "conditioned_on" not in metrics.columns:
+        missing.append("metrics.csv: no conditioned_on column: no row can be marked as conditioned")
+    summary = _read_json(run_dir / "summary.json", missing, {})
+    if not isinstance(summary, dict):
+        summary = {}
+    data = RunData(folder=run_dir, summary=summary, metrics=metrics)
+    data.seeds = _optional_table(run_dir / "metrics_seeds.csv", missing, "no per-seed table")
+    if (run_dir / "beta_sweep.csv").is_file():
+        data.beta_sweep = _optional_table(run_dir / "beta_sweep.csv", missing, "no beta sweep")
+    for rel, attr in (("analysis.md", "analysis_md"), ("config.toml", "config_text")):
+        try:
+            setattr(data, attr, (run_dir / rel).read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            missing.append(f"{rel}: absent")
+    if data.config_text:
+        try:
+            data.config = tomllib.loads(data.config_text)
+        except tomllib.TOMLDecodeError as exc:
+            log.warning("report: %s/config.toml is not valid TOML (%s); shown as text only", run_dir, exc)
+    labels = summary.get("labels")
+    labels = [str(x) for x in labels] if isinstance(labels, list) else None
+    methods = {str(r.get("method")) for r in metrics.rows}
+    assignments = run_dir / "assignments.csv"
+    if assignments.is_file():
+        try:
+            data.labels, data.class_counts, data.n_tracks, data.demo = _scan_assignments(assignments, labels, methods)
+        except (OSError, csv.Error) as exc:
+            log.warning("report: %s cannot be read (%s); class counts left out", assignments, exc)
+            missing.append("assignments.csv: unreadable: no class counts")
+    else:
+        missing.append("assignments.csv: absent: no class counts")
+    if not data.labels:
+        data.labels = labels or [c[4:] for c in metrics.columns if c.startswith("nmi_") and not c.endswith("_std")]
+    data.demo = data.demo or "demo" in run_dir.name.split("-")
+    data.problems, data.n_problems = _problems(run_dir / "problems.csv")
+    data.figures = _figures(run_dir, missing)
+    data.has_explorer = (run_dir / "explorer.html").is_file()
+    data.missing = missing
+    return data

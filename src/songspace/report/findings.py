@@ -1,0 +1,139 @@
+"""What a run's numbers say, as facts the paper's abstract and discussion are written from.
+
+Nothing here is fixed prose about results: every best method, comparison and verdict is computed from
+``metrics.csv`` (and ``beta_sweep.csv``). A method trained or conditioned on a label never competes for that
+label. Two numbers tie when they differ by less than the analysis' tie margin or than their two standard
+deviations added (see :mod:`songspace.evaluation.analysis`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from songspace.evaluation.analysis import BASELINES, TIE
+from songspace.report.data import Row, RunData
+from songspace.report.tables import conditioned_on, num, pm
+
+# Representations with a trained encoder (a run's summary.json lists those it trained in train_seconds).
+LEARNED = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "cvae",
+           "poe_vae")
+MODALITIES = ("audio", "lyrics", "audio+lyrics")
+
+
+def verdict(a: float, b: float, sa: float = math.nan, sb: float = math.nan) -> str:
+    """``beats`` / ``loses to`` / ``ties with`` / ``cannot be compared with`` (a against b)."""
+    if math.isnan(a) or math.isnan(b):
+        return "cannot be compared with"
+    spread = (0.0 if math.isnan(sa) else sa) + (0.0 if math.isnan(sb) else sb)
+    if abs(a - b) < max(TIE, spread):
+        return "ties with"
+    return "beats" if a > b else "loses to"
+
+
+def best(rows: Sequence[Row], col: str, *, higher: bool = True) -> Row | None:
+    scored = [r for r in rows if not math.isnan(num(r, col))]
+    if not scored:
+        return None
+    return max(scored, key=lambda r: num(r, col) if higher else -num(r, col))
+
+
+@dataclass
+class LabelFinding:
+    """What the run found about one label (all NMI unless said)."""
+
+    label: str
+    best: Row  # best unsupervised method
+    runner_up: Row | None  # best of another representation
+    runner_up_verdict: str
+    given: Row | None  # best method conditioned on the label (not unsupervised)
+    learned: Row | None
+    baseline: Row | None
+    learned_verdict: str  # learned against baseline
+    by_modality: dict[str, Row] = field(default_factory=dict)
+    carrier: str | None = None  # the single modality that finds the label best; None when tied or not both run
+    modality_tie: bool = False
+
+
+@dataclass
+class Findings:
+    labels: list[LabelFinding]
+    best_internal: Row | None  # highest common-space silhouette
+    learned_wins: int
+    learned_losses: int
+    learned_ties: int
+    noisy: list[Row]  # methods that left tracks as noise
+    sweep_best_beta: dict[str, float]  # metric -> beta with the best mean
+    sweep_recon_trend: str | None  # "rises", "falls" or "is not monotone" with beta
+    learned_names: list[str]
+    baseline_names: list[str]
+
+
+def learned_names(run: RunData) -> list[str]:
+    trained = run.summary.get("train_seconds")
+    names = set(trained) if isinstance(trained, dict) else set()
+    reps = dict.fromkeys(str(r.get("representation")) for r in run.metrics.rows)
+    return [r for r in reps if r in names or r in LEARNED]
+
+
+def _label(run: RunData, lab: str, learned: list[str]) -> LabelFinding | None:
+    col = f"nmi_{lab}"
+    rows = run.metrics.rows
+    free = [r for r in rows if lab not in conditioned_on(r)]
+    top = best(free, col)
+    if top is None:
+        return None
+    other = best([r for r in free if r.get("representation") != top.get("representation")], col)
+    runner_verdict = verdict(num(top, col), num(other, col), num(top, f"{col}_std"),
+                             num(other, f"{col}_std")) if other else ""
+    given = best([r for r in rows if lab in conditioned_on(r)], col)
+    mine = best([r for r in free if r.get("representation") in learned], col)
+    base = best([r for r in free if r.get("representation") in BASELINES], col)
+    lv = verdict(num(mine, col), num(base, col), num(mine, f"{col}_std"), num(base, f"{col}_std")) \
+        if mine and base else ""
+    by_modality = {m: b for m in MODALITIES if (b := best([r for r in free if r.get("modality") == m], col))}
+    carrier, tie = None, False
+    if "audio" in by_modality and "lyrics" in by_modality:
+        a, b = by_modality["audio"], by_modality["lyrics"]
+        v = verdict(num(a, col), num(b, col), num(a, f"{col}_std"), num(b, f"{col}_std"))
+        tie = v == "ties with"
+        carrier = None if tie else ("audio" if v == "beats" else "lyrics")
+    return LabelFinding(lab, top, other, runner_verdict, given, mine, base, lv, by_modality, carrier, tie)
+
+
+def _sweep(run: RunData) -> tuple[dict[str, float], str | None]:
+    if run.beta_sweep is None or not run.beta_sweep.rows:
+        return {}, None
+    rows = sorted(run.beta_sweep.rows, key=lambda r: num(r, "beta"))
+    out = {}
+    for col in ["silhouette_common", *[f"nmi_{lab}" for lab in run.labels]]:
+        b = best(rows, col)
+        if b is not None:
+            out[col] = num(b, "beta")
+    recon = [num(r, "reconstruction") for r in rows if not math.isnan(num(r, "reconstruction"))]
+    trend = None
+    if len(recon) >= 2:
+        steps = [b - a for a, b in zip(recon[:-1], recon[1:], strict=True)]
+        trend = "rises" if all(s >= 0 for s in steps) else "falls" if all(s <= 0 for s in steps) \
+            else "is not monotone"
+    return out, trend
+
+
+def find(run: RunData) -> Findings:
+    """The facts of one run (see the module docstring)."""
+    learned = learned_names(run)
+    labels = [f for lab in run.labels if (f := _label(run, lab, learned)) is not None]
+    wins = sum(f.learned_verdict == "beats" for f in labels)
+    losses = sum(f.learned_verdict == "loses to" for f in labels)
+    ties = sum(f.learned_verdict == "ties with" for f in labels)
+    noisy = [r for r in run.metrics.rows if num(r, "noise_fraction") > 0]
+    sweep_best, trend = _sweep(run)
+    reps = dict.fromkeys(str(r.get("representation")) for r in run.metrics.rows)
+    return Findings(labels, best(run.metrics.rows, "silhouette_common"), wins, losses, ties, noisy, sweep_best,
+                    trend, learned, [r for r in reps if r in BASELINES])
+
+
+def nmi(row: Row, label: str) -> str:
+    """``NMI 0.840 ± 0.033`` of ``row`` against ``label``."""
+    return f"NMI {pm(row, f'nmi_{label}')}"

@@ -1,0 +1,319 @@
+"""report.html and report.pdf from a run folder: self-contained, escaped, numbers as in metrics.csv, old run folders
+read, the paper printed by headless Chromium (text checked with pypdf), and the CLI command."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from songspace.cli import app
+from songspace.errors import RunError
+from songspace.report import read_run, write_report
+from songspace.report.findings import find
+from songspace.report.markdown import markdown_html
+from songspace.report.paper import paper_html
+from songspace.report.tables import pm
+
+SCRIPT = "<script>alert(1)</script>"
+ATTR = '"><img src=x onerror=alert(1)>'
+TITLE = "Songs in two scripts: আমার সোনার বাংলা"
+LABELS = ("language", "genre")
+METHODS = [  # method, representation, modality, conditioned_on, NMI level
+    ("vae+kmeans", "vae", "audio", "", 0.6),
+    ("pca+kmeans", "pca", "audio", "", 0.3),
+    ("cvae+kmeans", "cvae", "audio", "language", 0.9),
+]
+METRICS = ["silhouette", "calinski_harabasz", "davies_bouldin", "silhouette_common", "calinski_harabasz_common",
+           "davies_bouldin_common", "noise_fraction",
+           *[f"{m}_{lab}" for lab in LABELS for m in ("ari", "nmi", "purity")], "n_clusters"]
+CAPTION = "NMI, ARI and purity against genre per method."
+
+
+def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _png(path: Path, seed: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50)
+    ax.plot(np.random.default_rng(seed).standard_normal(10))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def make_run(root: Path, *, old: bool = False, seeds: int = 3) -> Path:
+    """A small run folder in the runner's format (``old``: the layout before seeds, figures.json, audio_path)."""
+    run = root / ("20261123-101500-old" if old else "20261123-101500-hard")
+    run.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    seed_rows = []
+    for s in range(seeds):
+        for method, rep, modality, given, level in METHODS:
+            row = {"seed": s, "method": method, "representation": rep, "clusterer": "kmeans", "modality": modality,
+                   "conditioned_on": given}
+            for m in METRICS:
+                row[m] = round(float(level + 0.05 * rng.standard_normal()), 6)
+            row.update(n_clusters=3, noise_fraction=0.0, calinski_harabasz=float(120 + 10 * s + 100 * level))
+            row.update(space=f"{rep} posterior means (16-d)", notes=f"note with {SCRIPT}" if rep == "pca" else "")
+            seed_rows.append(row)
+    agg = []
+    for method, *_ in METHODS:
+        group = [r for r in seed_rows if r["method"] == method]
+        row = {k: group[0][k] for k in ("method", "representation", "clusterer", "modality", "conditioned_on")}
+        row["n_seeds"] = len(group)
+        for m in METRICS:
+            x = np.array([r[m] for r in group], dtype=float)
+            row[m], row[f"{m}_std"] = float(x.mean()), float(x.std(ddof=1))
+        row.update(space=group[0]["space"], notes=group[0]["notes"])
+        agg.append(row)
+    labels_of = {"language": ["en", "bn", SCRIPT], "genre": ["rock", "লোকগীতি", "jazz"]}
+    tracks = [{"track_id": f"t{i:02d}", "title": [SCRIPT, ATTR, "আমি তোমার গান গাই", f"song {i}"][i % 4],
+               "artist": ATTR if i == 5 else f"artist {i % 3}", "audio_path": f"/data/audio/t{i:02d}.wav",
+               **{m: i % 3 for m, *_ in METHODS}, **{lab: labels_of[lab][i % 3] for lab in LABELS}}
+              for i in range(12)]
+    base = ["track_id", "title", "artist", "audio_path"]
+    figures = [("figures/metrics_genre.png", CAPTION, "metrics"),
+               ("figures/vae_tsne.png", f"TSNE of the vae space, coloured by genre {SCRIPT}.", "embedding"),
+               ("figures/composition_vae_kmeans.png", "Composition of the vae+kmeans clusters.", "composition")]
+    for i, (rel, _, _) in enumerate(figures):
+        _png(run / rel, i)
+    summary = {"dataset": "/data/বাংলা-songs", "layout": "folder", "tracks_used": 12, "tracks_with_lyrics": 6,
+               "problems": 1, "skipped": 1, "labels": list(LABELS), "k": 3,
+               "k_source": "number of classes of label 'genre' (label used for k only)", "seed": 0,
+               "representations": ["vae", "pca", "cvae"], "clusterers": ["kmeans"], "notes": [f"a note {SCRIPT}"],
+               "timings_s": {"features": 2.5, "figures": 1.0}, "train_seconds": {"vae": 3.2, "cvae": 4.1},
+               "versions": {"songspace": "0.1.0", "python": "3.11"}, "train_device": "cpu"}
+    if old:
+        std_free = [{k: v for k, v in r.items() if not k.endswith("_std") and k not in ("conditioned_on", "n_seeds")}
+                    for r in agg]
+        cols = ["method", "representation", "clusterer", "modality", *METRICS, "space", "notes"]
+        _write_csv(run / "metrics.csv", std_free, cols)
+        _write_csv(run / "assignments.csv", [{k: v for k, v in t.items() if k != "audio_path"} for t in tracks],
+                   [c for c in [*base, *[m for m, *_ in METHODS], *LABELS] if c != "audio_path"])
+        summary = {k: v for k, v in summary.items() if k not in ("seeds", "title")}
+    else:
+        cols = ["method", "representation", "clusterer", "modality", "conditioned_on", "n_seeds"]
+        for m in METRICS:
+            cols += [m, f"{m}_std"]
+        _write_csv(run / "metrics.csv", agg, [*cols, "space", "notes"])
+        _write_csv(run / "metrics_seeds.csv", seed_rows,
+                   ["seed", "method", "representation", "clusterer", "modality", "conditioned_on", *METRICS, "space",
+                    "notes"])
+        sweep = [{"beta": b, "n_seeds": seeds, "reconstruction": 10 + b, "reconstruction_std": 0.5, "kl": 8 / b,
+                  "kl_std": 0.1, "silhouette_common": 0.2 + 0.01 * b, "silhouette_common_std": 0.01}
+                 for b in (1.0, 4.0)]
+        _write_csv(run / "beta_sweep.csv", sweep, list(sweep[0]))
+        _write_csv(run / "assignments.csv", tracks, [*base, *[m for m, *_ in METHODS], *LABELS])
+        (run / "figures.json").write_text(json.dumps([{"file": f, "caption": c, "kind": k} for f, c, k in figures]
+                                                     + [{"file": "../outside.png", "caption": "x", "kind": "x"}],
+                                                     ensure_ascii=False), encoding="utf-8")
+        summary.update(title=TITLE, seeds=list(range(seeds)), experiment="hard")
+    (run / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    (run / "config.toml").write_text(f'title = "{TITLE}"\nseed = 0\nname = "{SCRIPT}"\n\n[model]\nlatent_dim = 16\n'
+                                     "beta = 1.0\nbeta_vae = 4.0\n\n[train]\nlr = 0.001\n", encoding="utf-8")
+    (run / "analysis.md").write_text(f"# What this run found\n\nTitles such as {SCRIPT} stay text.\n\n## genre\n\n"
+                                     f"- Best match: **vae+kmeans** (`nmi_genre`).\n- Another {ATTR}\n\n"
+                                     "| method | NMI |\n|---|---|\n| vae+kmeans | 0.600 |\n", encoding="utf-8")
+    _write_csv(run / "problems.csv", [{"path": f"/data/{SCRIPT}.mp3", "reason": "corrupt", "skipped": True}],
+               ["path", "reason", "skipped"])
+    return run
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return make_run(tmp_path)
+
+
+def _metric(run: Path, method: str, col: str) -> tuple[float, float]:
+    with (run / "metrics.csv").open(encoding="utf-8") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["method"] == method)
+    return float(row[col]), float(row.get(f"{col}_std", "nan") or "nan")
+
+
+def _external(page: str) -> list[str]:
+    return re.findall(r"""(?:src|href)\s*=\s*["']?\s*((?:https?:|ftp:|//)[^"'\s>]*)""", page, re.I)
+
+
+def _assert_safe(page: str, *, attr: bool = True) -> None:
+    assert "<script" not in page.lower()  # the report has no script of its own; the data's stays text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+    assert not attr or "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+    assert _external(page) == []
+
+
+def test_report_html_is_self_contained_escaped_and_has_the_numbers(run_dir: Path) -> None:
+    files = write_report(run_dir, pdf=False, explorer=False)
+    assert files.html == run_dir / "report.html" and files.pdf is None and files.explorer is None
+    page = files.html.read_text(encoding="utf-8")
+    _assert_safe(page)
+    for png in (run_dir / "figures").glob("*.png"):
+        assert f"data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}" in page
+    assert page.count("data:image/png;base64,") == 3  # figures.json's path out of the folder is refused
+    assert f"<title>{TITLE}</title>" in page  # Bengali kept as text, not mangled
+    mean, std = _metric(run_dir, "vae+kmeans", "nmi_genre")
+    assert f"{mean:.3f} ± {std:.3f}" in page
+    ch, ch_std = _metric(run_dir, "pca+kmeans", "calinski_harabasz")
+    assert ch >= 100 and f"{ch:.1f} ± {ch_std:.1f}" in page
+    assert "cvae+kmeans †" in page and "not unsupervised" in page
+    assert "<h3>What this run found</h3>" in page and "<h4>genre</h4>" in page  # analysis.md rendered
+    assert "<strong>vae+kmeans</strong>" in page
+    assert "<details><summary>Per-seed results (9 rows" in page
+    assert '<th class="l">β</th>' in page and "14.000 ± 0.500" in page  # beta sweep: reconstruction at beta 4
+    assert "&lt;script&gt;" in page.split('id="run"')[1]  # the config, escaped in its <pre>
+    assert "explorer.html" not in page  # no explorer in this folder: no link
+
+
+def test_best_method_excludes_conditioned_rows(run_dir: Path) -> None:
+    run = read_run(run_dir)
+    f = find(run)
+    language = next(lf for lf in f.labels if lf.label == "language")
+    assert language.best["method"] == "vae+kmeans"  # cvae's higher NMI does not count: it was given language
+    assert language.given is not None and language.given["method"] == "cvae+kmeans"
+    genre = next(lf for lf in f.labels if lf.label == "genre")
+    assert genre.best["method"] == "cvae+kmeans"  # not conditioned on genre: it competes there
+    assert language.learned_verdict == "beats" and language.baseline["method"] == "pca+kmeans"
+    paper = paper_html(run)
+    assert f"best unsupervised match is <code>vae+kmeans</code> (NMI {pm(language.best, 'nmi_language')}" in paper
+    _assert_safe(paper, attr=False)  # the paper shows no track titles
+    assert "Kingma" in paper and "Defferrard" in paper and "(1)" in paper
+
+
+def test_old_run_folder_reads_and_says_what_is_missing(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, old=True)
+    page = write_report(run_dir, pdf=False, explorer=False).html.read_text(encoding="utf-8")
+    _assert_safe(page)
+    assert page.count("data:image/png;base64,") == 3  # globbed from figures/ without figures.json
+    mean, _ = _metric(run_dir, "vae+kmeans", "nmi_genre")
+    assert f">{mean:.3f}<" in page and "±" not in page.split('id="results"')[1].split('id="figures"')[0]
+    assert "metrics_seeds.csv is absent" in page and "figures.json: absent" in page
+    assert "cvae+kmeans †" not in page  # no conditioned_on column: nothing can be marked
+
+
+def test_a_folder_with_only_metrics_csv_still_gives_both_pages(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, old=True)
+    for name in ("summary.json", "config.toml", "analysis.md", "assignments.csv", "problems.csv"):
+        (run_dir / name).unlink()
+    shutil.rmtree(run_dir / "figures")
+    run = read_run(run_dir)
+    assert run.labels == ["language", "genre"]  # from the nmi_* columns
+    page = write_report(run_dir, pdf=False, explorer=False).html.read_text(encoding="utf-8")
+    assert "No figures in this run folder" in page and "config.toml is absent" in page
+    paper = paper_html(run)
+    assert "no readable config.toml" in paper and "best unsupervised match is" in paper
+    (run_dir / "figures.json").write_text("{not json", encoding="utf-8")
+    assert read_run(run_dir).figures == []  # unreadable index: logged, left out
+
+
+def test_bad_folders_raise_run_error(tmp_path: Path) -> None:
+    with pytest.raises(RunError, match="no such run folder"):
+        write_report(tmp_path / "nope", pdf=False, explorer=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunError, match="metrics.csv"):
+        write_report(tmp_path / "empty", pdf=False, explorer=False)
+    (tmp_path / "empty" / "metrics.csv").write_text("method,representation\n", encoding="utf-8")
+    with pytest.raises(RunError, match="no rows"):
+        write_report(tmp_path / "empty", pdf=False, explorer=False)
+
+
+def test_markdown_renderer_escapes_then_marks_up() -> None:
+    md = ("# Head <b>\n\nText **bold <i>** and `co**de**` here.\n\n- one\n- two **2**\n\n1. first\n\n"
+          "| a | b |\n|---|:-:|\n| <x> | 1 |\n\n```\n<script>\n```\n")
+    out = markdown_html(md, heading_offset=1)
+    assert "<h2>Head &lt;b&gt;</h2>" in out
+    assert "<strong>bold &lt;i&gt;</strong>" in out and "<code>co**de**</code>" in out
+    assert "<ul><li>one</li><li>two <strong>2</strong></li></ul>" in out and "<ol><li>first</li></ol>" in out
+    assert "<td>&lt;x&gt;</td>" in out and "<th>b</th>" in out
+    assert "<pre><code>&lt;script&gt;</code></pre>" in out and "<script" not in out
+
+
+def test_no_or_failing_browser_gives_html_and_a_reason(run_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("SONGSPACE_CHROMIUM", str(run_dir / "no-such-browser"))
+    files = write_report(run_dir, explorer=False)
+    assert files.pdf is None and files.html.is_file()
+    assert "no Chromium browser found" in files.notes[0] and "apt-get install chromium" in caplog.text
+    monkeypatch.setenv("SONGSPACE_CHROMIUM", shutil.which("false") or "/bin/false")
+    files = write_report(run_dir, explorer=False)
+    assert files.pdf is None and "exited with code 1" in files.notes[0]
+    assert not (run_dir / "report.pdf").exists() and not list(run_dir.glob(".report.pdf*"))
+    assert 'href="report.pdf"' not in files.html.read_text(encoding="utf-8")
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return re.sub(r"\s+", " ", " ".join(p.extract_text() or "" for p in PdfReader(path).pages))
+
+
+def _artifacts() -> Path:
+    folder = Path(os.environ.get("SONGSPACE_ARTIFACTS") or Path(__file__).resolve().parents[1] / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None
+                    and shutil.which("google-chrome") is None, reason="no Chromium: apt-get install chromium")
+def test_pdf_has_title_table_value_and_caption(run_dir: Path) -> None:
+    files = write_report(run_dir, explorer=False)
+    assert files.pdf == run_dir / "report.pdf" and files.pdf.read_bytes()[:5] == b"%PDF-"
+    text = _pdf_text(files.pdf)
+    assert "Songs in two scripts" in text
+    mean, std = _metric(run_dir, "vae+kmeans", "nmi_genre")
+    assert f"{mean:.3f} ± {std:.3f}" in text
+    assert CAPTION in text and "Figure 1" in text and "References" in text
+    assert "<script>alert(1)</script>" in text  # escaped in the HTML, so printed as text
+    assert 'href="report.pdf"' in files.html.read_text(encoding="utf-8")
+    assert not math.isnan(mean)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="no Chromium: apt-get install chromium")
+def test_screenshots_of_the_paper_and_the_report(run_dir: Path, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    write_report(run_dir, pdf=False, explorer=False)
+    paper = tmp_path / "paper.html"
+    paper.write_text(paper_html(read_run(run_dir)), encoding="utf-8")
+    out = _artifacts()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 816, "height": 1056})  # US letter at 96 dpi
+            page.goto(paper.as_uri())
+            page.screenshot(path=str(out / "report_paper.png"))
+            width = page.evaluate("document.body.getBoundingClientRect().width")
+            assert abs(width - 5.5 * 96) < 1  # the NeurIPS text width
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto((run_dir / "report.html").as_uri())
+            page.screenshot(path=str(out / "report_html.png"))
+            assert page.evaluate("document.images.length") == 3
+            assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        finally:
+            browser.close()
+    assert (out / "report_paper.png").stat().st_size > 10_000
+
+
+def test_cli_report_command(run_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--no-pdf", "--no-explorer"])
+    assert result.exit_code == 0, result.output
+    assert "report.html" in result.output and (run_dir / "report.html").is_file()
+    assert not (run_dir / "report.pdf").exists()
+    bad = CliRunner().invoke(app, ["report", str(run_dir / "missing")])
+    assert bad.exit_code == 2 and "no such run folder" in bad.output
