@@ -27,7 +27,6 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/demo_time.py
-	$(BIN)/python benchmarks/demo_seeds.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -2,9 +2,10 @@
 
     python benchmarks/demo_time.py [--n-tracks 300] [--repeats 1]
 
-Runs `songspace demo` in a fresh process with empty, temporary demo and feature caches, then again
-with both caches filled, and prints the wall time of each and the stage times the run recorded in
-its summary.json. Target (issue 2): the whole demo in a few minutes on 2 cores.
+Runs `songspace demo` (the easy, medium and hard experiments, 5 seeds each, with their reports) in a fresh
+process with empty, temporary demo and feature caches, then again with both caches filled, and prints the
+wall time of each and the stage times each experiment recorded in its summary.json. Target (issue 4): the
+whole demo in a few minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 
-def run_demo(tmp: Path, n_tracks: int, tag: str) -> tuple[float, dict]:
+def run_demo(tmp: Path, n_tracks: int, tag: str) -> tuple[float, dict[str, dict]]:
     env = dict(os.environ, SONGSPACE_DEMO_DIR=str(tmp / "demo"), SONGSPACE_CACHE_DIR=str(tmp / "features"),
                MPLBACKEND="Agg")
     out = tmp / f"runs-{tag}"
@@ -28,8 +29,8 @@ def run_demo(tmp: Path, n_tracks: int, tag: str) -> tuple[float, dict]:
     subprocess.run([sys.executable, "-m", "songspace", "demo", "--n-tracks", str(n_tracks), "--out", str(out)],
                    env=env, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
-    (run,) = out.iterdir()
-    return wall, json.loads((run / "summary.json").read_text())["timings_s"]
+    return wall, {run.name.split("-demo-")[-1]: json.loads((run / "summary.json").read_text())["timings_s"]
+                  for run in sorted(out.iterdir())}
 
 
 def main() -> None:
@@ -47,8 +48,9 @@ def main() -> None:
     print(f"songspace demo, {args.n_tracks} tracks, {os.cpu_count()} cores, median of {args.repeats} run(s)")
     print(f"  cold (generate collection + everything): {statistics.median(cold):6.1f} s")
     print(f"  warm (collection and features cached):   {statistics.median(warm):6.1f} s")
-    print("  stages of the last cold run (s):", ", ".join(f"{k} {v:.1f}" for k, v in stages_cold.items()))
-    print("  stages of the last warm run (s):", ", ".join(f"{k} {v:.1f}" for k, v in stages_warm.items()))
+    for what, stages in (("cold", stages_cold), ("warm", stages_warm)):
+        for level, times in stages.items():
+            print(f"  {what} {level:<7} stages (s):", ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def test_learns() -> None:
         opt.zero_grad()
         terms["total"].backward()
         opt.step()
-        first = first if first is not None else float(terms["reconstruction"])
+        first = first if first is not None else float(terms["reconstruction"].detach())
     assert float(terms["reconstruction"]) < 0.7 * first
 
 

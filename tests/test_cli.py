@@ -20,6 +20,7 @@ runner = CliRunner()
 # Small and fast: short clips, few mels, few epochs, three representations, one clusterer, no UMAP (its JIT
 # warm-up alone takes ~20 s).
 TINY = """
+n_seeds = 1
 [features]
 clip_seconds = 1.5
 n_mels = 32
@@ -31,6 +32,7 @@ channels = [4, 8]
 time_frames = 16
 [train]
 epochs = 8
+workers = 1
 [cluster]
 algorithms = ["kmeans"]
 [plots]
@@ -65,7 +67,8 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     folder = only_run(runs)
-    assert "run folder:" in res.output and "vae+kmeans" in res.output and "Best match to `genre`" in res.output
+    assert "run folder:" in res.output and "vae+kmeans" in res.output
+    assert "Best unsupervised match to `genre`" in res.output
     for rel in ("config.toml", "metrics.csv", "assignments.csv", "summary.json", "problems.csv", "run.log",
                 "analysis.md", "latents/vae.npy", "latents/conv_vae.npy", "latents/lyrics.npy", "models/vae.pt",
                 "models/conv_vae.pt", "models/bimodal_vae.pt", "figures/vae_tsne.png", "figures/hybrid_tsne.png",
@@ -73,11 +76,13 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
         assert (folder / rel).is_file(), rel
     rows = read_csv(folder / "metrics.csv")
     assert [r["method"] for r in rows] == [f"{m}+{c}" for m in every for c in ("kmeans", "dbscan")]
-    expected = ["method", "representation", "clusterer", "modality", "silhouette", "calinski_harabasz",
-                "davies_bouldin", "silhouette_common", "calinski_harabasz_common", "davies_bouldin_common",
-                "noise_fraction", "ari_language", "nmi_language", "purity_language", "ari_genre", "nmi_genre",
-                "purity_genre", "n_clusters", "space", "notes"]
+    numbers = ["silhouette", "calinski_harabasz", "davies_bouldin", "silhouette_common", "calinski_harabasz_common",
+               "davies_bouldin_common", "noise_fraction", "ari_language", "nmi_language", "purity_language",
+               "ari_genre", "nmi_genre", "purity_genre", "n_clusters"]
+    expected = ["method", "representation", "clusterer", "modality", "conditioned_on", "n_seeds",
+                *[c for n in numbers for c in (n, f"{n}_std")], "cluster_sample_size", "space", "notes"]
     assert list(rows[0]) == expected
+    assert all(r["n_seeds"] == "1" and r["nmi_genre_std"] == "nan" for r in rows)  # one seed: no spread
     by = {r["method"]: r for r in rows}
     assert all(by[f"{m}+kmeans"]["n_clusters"] == "3" for m in every if m != "lyrics")  # k = 3 genre classes
     # The three sound classes of the fixture are easy: the baseline on raw features must find them.
@@ -92,7 +97,8 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
     latent = np.load(folder / "latents/vae.npy")
     assert latent.shape == (15, 16) and np.all(np.isfinite(latent))
     summary = json.loads((folder / "summary.json").read_text())
-    assert summary["seed"] == 3 and summary["k"] == 3 and summary["features_computed"] == 15
+    assert summary["seed"] == 3 and summary["k"] == 3
+    assert summary["features_computed"] + summary["features_cached"] == 15  # the session's cache may hold some
     assert summary["tracks_with_lyrics"] == 7 and "dbscan" in str(summary["cluster_params"])
     assert "seed = 3" in (folder / "config.toml").read_text()
     assert "## genre" in (folder / "analysis.md").read_text(encoding="utf-8")

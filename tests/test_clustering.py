@@ -23,6 +23,7 @@ from songspace.clustering import (
     dbscan,
     default_min_cluster_size,
     default_min_samples,
+    gmm,
     hdbscan,
     k_distances,
     kmeans,
@@ -191,7 +192,8 @@ NAMES = list(CLUSTERERS)
 def test_registry_names() -> None:
     assert NAMES == ["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
     assert set(DENSITY) <= set(NAMES)
-    assert clusterer_options("dbscan") == ("eps", "min_samples", "max_points")
+    assert clusterer_options("dbscan") == ("eps", "min_samples", "sample_size")
+    assert all("sample_size" in clusterer_options(name) for name in NAMES)
     assert "n_init" in clusterer_options("kmeans") and "n_init" in clusterer_options("gmm")
 
 
@@ -205,6 +207,7 @@ def test_each_clusterer_recovers_blobs(blobs, name: str) -> None:
     assert res.noise_fraction == pytest.approx(np.mean(res.labels == -1)) and res.noise_fraction < 0.05
     assert np.array_equal(res.model.predict(X), res.labels)  # each point of a clear blob stays in it
     assert ("k ignored" in res.notes) == (name in DENSITY)
+    assert res.sample_size is None  # 160 points: every clusterer fits on all of them
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -339,32 +342,64 @@ def test_everything_noise_gives_nan_with_reason(blobs) -> None:
     assert row["purity_genre"] == 0.0
 
 
-# --- scale: fit on a sample above max_points ----------------------------------------------------------------
+# --- scale: fit on a sample above sample_size -------------------------------------------------------------
 
 
 def test_agglomerative_on_a_sample_assigns_the_rest(blobs) -> None:
     X, y = blobs
-    a = agglomerative_ward(X, K, seed=0, max_points=60)
-    assert a.params["fitted_on"] == 60 and "sample of 60 of 160" in a.notes
+    a = agglomerative_ward(X, K, seed=0, sample_size=60)
+    assert a.params["fitted_on"] == 60 and "sample of 60 of 160" in a.notes and a.sample_size == 60
     assert adjusted_rand_score(y, a.labels) > 0.9
-    assert np.array_equal(a.labels, agglomerative_ward(X, K, seed=0, max_points=60).labels)
-    assert adjusted_rand_score(y, agglomerative_ward(X, K, seed=1, max_points=60).labels) > 0.9
+    assert np.array_equal(a.labels, agglomerative_ward(X, K, seed=0, sample_size=60).labels)
+    assert adjusted_rand_score(y, agglomerative_ward(X, K, seed=1, sample_size=60).labels) > 0.9
 
 
 def test_dbscan_on_a_sample_assigns_the_rest(blobs) -> None:
     X, y = blobs
-    d = dbscan(X, seed=0, max_points=80)
-    assert d.params["fitted_on"] == 80 and "sample of 80 of 160" in d.notes
+    d = dbscan(X, seed=0, sample_size=80)
+    assert d.params["fitted_on"] == 80 and "sample of 80 of 160" in d.notes and d.sample_size == 80
     assert d.n_clusters == K and adjusted_rand_score(y, d.labels) > 0.9
-    assert np.array_equal(d.labels, dbscan(X, seed=0, max_points=80).labels)
+    assert np.array_equal(d.labels, dbscan(X, seed=0, sample_size=80).labels)
 
 
 def test_hdbscan_on_a_sample_assigns_the_rest(blobs) -> None:
     X, y = blobs
-    h = hdbscan(X, seed=0, max_points=80)
-    assert h.params["fitted_on"] == 80 and "sample of 80 of 160" in h.notes
+    h = hdbscan(X, seed=0, sample_size=80)
+    assert h.params["fitted_on"] == 80 and "sample of 80 of 160" in h.notes and h.sample_size == 80
     assert h.n_clusters == K and adjusted_rand_score(y, h.labels) > 0.8
-    assert np.array_equal(h.labels, hdbscan(X, seed=0, max_points=80).labels)
+    assert np.array_equal(h.labels, hdbscan(X, seed=0, sample_size=80).labels)
+
+
+def test_gmm_on_a_sample_predicts_every_point(blobs) -> None:
+    X, y = blobs
+    g = gmm(X, K, seed=0, sample_size=50)
+    assert g.sample_size == 50 and g.params["fitted_on"] == 50 and "sample of 50 of 160" in g.notes
+    assert adjusted_rand_score(y, g.labels) > 0.9
+    assert np.array_equal(g.labels, g.model.predict(X))  # the points outside the sample too
+    assert np.array_equal(g.labels, gmm(X, K, seed=0, sample_size=50).labels)
+    assert gmm(X, K, seed=0).sample_size is None
+
+
+def test_kmeans_turns_minibatch_above_sample_size(blobs) -> None:
+    X, y = blobs
+    m = kmeans(X, K, seed=0, n_init=3, sample_size=100)
+    assert m.params["algorithm"] == "minibatch" and "MiniBatchKMeans" in m.notes
+    assert m.sample_size is None  # mini-batches are drawn from every point: not a sample
+    assert type(m.model).__name__ == "MiniBatchKMeans"
+    assert adjusted_rand_score(y, m.labels) > 0.9
+    assert np.array_equal(m.labels, kmeans(X, K, seed=0, n_init=3, sample_size=100).labels)
+    assert "algorithm" not in kmeans(X, K, seed=0, n_init=3).params  # 160 <= 20,000: full K-Means
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cluster_sample_size_none_is_the_default_and_too_small_is_an_error(blobs, name: str) -> None:
+    X, _ = blobs
+    assert np.array_equal(cluster(name, X, K, seed=0, sample_size=None).labels, cluster(name, X, K, seed=0).labels)
+    with pytest.raises(ConfigError, match="sample_size = 1"):
+        cluster(name, X, K, seed=0, sample_size=1)
+    if name not in DENSITY and name != "kmeans":
+        with pytest.raises(ConfigError, match="impossible"):
+            cluster(name, X, K, seed=0, sample_size=3)  # a sample smaller than k
 
 
 # --- degenerate inputs ------------------------------------------------------------------------------------
@@ -417,3 +452,21 @@ def test_latent_clusterer_cluster_options(blobs) -> None:
     assert km.fit(X).cluster_params_["n_init"] == 1  # the option wins over the parameter
     with pytest.raises(ConfigError, match="takes no option eps"):
         LatentClusterer(model="features", clusterer="kmeans", cluster_options={"eps": 1.0}).fit(X)
+
+
+def test_latent_clusterer_takes_spectrograms_for_a_conv_model() -> None:
+    rng = np.random.default_rng(0)
+    # two kinds of "spectrogram": energy low or high in frequency, 16 mels x 32 frames
+    low, high = np.zeros((16, 32), np.float32), np.zeros((16, 32), np.float32)
+    low[:8], high[8:] = -10.0, -10.0
+    X = np.stack([(low if i % 2 else high) + rng.normal(0, 1, (16, 32)).astype(np.float32) for i in range(24)])
+    est = LatentClusterer("conv_vae", "kmeans", 2, latent_dim=2, train=TrainConfig(epochs=15, device="cpu"), seed=0)
+    labels = est.fit_predict(X)
+    assert est.latent_.shape == (24, 2)
+    assert np.array_equal(est.transform(X), est.latent_)
+    truth = np.arange(24) % 2
+    assert max(np.mean(labels == truth), np.mean(labels != truth)) == 1.0
+    with pytest.raises(ConfigError, match="spectrograms"):
+        LatentClusterer("conv_vae").fit(X.reshape(24, -1))
+    with pytest.raises(ConfigError, match="feature vectors"):
+        LatentClusterer("mlp_vae").fit(X)

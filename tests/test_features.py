@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
+import signal
+import time
 from pathlib import Path
 
 import librosa
@@ -14,6 +17,7 @@ from conftest import SR, tone, write_wav
 from songspace.config import FeatureConfig
 from songspace.errors import AudioDecodeError, RunError
 from songspace.features import cache as cache_mod
+from songspace.features import extract as extract_mod
 from songspace.features import extract_features, load_clip, log_mel, spectral_stat_names, spectral_stats
 
 
@@ -166,3 +170,101 @@ def test_full_disk_names_the_cache_folder(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(cache_mod.np, "savez", no_space)
     with pytest.raises(RunError, match=r"cache.*No space left on device"):
         extract_features([path], ["a"], cfg_for(tmp_path), device="cpu")
+
+
+# --- faults: hung decoders, dying workers, decoder upgrades ------------------------------------------------
+
+
+def faulty_load_clip(real):
+    """``load_clip`` that hangs in Python on hang*.wav, hangs where no alarm reaches it on stuck*.wav and kills
+    its process on crash*.wav (workers are forked, so they run it too)."""
+
+    def load(path, **kw):
+        name = Path(path).name
+        if name.startswith("hang"):
+            time.sleep(60)
+        if name.startswith("stuck"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # as if inside a C decoder
+            time.sleep(60)
+        if name.startswith("crash"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, **kw)
+
+    return load
+
+
+def test_hung_and_crashing_files_are_skipped_and_the_rest_finish(tmp_path: Path, monkeypatch) -> None:
+    names = ["0", "hang", "1", "crash", "2", "stuck", "3"]
+    paths = [write_wav(tmp_path / f"{n}.wav", tone(300 + 40 * i, 1.5, seed=i)) for i, n in enumerate(names)]
+    cfg = cfg_for(tmp_path, file_timeout_s=1.0).model_copy(update={"workers": 2, "batch_size": 3})
+    monkeypatch.setattr(extract_mod, "load_clip", faulty_load_clip(extract_mod.load_clip))
+    t = time.perf_counter()
+    got = extract_features(paths, names, cfg, device="cpu")
+    assert time.perf_counter() - t < 30  # 60-s hangs were cut short
+    assert got.track_ids == ["0", "1", "2", "3"]
+    reasons = {Path(p.path).stem: p.reason for p in got.failed}
+    assert set(reasons) == {"hang", "crash", "stuck"}
+    assert "longer than features.file_timeout_s = 1 s" in reasons["hang"]
+    assert "longer than features.file_timeout_s = 1 s" in reasons["stuck"]  # the watchdog ended its worker
+    assert "worker died" in reasons["crash"] and str(paths[3]) in reasons["crash"]
+    # Faults of the worker are not cached: with a decoder that works, the next run computes those three.
+    monkeypatch.undo()
+    again = extract_features(paths, names, cfg, device="cpu")
+    assert again.n_computed == 3 and again.track_ids == names and not again.failed
+    np.testing.assert_array_equal(np.asarray(again.stats[[0, 2, 4, 6]]), np.asarray(got.stats))
+
+
+def test_time_limit_in_process(tmp_path: Path, monkeypatch) -> None:
+    # One worker runs in this process: the alarm stops a decoder hung in Python code.
+    paths = [write_wav(tmp_path / f"{n}.wav", tone(400, 1.5)) for n in ("a", "hang")]
+    monkeypatch.setattr(extract_mod, "load_clip", faulty_load_clip(extract_mod.load_clip))
+    got = extract_features(paths, ["a", "hang"], cfg_for(tmp_path, file_timeout_s=0.5), device="cpu")
+    assert got.track_ids == ["a"] and "longer than" in got.failed[0].reason
+
+
+def test_decode_failures_are_retried_when_the_decoder_changes(tmp_path: Path, monkeypatch) -> None:
+    good = write_wav(tmp_path / "good.wav", tone(440, 1.5))
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt garbage")
+    cfg = cfg_for(tmp_path)
+    first = extract_features([good, bad], ["good", "bad"], cfg, device="cpu")
+    assert first.n_computed == 2 and len(first.failed) == 1
+    errs = list(Path(cfg.cache_dir).rglob("*.err"))
+    assert len(errs) == 1 and errs[0].name.endswith(f".{cache_mod.decoder_key()}.err")
+    assert extract_features([good, bad], ["good", "bad"], cfg, device="cpu").n_computed == 0
+    monkeypatch.setattr(cache_mod, "decoder_key", lambda: "0therdec")  # e.g. libsndfile was upgraded
+    retried = extract_features([good, bad], ["good", "bad"], cfg, device="cpu")
+    assert retried.n_computed == 1 and retried.failed[0].path == str(bad)  # only the failure is tried again
+    assert "0therdec" in cache_mod.decoder_key() and len(list(Path(cfg.cache_dir).rglob("*.err"))) == 2
+
+
+def test_decoder_versions_name_every_decoder() -> None:
+    v = cache_mod.decoder_versions()
+    assert {"soundfile", "libsndfile", "librosa", "audioread", "songspace_features"} <= set(v)
+    assert v["libsndfile"] == sf.__libsndfile_version__
+
+
+def test_another_feature_version_never_reuses_the_cache(tmp_path: Path, monkeypatch) -> None:
+    path = write_wav(tmp_path / "a.wav", tone(440, 1.5))
+    assert extract_features([path], ["a"], cfg_for(tmp_path), device="cpu").n_computed == 1
+    monkeypatch.setattr(cache_mod, "FEATURE_VERSION", cache_mod.FEATURE_VERSION + 1)
+    assert extract_features([path], ["a"], cfg_for(tmp_path), device="cpu").n_computed == 1
+    assert len(list((tmp_path / "cache").glob("v*-*"))) == 2  # one folder per version, side by side
+
+
+def test_full_disk_while_assembling_names_the_cache_folder(tmp_path: Path, monkeypatch) -> None:
+    path = write_wav(tmp_path / "a.wav", tone(440, 1.5))
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_mod, "_npy_header", no_space)
+    with pytest.raises(RunError, match=rf"{tmp_path / 'cache'}.*No space left on device.*features.cache_dir"):
+        extract_features([path], ["a"], cfg_for(tmp_path), device="cpu")
+    assert not list((tmp_path / "cache").rglob("sets/*/*"))
+
+
+def test_a_file_gone_since_the_dataset_was_read_is_skipped(tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "a.wav", tone(440, 1.5))
+    got = extract_features([path, tmp_path / "gone.wav"], ["a", "gone"], cfg_for(tmp_path), device="cpu")
+    assert got.track_ids == ["a"] and "gone.wav: cannot read the file" in got.failed[0].reason

@@ -47,32 +47,56 @@ class _Bars:
         self.progress.update(self.tasks[stage], completed=done, total=total)
 
 
-def _fmt_cell(v: Any) -> str:
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:.3f}"
-    return "" if v is None else str(v)
+def _fmt_cell(row: dict[str, Any], col: str) -> str:
+    """``0.840 ± 0.033`` (the mean alone with one seed); NaN as ``nan``."""
+    v = row.get(col)
+    if not isinstance(v, float):
+        return "" if v is None else str(v)
+    if math.isnan(v):
+        return "nan"
+    sd = row.get(f"{col}_std")
+    big = abs(v) >= 100
+    mean = f"{v:.1f}" if big else f"{v:.3f}"
+    if isinstance(sd, float) and not math.isnan(sd):
+        return f"{mean} ± {sd:.1f}" if big else f"{mean} ± {sd:.3f}"
+    return mean
 
 
-def _print_table(result: Any) -> None:
-    """The key columns of metrics.csv, one row per representation x clusterer."""
+DEFAULT_SHOW = ("silhouette_common", "nmi_{label}", "ari_{label}", "noise_fraction", "n_clusters")
+
+
+def _print_table(result: Any, show: list[str]) -> None:
+    """The key columns of metrics.csv (means ± std over seeds), one row per representation x clusterer."""
     labels = result.summary.get("labels", [])
-    cols = ["silhouette_common", *[f"{m}_{lab}" for lab in labels for m in ("nmi", "ari")], "noise_fraction",
-            "n_clusters"]
-    table = Table(title="metrics.csv (key columns; silhouette_common = in the one space all methods share)",
+    if show:
+        cols = [c for c in show if c in result.metric_columns]
+    else:
+        cols = [c.format(label=lab) for c in DEFAULT_SHOW for lab in (labels if "{label}" in c else [None])]
+    n_seeds = len(result.summary.get("seeds", [])) or 1
+    spread = f"mean ± std over {n_seeds} seeds" if n_seeds > 1 else "one seed"
+    table = Table(title=f"metrics.csv ({spread}; *_common = in the one space all methods share)",
                   title_justify="left")
-    table.add_column("method")
+    table.add_column("method", no_wrap=True)  # the name matters most; narrow terminals squeeze the numbers
     for c in cols:
-        table.add_column(c.replace("_common", " (common)"), justify="right")
+        table.add_column(c.replace("_common", " (common)"), justify="right", overflow="fold")
     previous = None
+    marked = False
     for row in result.metrics:
         if previous is not None and row.get("representation") != previous:
             table.add_section()
         previous = row.get("representation")
-        table.add_row(str(row["method"]), *[_fmt_cell(row.get(c)) for c in cols])
+        name = str(row["method"])
+        if row.get("conditioned_on"):
+            name += " †"
+            marked = True
+        table.add_row(name, *[_fmt_cell(row, c) for c in cols])
     console.print(table)
+    if marked:
+        console.print("† conditioned on (given) a label: its scores against that label are not unsupervised "
+                      "(column conditioned_on).", highlight=False)
 
 
-def _run(cfg: Any) -> None:
+def _run(cfg: Any) -> Any:
     from songspace.runner import run_experiment
 
     with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -80,19 +104,21 @@ def _run(cfg: Any) -> None:
         result = run_experiment(cfg, progress=_Bars(bars))
     s = result.summary
     console.print(f"{s['tracks_used']} tracks used; features: {s['features_computed']} computed, "
-                  f"{s['features_cached']} from cache; k = {s['k']} ({s['k_source']})")
+                  f"{s['features_cached']} from cache; k = {s['k']} ({s['k_source']}); seeds {s['seeds']}")
     if s["problems"]:
         console.print(f"[yellow]{s['problems']} problem(s) in the dataset, {s['skipped']} file(s)/row(s) skipped: "
                       f"see {result.folder / 'problems.csv'}[/]")
     for note in s.get("notes", []):
         console.print(f"[yellow]{note}[/]")
-    _print_table(result)
+    _print_table(result, list(cfg.eval.show))
     analysis = result.folder / "analysis.md"
-    best = [ln[2:] for ln in analysis.read_text(encoding="utf-8").splitlines() if ln.startswith("- Best match")]
+    lines = analysis.read_text(encoding="utf-8").splitlines()
+    best = [ln[2:] for ln in lines if ln.startswith("- Best unsupervised match")]
     for line in best:
         console.print(line.replace("**", ""), highlight=False)
     console.print(f"notes per method: {result.folder / 'metrics.csv'}; written analysis: {analysis}")
     console.print(f"[bold green]run folder:[/] {result.folder}")
+    return result
 
 
 @app.command()
@@ -113,15 +139,22 @@ def run(
     clusterer: Annotated[list[str] | None, typer.Option("--clusterer", "-c", help="clusterer (repeatable; "
                                                         "default: all six)")] = None,
     epochs: Annotated[int | None, typer.Option(help="maximum training epochs")] = None,
+    seeds: Annotated[int | None, typer.Option(help="seeds per method (seed, seed + 1, ...): tables give mean ± "
+                                                   "std")] = None,
+    workers: Annotated[int | None, typer.Option(help="seeds run side by side in this many processes (0 = one "
+                                                     "per core)")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="extract features on a Dask cluster: tcp://HOST:8786, or "
+                                                       "local:N for N local worker processes")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every step")] = False,
 ) -> None:
     """Cluster a dataset folder and write a new run folder with metrics, assignments, latents and figures."""
     _setup_logging(verbose)
     try:
         cfg = load_config(config, data=str(data_dir), seed=seed, labels=label or None, out=str(out) if out else None,
-                          layout=layout, **{"cluster.k": k, "train.epochs": epochs,
-                                            "methods.representations": method or None,
-                                            "cluster.algorithms": clusterer or None})
+                          layout=layout, n_seeds=seeds,
+                          **{"cluster.k": k, "train.epochs": epochs, "train.workers": workers,
+                             "features.scheduler": scheduler,
+                             "methods.representations": method or None, "cluster.algorithms": clusterer or None})
         _run(cfg)
     except SongspaceError as exc:
         raise _fail(exc) from None
@@ -153,36 +186,130 @@ def demo_data(
                   f"  genres: {s.n_by_genre}")
 
 
+LEVELS = ("easy", "medium", "hard")
+
+
+def _report(folder: Path) -> None:
+    """report.html / report.pdf / explorer.html of a run folder; a failure is reported, the run stays."""
+    try:
+        from songspace.report import write_report
+    except ImportError:  # the report stage is optional for a run
+        return
+    try:
+        files = write_report(folder)
+    except SongspaceError as exc:
+        console.print(f"[yellow]report not written: {exc}[/]")
+        return
+    for f in (getattr(files, "html", None), getattr(files, "pdf", None), getattr(files, "explorer", None)):
+        if f is not None:
+            console.print(f"  wrote {f}", highlight=False)
+
+
 @app.command()
-def demo(
-    out: Annotated[Path, typer.Option(help="folder that receives the run folder")] = Path("runs"),
-    n_tracks: Annotated[int, typer.Option(help="tracks in the demo collection")] = 300,
-    seed: Annotated[int, typer.Option(help="seed of the collection and of the run")] = 0,
-    config: Annotated[Path | None, typer.Option(help="TOML settings file")] = None,
+def experiment(
+    config: Annotated[str, typer.Argument(help="a TOML settings file, or the name of a shipped one: easy, medium, "
+                                               "hard (configs/)")],
+    data: Annotated[Path, typer.Option("--data", help="dataset folder (as for `songspace run`)")],
+    out: Annotated[Path | None, typer.Option(help="folder that receives the run folder")] = None,
+    seed: Annotated[int | None, typer.Option(help="first seed")] = None,
+    seeds: Annotated[int | None, typer.Option(help="seeds per method (default: the config's)")] = None,
+    layout: Annotated[str | None, typer.Option(help="dataset layout (default: auto)")] = None,
+    report: Annotated[bool, typer.Option(help="write report.html, report.pdf and explorer.html")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Generate (once, then cached) the bilingual demo collection and cluster it."""
+    """Run one experiment config (easy, medium, hard or your own) on a dataset folder, then write its report."""
     _setup_logging(verbose)
+    try:
+        cfg = load_config(config, data=str(data), out=str(out) if out else None, seed=seed, n_seeds=seeds,
+                          layout=layout)
+        if not cfg.name:
+            cfg.name = f"{cfg.experiment or Path(str(config)).stem}-{data.name}"
+        result = _run(cfg)
+    except SongspaceError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted.[/] Features computed so far are cached: run the same command again "
+                      "to resume.")
+        raise typer.Exit(130) from None
+    if report:
+        _report(result.folder)
+
+
+def _demo_data(n_tracks: int, seed: int) -> Path:
     from songspace.datasets.demo import DEMO_VERSION, generate_demo
 
     data = DEMO_CACHE / f"v{DEMO_VERSION}-n{n_tracks}-seed{seed}"
+    if not (data / "metadata.csv").exists():
+        console.print(f"generating the demo collection into {data} (once; later runs reuse it)")
+        with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as bars:
+            task = bars.add_task("generating demo", total=n_tracks)
+            generate_demo(data, n_tracks=n_tracks, seed=seed,
+                          progress=lambda d, n: bars.update(task, completed=d, total=n))
+    else:
+        console.print(f"using the cached demo collection in {data}")
+    return data
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="folder that receives the run folders")] = Path("runs"),
+    n_tracks: Annotated[int, typer.Option(help="tracks in the demo collection")] = 300,
+    seed: Annotated[int, typer.Option(help="seed of the collection and first seed of the runs")] = 0,
+    level: Annotated[list[str] | None, typer.Option(help="experiment(s) to run: easy, medium, hard (repeatable; "
+                                                         "default: all three)")] = None,
+    seeds: Annotated[int | None, typer.Option(help="seeds per method (default: each config's, 5)")] = None,
+    config: Annotated[Path | None, typer.Option(help="run this TOML settings file instead of the three levels")] = None,
+    report: Annotated[bool, typer.Option(help="write report.html, report.pdf and explorer.html per run")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Generate (once, then cached) the bilingual demo collection and run the easy, medium and hard experiments."""
+    _setup_logging(verbose)
+    levels = list(level or LEVELS)
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise _fail(ValueError(f"unknown level(s) {bad}; choose from {', '.join(LEVELS)}"))
     try:
-        if not (data / "metadata.csv").exists():
-            console.print(f"generating the demo collection into {data} (once; later runs reuse it)")
-            with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console) as bars:
-                task = bars.add_task("generating demo", total=n_tracks)
-                generate_demo(data, n_tracks=n_tracks, seed=seed,
-                              progress=lambda d, n: bars.update(task, completed=d, total=n))
-        else:
-            console.print(f"using the cached demo collection in {data}")
-        cfg = load_config(config, data=str(data), seed=seed, out=str(out), name="demo")
-        _run(cfg)
+        data = _demo_data(n_tracks, seed)
+        configs: list[Path | str] = [config] if config is not None else levels
+        folders = []
+        for c in configs:
+            cfg = load_config(c, data=str(data), seed=seed, out=str(out), n_seeds=seeds)
+            cfg.name = f"demo-{cfg.experiment or Path(str(c)).stem}"
+            console.rule(f"{cfg.name}: {cfg.title or c}")
+            result = _run(cfg)
+            if report:
+                _report(result.folder)
+            folders.append(result.folder)
     except (FileExistsError, SongspaceError) as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted.[/] Run the same command again to resume from the cache.")
         raise typer.Exit(130) from None
+    if len(folders) > 1:
+        console.print("[bold green]run folders:[/] " + ", ".join(str(f) for f in folders), highlight=False)
+
+
+@app.command("report")
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder (runs/<date>-<time>-<name>)")],
+    pdf: Annotated[bool, typer.Option(help="print the paper to report.pdf with headless Chromium")] = True,
+    explorer: Annotated[bool, typer.Option(help="write explorer.html (and its audio clips)")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Write report.html (self-contained), report.pdf (a paper) and explorer.html into a finished run folder."""
+    _setup_logging(verbose)
+    from songspace.report import write_report
+
+    try:
+        files = write_report(run_dir, pdf=pdf, explorer=explorer)
+    except SongspaceError as exc:
+        raise _fail(exc) from None
+    for f in (files.html, files.pdf, files.explorer):
+        if f is not None:
+            console.print(f"wrote {f}", highlight=False, soft_wrap=True)
+    for note in files.notes:
+        console.print(f"[yellow]{note}[/]", highlight=False, soft_wrap=True)
 
 
 def _counts(counter: Any, unit: str = "") -> str:

@@ -8,23 +8,29 @@ Every clusterer is a plain function ``f(X, k, *, seed=0, **options) -> ClusterRe
 =========================  ==========================================================================
 name                       what; time for 100k points in 16-d / 79-d (2 shared cores, 8 blobs)
 =========================  ==========================================================================
-``kmeans``                 K-Means, ``n_init`` seeded restarts; O(n k d) per iteration. 1-10 s / 6 s.
+``kmeans``                 K-Means, ``n_init`` seeded restarts; O(n k d) per iteration. Above
+                           ``sample_size`` (20,000) points MiniBatchKMeans (seeded mini-batches of 2048
+                           drawn from all points; every point labelled). 1-10 s / 6 s.
 ``agglomerative_ward``     Ward linkage. O(n^2) time *and memory* (10k points: 5 s, 400 MB; 100k would
-                           need 40 GB), so above ``max_points`` (10,000) the tree is built on a seeded
+                           need 40 GB), so above ``sample_size`` (10,000) the tree is built on a seeded
                            sample and every other point joins the nearest cluster centroid. 13 s / 21 s.
 ``agglomerative_average``  Average linkage; same cost and the same sample rule. 8 s.
 ``dbscan``                 DBSCAN; ``eps`` from the knee of the k-distance curve (:func:`knee_eps`),
                            ``min_samples`` from :func:`default_min_samples`. Ignores k. It holds every
-                           eps-neighbourhood at once (all 100k: 210 s, 1.3 GB), so above ``max_points``
+                           eps-neighbourhood at once (all 100k: 210 s, 1.3 GB), so above ``sample_size``
                            (20,000) it runs on a seeded sample and the rest join the nearest core point's
                            cluster within eps. 62 s / 86 s.
 ``hdbscan``                HDBSCAN (scikit-learn's); ``min_cluster_size`` from n
                            (:func:`default_min_cluster_size`). Ignores k. O(n^2) time (Prim's tree), so
-                           above ``max_points`` (20,000) it runs on a seeded sample and the rest are
+                           above ``sample_size`` (20,000) it runs on a seeded sample and the rest are
                            assigned as ``predict`` does. 75 s / 152 s.
 ``gmm``                    Gaussian mixture, full covariances regularised relative to the data's scale.
-                           4-15 s / 75 s per EM run (``n_init``).
+                           4-15 s / 75 s per EM run (``n_init``) on all 100k, so above ``sample_size``
+                           (20,000) EM runs on a seeded sample and every point gets its likeliest component.
 =========================  ==========================================================================
+
+``ClusterResult.sample_size`` says when a clusterer was fitted on a sample (and of how many points), so that a
+results table can mark those numbers; :func:`cluster` takes ``sample_size=None`` as "the clusterer's default".
 
 Noise (label -1) is reported as ``ClusterResult.noise_fraction``; the metrics leave it out of internal scores
 and count it as wrong in purity (see :mod:`songspace.evaluation.metrics`).
@@ -41,7 +47,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans
+from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.mixture import GaussianMixture
@@ -52,7 +58,7 @@ from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.evaluation.metrics import NOISE, noise_fraction, silhouette
 from songspace.models import MODELS, build_model
-from songspace.training import History, RowDataset, embed, seed_everything, train
+from songspace.training import History, RowDataset, SpectrogramDataset, embed, seed_everything, train
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,8 @@ class ClusterResult:
         Python values, ready for JSON.
     notes : what a reader of the results table should know (k ignored, fitted on a sample, ...).
     model : assigns new points [shape=(m, d)] to the learned clusters with ``model.predict``.
+    sample_size : points the clusterer was fitted on when that was a seeded sample of the n (the others were
+        assigned by ``model.predict``); None = fitted on all n points.
     """
 
     labels: np.ndarray
@@ -83,12 +91,15 @@ class ClusterResult:
     params: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     model: Predictor | None = None
+    sample_size: int | None = None
 
 
-def _result(labels: np.ndarray, params: dict[str, Any], notes: list[str], model: Predictor) -> ClusterResult:
+def _result(labels: np.ndarray, params: dict[str, Any], notes: list[str], model: Predictor,
+            sample: np.ndarray | None = None) -> ClusterResult:
     labels = np.asarray(labels, dtype=np.int64)
     return ClusterResult(labels=labels, n_clusters=int(np.unique(labels[labels != NOISE]).size),
-                         noise_fraction=noise_fraction(labels), params=params, notes="; ".join(notes), model=model)
+                         noise_fraction=noise_fraction(labels), params=params, notes="; ".join(notes), model=model,
+                         sample_size=None if sample is None else len(sample))
 
 
 def _check_points(X: np.ndarray) -> np.ndarray:
@@ -108,11 +119,18 @@ def _check_k(k: int, n: int) -> None:
         raise ConfigError(f"k = {k} clusters is impossible for {n} tracks; choose 2 <= k < {n}.")
 
 
-def _sample(n: int, max_points: int, seed: int) -> np.ndarray | None:
-    """Sorted indices of a seeded sample of ``max_points`` of ``n`` points, or None when n fits."""
-    if n <= max_points:
+def _check_sample_size(sample_size: int) -> None:
+    if sample_size < 2:
+        raise ConfigError(f"sample_size = {sample_size}: a clusterer needs a sample of at least 2 points; raise "
+                          "cluster.sample_size (or leave it unset for each clusterer's default).")
+
+
+def _sample(n: int, sample_size: int, seed: int) -> np.ndarray | None:
+    """Sorted indices of a seeded sample of ``sample_size`` of ``n`` points, or None when n fits."""
+    _check_sample_size(sample_size)
+    if n <= sample_size:
         return None
-    return np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
+    return np.sort(np.random.default_rng(seed).choice(n, size=sample_size, replace=False))
 
 
 class NearestPointAssigner:
@@ -157,24 +175,46 @@ class NearestCentroid:
 # --- K-Means and Gaussian mixture --------------------------------------------------------------------------
 
 
-def kmeans(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10) -> ClusterResult:
-    """K-Means of ``X`` [shape=(n, d)] into ``k`` clusters, best of ``n_init`` seeded restarts."""
+# MiniBatchKMeans batch: large enough that a batch holds every cluster of a 100k collection many times over.
+MINIBATCH = 2048
+
+
+def kmeans(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10, sample_size: int = 20_000) -> ClusterResult:
+    """K-Means of ``X`` [shape=(n, d)] into ``k`` clusters, best of ``n_init`` seeded restarts.
+
+    Above ``sample_size`` points, MiniBatchKMeans (Sculley 2010): centroids move with seeded mini-batches of
+    2048 points drawn from all of ``X``, and every point gets its nearest final centroid. Each step costs
+    O(batch k d) instead of O(n k d), and no copy of ``X`` is made; its inertia is a few percent above full
+    K-Means on well-separated data. It sees every point, so ``sample_size`` of the result stays None.
+    """
     X = _check_points(X)
     _check_k(k, len(X))
+    _check_sample_size(sample_size)
+    minibatch = len(X) > sample_size
     with warnings.catch_warnings():  # fewer distinct points than k: a note below, not a warning
         warnings.filterwarnings("ignore", message="Number of distinct clusters")
-        est = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X)
+        if minibatch:
+            est = MiniBatchKMeans(n_clusters=k, n_init=n_init, batch_size=MINIBATCH, random_state=seed).fit(X)
+        else:
+            est = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X)
     found = np.unique(est.labels_).size
     notes = [f"only {found} distinct cluster(s) of the {k} asked for (duplicate points)"] if found < k else []
-    return _result(est.labels_, {"k": k, "n_init": n_init, "inertia": float(est.inertia_)}, notes, est)
+    params: dict[str, Any] = {"k": k, "n_init": n_init, "inertia": float(est.inertia_)}
+    if minibatch:
+        params.update(algorithm="minibatch", batch_size=MINIBATCH)
+        notes.append(f"MiniBatchKMeans (mini-batches of {MINIBATCH}) above {sample_size} points")
+    return _result(est.labels_, params, notes, est)
 
 
 def gmm(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 1,
         covariance_type: Literal["full", "tied", "diag", "spherical"] = "full",
-        reg_covar: float = 1e-3) -> ClusterResult:
+        reg_covar: float = 1e-3, sample_size: int = 20_000) -> ClusterResult:
     """Gaussian mixture of ``k`` components (seeded k-means initialisation); each point in its likeliest one.
 
     Each of the ``n_init`` runs is a whole EM fit: about 75 s for 100k points in 79-d with full covariances.
+    Above ``sample_size`` points EM runs on a seeded sample of that size (k components of d x d covariances
+    are well estimated from 20,000 points), then every point is assigned its likeliest component (``predict``,
+    O(n k d^2)); ``bic`` is then the sample's.
 
     ``reg_covar`` is relative: it adds ``reg_covar`` times the mean per-dimension variance of ``X`` to every
     covariance's diagonal, so it means the same in a standardised feature space and in a VAE's latent space,
@@ -182,36 +222,42 @@ def gmm(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 1,
     """
     X = _check_points(X)
     _check_k(k, len(X))
-    scale = float(np.var(X, axis=0).mean()) or 1.0  # identical points: no variance to be relative to
+    pick = _sample(len(X), sample_size, seed)
+    fit_X = X if pick is None else X[pick]
+    _check_k(k, len(fit_X))
+    scale = float(np.var(fit_X, axis=0).mean()) or 1.0  # identical points: no variance to be relative to
     with warnings.catch_warnings():  # duplicate points trouble the k-means start; the note below says so
         warnings.filterwarnings("ignore", message="Number of distinct clusters")
         est = GaussianMixture(n_components=k, covariance_type=covariance_type, reg_covar=reg_covar * scale,
-                              n_init=n_init, random_state=seed).fit(X)
+                              n_init=n_init, random_state=seed).fit(fit_X)
     labels = est.predict(X)
     notes = [] if est.converged_ else [f"EM did not converge in {est.max_iter} iterations"]
     found = np.unique(labels).size
     if found < k:
         notes.append(f"{k - found} of the {k} components hold no point")
     params = {"k": k, "covariance_type": covariance_type, "reg_covar": reg_covar * scale, "n_init": n_init,
-              "converged": bool(est.converged_), "bic": float(est.bic(X))}
-    return _result(labels, params, notes, est)
+              "converged": bool(est.converged_), "bic": float(est.bic(fit_X)), "fitted_on": len(fit_X)}
+    if pick is not None:
+        notes.append(f"EM fitted on a seeded sample of {len(fit_X)} of {len(X)} points; every point then took "
+                     "its likeliest component")
+    return _result(labels, params, notes, est, pick)
 
 
 # --- Agglomerative -----------------------------------------------------------------------------------------
 
 
 def agglomerative(X: np.ndarray, k: int, *, seed: int = 0, linkage: Literal["ward", "average"] = "ward",
-                  max_points: int = 10_000) -> ClusterResult:
+                  sample_size: int = 10_000) -> ClusterResult:
     """Agglomerative (hierarchical) clustering of ``X`` [shape=(n, d)] into ``k`` clusters.
 
     scikit-learn builds the full tree from all pairwise distances: O(n^2) time and memory (10k points take
-    about 5 s and 400 MB; 100k would need 40 GB). Above ``max_points`` the tree is built on a seeded sample
+    about 5 s and 400 MB; 100k would need 40 GB). Above ``sample_size`` the tree is built on a seeded sample
     of that size, which keeps its labels, and every other point joins the nearest cluster centroid.
     ``predict`` also uses the nearest centroid.
     """
     X = _check_points(X)
     _check_k(k, len(X))
-    pick = _sample(len(X), max_points, seed)
+    pick = _sample(len(X), sample_size, seed)
     fit_X = X if pick is None else X[pick]
     _check_k(k, len(fit_X))
     fit_labels = AgglomerativeClustering(n_clusters=k, linkage=linkage).fit(fit_X).labels_
@@ -227,17 +273,17 @@ def agglomerative(X: np.ndarray, k: int, *, seed: int = 0, linkage: Literal["war
         labels[pick] = fit_labels
         notes.append(f"tree built on a seeded sample of {len(fit_X)} of {len(X)} points (O(n^2) memory); "
                      "the rest joined the nearest cluster centroid")
-    return _result(labels, params, notes, centroids)
+    return _result(labels, params, notes, centroids, pick)
 
 
-def agglomerative_ward(X: np.ndarray, k: int, *, seed: int = 0, max_points: int = 10_000) -> ClusterResult:
+def agglomerative_ward(X: np.ndarray, k: int, *, seed: int = 0, sample_size: int = 10_000) -> ClusterResult:
     """Ward linkage: merge the pair of clusters that least increases the within-cluster variance."""
-    return agglomerative(X, k, seed=seed, linkage="ward", max_points=max_points)
+    return agglomerative(X, k, seed=seed, linkage="ward", sample_size=sample_size)
 
 
-def agglomerative_average(X: np.ndarray, k: int, *, seed: int = 0, max_points: int = 10_000) -> ClusterResult:
+def agglomerative_average(X: np.ndarray, k: int, *, seed: int = 0, sample_size: int = 10_000) -> ClusterResult:
     """Average linkage: merge the pair of clusters with the smallest mean distance between their points."""
-    return agglomerative(X, k, seed=seed, linkage="average", max_points=max_points)
+    return agglomerative(X, k, seed=seed, linkage="average", sample_size=sample_size)
 
 
 # --- density: DBSCAN and HDBSCAN ---------------------------------------------------------------------------
@@ -308,7 +354,7 @@ def knee_eps(X: np.ndarray, min_samples: int) -> tuple[float, int, np.ndarray]:
 
 
 def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | None = None,
-           min_samples: int | None = None, max_points: int = 20_000) -> ClusterResult:
+           min_samples: int | None = None, sample_size: int = 20_000) -> ClusterResult:
     """DBSCAN of ``X`` [shape=(n, d)]. ``k`` is ignored: the density finds the clusters. Noise gets label -1.
 
     ``eps`` None (the default) takes it from the data (:func:`knee_eps`); a fixed eps is one number for every
@@ -316,12 +362,12 @@ def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | N
     ``min_samples`` None takes :func:`default_min_samples`.
 
     scikit-learn's DBSCAN holds every point's eps-neighbourhood at once, and in a dense latent space those are
-    large (100k points in 16-d: 210 s and 1.3 GB). Above ``max_points`` eps is read and DBSCAN run on a seeded
+    large (100k points in 16-d: 210 s and 1.3 GB). Above ``sample_size`` eps is read and DBSCAN run on a seeded
     sample of that size; the other points join the cluster of the nearest sample core point within eps (the
     rule DBSCAN itself uses for border points, and what ``predict`` does), else they are noise.
     """
     X = _check_points(X)
-    pick = _sample(len(X), max_points, seed)
+    pick = _sample(len(X), sample_size, seed)
     fit_X = X if pick is None else X[pick]
     n, d = fit_X.shape
     ms = default_min_samples(n, d) if min_samples is None else min_samples
@@ -346,21 +392,21 @@ def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | N
         labels[pick] = est.labels_
         notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (neighbourhood memory); the rest "
                      "joined the nearest core point's cluster when within eps, else noise")
-    return _result(labels, params, notes, assigner)
+    return _result(labels, params, notes, assigner, pick)
 
 
 def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_size: int | None = None,
-            min_samples: int | None = None, max_points: int = 20_000) -> ClusterResult:
+            min_samples: int | None = None, sample_size: int = 20_000) -> ClusterResult:
     """HDBSCAN of ``X`` [shape=(n, d)] (scikit-learn's, with ``copy=True``). ``k`` is ignored.
 
     Defaults: ``min_samples`` from :func:`default_min_samples`, ``min_cluster_size`` from
-    :func:`default_min_cluster_size`. scikit-learn's HDBSCAN is O(n^2) in time, so above ``max_points`` it runs
+    :func:`default_min_cluster_size`. scikit-learn's HDBSCAN is O(n^2) in time, so above ``sample_size`` it runs
     on a seeded sample of that size (defaults computed on the sample) and the other points are assigned as
     ``predict`` assigns new ones: the label of the nearest sample point when they lie within its core
     distance, else noise. Noise gets label -1.
     """
     X = _check_points(X)
-    pick = _sample(len(X), max_points, seed)
+    pick = _sample(len(X), sample_size, seed)
     fit_X = X if pick is None else X[pick]
     n, d = fit_X.shape
     ms = default_min_samples(n, d) if min_samples is None else min_samples
@@ -380,7 +426,7 @@ def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_s
         labels[pick] = fit_labels
         notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (O(n^2) time); the rest joined the "
                      "nearest sample point's cluster when within its core distance, else noise")
-    return _result(labels, params, notes, assigner)
+    return _result(labels, params, notes, assigner, pick)
 
 
 CLUSTERERS: dict[str, Callable[..., ClusterResult]] = {
@@ -401,9 +447,17 @@ def clusterer_options(name: str) -> tuple[str, ...]:
     return tuple(p for p, v in sig.parameters.items() if v.kind is v.KEYWORD_ONLY and p != "seed")
 
 
-def cluster(name: str, X: np.ndarray, k: int | None, *, seed: int = 0, **options: Any) -> ClusterResult:
+def cluster(name: str, X: np.ndarray, k: int | None, *, seed: int = 0, sample_size: int | None = None,
+            **options: Any) -> ClusterResult:
     """Cluster ``X`` [shape=(n, d)] with the clusterer registered as ``name``, into ``k`` clusters where it
-    takes a k (density methods ignore it). ``options`` go to that clusterer; unknown ones are an error."""
+    takes a k (density methods ignore it). ``options`` go to that clusterer; unknown ones are an error.
+
+    ``sample_size`` (every clusterer takes it): above this many points the methods that do not scale fit on a
+    seeded sample of it and K-Means turns to MiniBatchKMeans; None = the clusterer's own default (see the
+    table above). ``ClusterResult.sample_size`` says whether a sample was used.
+    """
+    if sample_size is not None:
+        options["sample_size"] = sample_size
     if name not in CLUSTERERS:
         raise ConfigError(f"unknown clusterer {name!r}; choose one of: {', '.join(CLUSTERERS)}")
     unknown = set(options) - set(clusterer_options(name))
@@ -430,13 +484,22 @@ def choose_k(X: np.ndarray, k_range: tuple[int, int] = (2, 12), *, seed: int = 0
     return best
 
 
+SPECTROGRAM_MODELS = ("conv_vae", "beta_conv_vae", "mfcc_conv_vae")
+
+
 class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
     """Standardise features, learn a latent space, cluster it.
+
+    ``X`` is [shape=(n, d)] feature vectors (spectral statistics) for the MLP models and the baselines, or
+    [shape=(n, n_mels, n_frames)] dB log-mel spectrograms (a memory-mapped array is fine: it is read in
+    batches) for ``conv_vae`` and ``beta_conv_vae`` (pooled to 128 frames, standardised per mel band) and for
+    ``mfcc_conv_vae`` (as 20 MFCCs per frame): ``LatentClusterer(model="conv_vae", n_clusters=8).fit(log_mel)``.
 
     Parameters
     ----------
     model : a name in ``songspace.models.MODELS`` (trained), ``"pca"`` (PCA to ``latent_dim``) or
-        ``"features"`` (the standardised features themselves).
+        ``"features"`` (the standardised features themselves). ``cvae`` and ``poe_vae`` need their
+        conditions / modalities in each row; build them as :mod:`songspace.representations` does.
     clusterer : a name in ``CLUSTERERS``.
     n_clusters : k (ignored by the density clusterers ``dbscan`` and ``hdbscan``).
     latent_dim, hidden_dims, beta : model settings (``latent_dim`` also sets the PCA baseline's dimension).
@@ -481,19 +544,40 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
                               f"{', '.join([*sorted(MODELS), *BASELINES])}")
         if self.clusterer not in CLUSTERERS:
             raise ConfigError(f"unknown clusterer {self.clusterer!r}; choose one of: {', '.join(CLUSTERERS)}")
+        self.model_, self.history_ = None, History()
+        if np.ndim(X) == 3:  # spectrograms: standardised per band by the dataset, never loaded whole
+            if self.model not in SPECTROGRAM_MODELS:
+                raise ConfigError(f"{self.model} takes feature vectors [shape=(n, d)], got spectrograms of shape "
+                                  f"{np.shape(X)}; use one of {', '.join(SPECTROGRAM_MODELS)}.")
+            self.scaler_, self.spectrogram_scale_ = None, None
+            dataset = self._dataset(X)
+            seed_everything(self.seed)
+            self.model_ = build_model(self.model, input_shape=dataset.item_shape, latent_dim=self.latent_dim,
+                                      beta=self.beta)
+            self.history_ = train(self.model_, dataset, self.train or TrainConfig(), seed=self.seed,
+                                  progress=progress)
+            self.spectrogram_scale_ = (dataset.mean, dataset.scale)
+            return self._cluster(embed(self.model_, dataset))
+        if self.model in SPECTROGRAM_MODELS:
+            raise ConfigError(f"{self.model} takes spectrograms [shape=(n, n_mels, n_frames)], got shape "
+                              f"{np.shape(X)}.")
         X = np.asarray(X, dtype=np.float32)
         self.scaler_ = StandardScaler().fit(X)
-        self.model_, self.history_ = None, History()
         if self.model == "pca":
             self.model_ = PCA(n_components=min(self.latent_dim, *X.shape), random_state=self.seed).fit(
                 self.scaler_.transform(X))
         elif self.model in MODELS:
             seed_everything(self.seed)  # the initial weights too must depend on the seed alone
-            self.model_ = build_model(self.model, input_dim=X.shape[1], latent_dim=self.latent_dim,
-                                      hidden_dims=self.hidden_dims, beta=self.beta)
+            kwargs: dict[str, Any] = {"latent_dim": self.latent_dim, "hidden_dims": self.hidden_dims}
+            if self.model != "autoencoder":
+                kwargs["beta"] = self.beta
+            self.model_ = build_model(self.model, input_shape=(X.shape[1],), **kwargs)
             self.history_ = train(self.model_, self._dataset(X), self.train or TrainConfig(), seed=self.seed,
                                   progress=progress)
-        self.latent_ = self.transform(X)
+        return self._cluster(self.transform(X))
+
+    def _cluster(self, latent: np.ndarray) -> LatentClusterer:
+        self.latent_ = latent
         options = dict(self.cluster_options or {})
         if self.clusterer == "kmeans":
             options.setdefault("n_init", self.n_init)
@@ -504,10 +588,17 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
         return self
 
     def _dataset(self, X: np.ndarray) -> RowDataset:
+        if np.ndim(X) == 3:
+            n_mfcc = 20 if self.model == "mfcc_conv_vae" else None
+            if getattr(self, "spectrogram_scale_", None) is not None:
+                return SpectrogramDataset(X, *self.spectrogram_scale_, n_mfcc=n_mfcc)
+            return SpectrogramDataset(X, n_mfcc=n_mfcc).fit_standardisation()
         return RowDataset(X, self.scaler_.mean_.astype(np.float32), self.scaler_.scale_.astype(np.float32))
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """The latent embedding of ``X`` (posterior means for VAEs). [shape=(n, latent_dim)]"""
+        if np.ndim(X) == 3:
+            return embed(self.model_, self._dataset(X))
         X = np.asarray(X, dtype=np.float32)
         if self.model == "features":
             return self.scaler_.transform(X).astype(np.float32)

@@ -31,15 +31,24 @@ class FeatureConfig(Section):
     n_mfcc: int = Field(20, gt=0)
     batch_size: int = Field(32, gt=0)  # clips per log-mel batch (on the GPU when there is one)
     workers: int = Field(0, ge=0)  # feature worker processes; 0 = one per core
+    file_timeout_s: float = Field(120.0, gt=0)  # a file that takes longer to decode is skipped (hung decoder)
+    # Where per-file feature work runs: None = this machine's worker processes; "local:N" = a Dask cluster of N
+    # processes here; "tcp://HOST:8786" = an existing Dask cluster (see songspace.distributed).
+    scheduler: str | None = None
     # Shared by every run; SONGSPACE_CACHE_DIR overrides the default location.
     cache_dir: str = Field(default_factory=lambda: os.environ.get("SONGSPACE_CACHE_DIR",
                                                                   "~/.cache/songspace/features"))
 
 
-REPRESENTATIONS = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "pca", "features", "lyrics", "hybrid",
-                   "hybrid_features", "naive_hybrid")
-Representation = Literal["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "pca", "features", "lyrics", "hybrid",
+REPRESENTATIONS = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "cvae",
+                   "poe_vae", "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid", "hybrid_features",
+                   "naive_hybrid")
+Representation = Literal["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae",
+                         "cvae", "poe_vae", "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid",
                          "hybrid_features", "naive_hybrid"]
+# What a plain `songspace run` compares: every unconditioned method that trains in minutes on a laptop.
+DEFAULT_REPRESENTATIONS = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "pca", "features",
+                           "lyrics", "hybrid", "hybrid_features", "naive_hybrid"]
 Clusterer = Literal["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
 
 
@@ -50,7 +59,10 @@ class ModelConfig(Section):
     hidden_dims: list[int] = [256, 128]  # MLP layers of vae and bimodal_vae
     channels: list[int] | None = None  # conv layers of conv_vae / mfcc_vae; None = the model's default
     time_frames: int = Field(128, gt=0)  # conv models see log-mel pooled to this many frames (speed)
-    beta: float = Field(1.0, ge=0)  # weight of the KL term; 1 is the plain VAE
+    beta: float = Field(1.0, ge=0)  # weight of the KL term of vae, conv_vae, mfcc_vae, bimodal_vae, cvae, poe_vae
+    beta_vae: float = Field(4.0, ge=0)  # beta of beta_vae and beta_conv_vae (> 1: a more factorised latent)
+    capacity_max: float | None = Field(None, ge=0)  # Beta-VAE capacity schedule: |KL - C|, C up to this many nats
+    capacity_epochs: int = Field(100, gt=0)  # epochs over which C rises from 0 to capacity_max
 
 
 class MethodsConfig(Section):
@@ -63,10 +75,18 @@ class MethodsConfig(Section):
     (a VAE that reads and rebuilds statistics and lyrics). Lyrics methods are skipped when no track has lyrics.
     """
 
-    representations: list[Representation] = list(REPRESENTATIONS)
-    hybrid_audio: Literal["vae", "conv_vae", "mfcc_vae", "pca", "features"] = "vae"
+    representations: list[Representation] = Field(default_factory=lambda: list(DEFAULT_REPRESENTATIONS))
+    hybrid_audio: Literal["vae", "conv_vae", "mfcc_vae", "autoencoder", "beta_vae", "pca", "features"] = "vae"
     lyrics_weight: float = Field(1.0, ge=0)  # lyrics block against the audio block (1 = equal total variance)
     lyrics_components: int = Field(32, gt=0)  # SVD dimensions of the lyrics TF-IDF
+    # Label columns the cvae is conditioned on. Its scores against these labels are marked in metrics.csv
+    # (conditioned_on): they are not unsupervised results.
+    condition_on: list[str] = []
+    # Label columns poe_vae reads as extra modalities beside audio and lyrics (tracks without a value miss that
+    # modality). Marked in metrics.csv like the cvae's conditions. [] = audio and lyrics only.
+    poe_labels: list[str] = ["genre"]
+    # Betas of the Beta-VAE sweep (beta_sweep.csv, figures/beta_sweep.png); [] = no sweep.
+    beta_sweep: list[float] = []
 
 
 class TrainConfig(Section):
@@ -79,6 +99,8 @@ class TrainConfig(Section):
     patience: int = Field(30, gt=0)  # epochs without validation improvement before stopping
     val_fraction: float = Field(0.1, ge=0, lt=1)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = False  # mixed precision (autocast) on CUDA; ignored on the CPU
+    workers: int = Field(0, ge=0)  # processes that run seeds side by side on the CPU; 0 = one per core
 
 
 class ClusterConfig(Section):
@@ -93,10 +115,14 @@ class ClusterConfig(Section):
     k_label: str | None = None  # default: genre when present, else the first label
     k_range: tuple[int, int] = (2, 12)  # searched by silhouette when there is neither k nor a label
     n_init: int = Field(10, gt=0)  # K-Means restarts
+    # Above this many tracks agglomerative, dbscan, hdbscan and gmm fit on a seeded sample (the rest are assigned)
+    # and kmeans turns to MiniBatchKMeans; None = each method's default (agglomerative 10,000, the others 20,000).
+    sample_size: int | None = Field(None, ge=2)
 
 
 class EvalConfig(Section):
     silhouette_sample: int = Field(10000, gt=0)  # silhouette is O(n^2): above this, a seeded sample
+    show: list[str] = []  # metrics.csv columns printed after a run and headlined in the report; [] = a default set
 
 
 class PlotConfig(Section):
@@ -108,11 +134,14 @@ class PlotConfig(Section):
 class RunConfig(Section):
     """Everything one run needs. ``labels`` = None means every label column found in the metadata."""
 
+    experiment: str = ""  # a short name shown in tables and reports ("hard"); default: the dataset folder name
+    title: str = ""  # the report's title; default: made from the experiment and the dataset
     data: str = ""
     layout: str = "auto"
     out: str = "runs"
     name: str = ""
     seed: int = 0
+    n_seeds: int = Field(5, ge=1)  # every model x clusterer cell runs with seeds seed, seed + 1, ...
     labels: list[str] | None = None
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     methods: MethodsConfig = Field(default_factory=MethodsConfig)
@@ -123,6 +152,17 @@ class RunConfig(Section):
     plots: PlotConfig = Field(default_factory=PlotConfig)
 
 
+SHIPPED = Path(__file__).resolve().parent / "configs"  # default, easy, medium, hard (configs/ in the repository)
+
+
+def config_path(name_or_path: Path | str) -> Path:
+    """A config file: a path as given, or the name of a shipped one (``easy``, ``medium``, ``hard``, ``default``)."""
+    p = Path(name_or_path)
+    if not p.exists() and p.suffix == "" and (SHIPPED / f"{p.name}.toml").exists():
+        return SHIPPED / f"{p.name}.toml"
+    return p
+
+
 def load_config(path: Path | str | None = None, **overrides: Any) -> RunConfig:
     """A :class:`RunConfig` from a TOML file (optional) with ``overrides`` applied on top.
 
@@ -130,7 +170,7 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> RunConfig:
     """
     data: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
+        path = config_path(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:

@@ -6,8 +6,11 @@ per core, so ``workers`` processes run ``workers x cores`` threads and go slower
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 from threadpoolctl import threadpool_limits
 
@@ -19,6 +22,30 @@ def _one_thread_each() -> None:
         torch.set_num_threads(1)
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers each use one BLAS/OpenMP/torch thread."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_each)
+def process_pool(workers: int, *, spawn: bool = False) -> ProcessPoolExecutor:
+    """A process pool whose workers each use one BLAS/OpenMP/torch thread.
+
+    ``spawn``: start workers fresh rather than forked, for work that trains torch models (a forked child of a
+    process whose OpenMP pool has run can hang in its first parallel region).
+    """
+    context = multiprocessing.get_context("spawn") if spawn else None
+    return ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_each, mp_context=context)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run a block with one BLAS/OpenMP/torch thread, as pool workers do, then restore the thread counts.
+
+    Seeded training gives the same numbers in the parent as in a worker only when both use the same number of
+    threads (a parallel reduction adds in another order).
+    """
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(1):
+        if torch is not None:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if torch is not None and before is not None:
+                torch.set_num_threads(before)

@@ -1,18 +1,22 @@
 """The experiment runner: the only code that writes a run folder.
 
-One run = read the dataset, extract (or load cached) audio features and lyrics features, learn each
-representation, cluster it with each clusterer, score it, write the analysis, draw it, and write everything
-into a new folder under ``out``::
+One run = read the dataset, extract (or load cached) audio features and lyrics features, then for each seed
+learn each representation, cluster it with each clusterer and score it (:mod:`songspace.experiment`), average
+over seeds, write the analysis, draw, and write everything into a new folder under ``out``::
 
     runs/20261123-101500-demo/
         config.toml        the resolved settings (rerun with --config)
-        metrics.csv        one row per representation x clusterer; *_common columns are in the shared space
+        metrics.csv        one row per representation x clusterer: mean over seeds and <col>_std per number;
+                           conditioned_on names the labels a method was given; *_common in the shared space
+        metrics_seeds.csv  the same, one row per method and seed
+        beta_sweep.csv     when methods.beta_sweep is set (and beta_sweep_seeds.csv)
         analysis.md        what the numbers say, written from them
-        assignments.csv    track_id, cluster per method, labels
-        latents/<representation>.npy, models/<representation>.pt and <representation>_history.json
-        figures/*.png      t-SNE / UMAP per representation by cluster and by label, training curves
+        assignments.csv    track_id, title, artist, audio_path, cluster per method (first seed), labels
+        latents/<representation>.npy, models/<representation>.pt and <representation>_history.json (first seed)
+        projections/<representation>_<tsne|umap>.npz   the 2-D coordinates drawn (index, xy)
+        figures/*.png, figures.json   every figure and its caption
         problems.csv       every skipped file or row, and why
-        summary.json       counts, k and where it came from, timings, versions
+        summary.json       counts, k and where it came from, seeds, timings, versions
         run.log
 """
 
@@ -31,22 +35,31 @@ from typing import Any
 
 import numpy as np
 
-from songspace.clustering import choose_k, cluster
+from songspace.clustering import choose_k
 from songspace.config import RunConfig, dump_config
 from songspace.datasets import Manifest, Problem, read_dataset
-from songspace.errors import ConfigError, RunError, SongspaceError
-from songspace.evaluation import score_clustering
+from songspace.errors import ConfigError, RunError
 from songspace.evaluation.analysis import analyse
+from songspace.evaluation.seeds import aggregate_seeds, with_std
+from songspace.experiment import MethodResult, run_seeds, seed_workers, seeds_of
 from songspace.features import FeatureSet, extract_features
-from songspace.features.text import TextFeatureSet, lyrics_features, read_lyrics
+from songspace.features.text import TextFeatureSet, lyrics_features
 from songspace.models import save_model
-from songspace.representations import LYRICS_METHODS, Inputs, Representation, common_space, learn_all
+from songspace.representations import USES_LYRICS, Inputs, Representation, common_space
+from songspace.training import reconstruct
 from songspace.visualisation import (
     plot_embedding,
     plot_training_curve,
     project_2d,
     sample_indices,
     save_figure,
+)
+from songspace.visualisation.results import (
+    plot_beta_sweep,
+    plot_composition,
+    plot_metric_bars,
+    plot_reconstructions,
+    plot_traversal,
 )
 
 log = logging.getLogger("songspace")
@@ -103,18 +116,6 @@ def _fmt(v: Any) -> Any:
     if isinstance(v, float):
         return "nan" if np.isnan(v) else f"{v:.6g}"
     return v
-
-
-@dataclass
-class MethodResult:
-    """One clustering of one representation."""
-
-    name: str  # "<representation>+<clusterer>"
-    rep: Representation
-    clusterer: str
-    labels: np.ndarray | None  # [shape=(n,)], -1 = noise or not covered (no lyrics); None when it failed
-    row: dict[str, Any]
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,139 +193,190 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
     labels = {name: manifest.labels(name) for name in label_names}
 
     t = time.perf_counter()
-    lyrics = _lyrics(cfg, manifest, problems)
+    lyrics = _lyrics(cfg, manifest)
     timings["lyrics"] = time.perf_counter() - t
     run.write_csv("problems.csv", [p.__dict__ for p in problems], ["path", "reason", "skipped"])
+    cfg, conditions, cond_notes = _conditions(cfg, manifest)
     inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel, lyrics=lyrics,
-                    n_mfcc=cfg.features.n_mfcc)
+                    n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), conditions=conditions)
     common = common_space(inputs)  # the space every clustering is also scored in
     k, k_source = resolve_k(cfg, labels, inputs.standardised_stats())
-    n_lyrics = int(lyrics.present.sum()) if lyrics is not None else 0
-    log.info("%d tracks (%d with lyrics), %d statistics each; k = %d (%s)", len(manifest), n_lyrics,
-             inputs.stats.shape[1], k, k_source)
+    # Tracks with usable lyrics in the dataset, whether or not this run's methods read them.
+    n_lyrics = int(lyrics.present.sum()) if lyrics is not None else sum(tr.has_lyrics for tr in manifest.tracks)
+    seeds = seeds_of(cfg)
+    log.info("%d tracks (%d with lyrics), %d statistics each; k = %d (%s); seeds %s", len(manifest), n_lyrics,
+             inputs.stats.shape[1], k, k_source, seeds)
 
     t = time.perf_counter()
-    reps, rep_notes = learn_all(inputs, cfg, progress=progress)
+    outcomes = list(run_seeds(cfg, inputs, k, common, labels, progress=progress))
+    first = outcomes[0]
+    assert first.reps is not None and first.results is not None
+    reps, results = first.reps, first.results
+    rep_notes = [*cond_notes, *first.notes]
     for note in rep_notes:
         log.warning(note)
-    timings["representations"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    results: list[MethodResult] = []
-    todo = [(r, a) for r in reps for a in cfg.cluster.algorithms]
-    for j, (rep, algorithm) in enumerate(todo):
-        results.append(_cluster_and_score(cfg, rep, algorithm, k, common, labels))
-        if progress:
-            progress("cluster", j + 1, len(todo))
-    timings["clustering"] = time.perf_counter() - t
+    timings["representations+clustering"] = time.perf_counter() - t
 
     columns = _metric_columns(label_names)
-    rows = [r.row for r in results]
-    run.write_csv("metrics.csv", rows, columns)
+    numeric = [c for c in columns if c in NUMERIC or c.split("_")[0] in ("ari", "nmi", "purity")]
+    seed_rows = sorted((r for o in outcomes for r in o.rows), key=lambda r: r["seed"])
+    rows = aggregate_seeds(seed_rows, numeric)
+    agg_columns = [*columns[:columns.index("silhouette")], "n_seeds",
+                   *with_std(columns[columns.index("silhouette"):], numeric)]
+    run.write_csv("metrics.csv", rows, agg_columns)
+    run.write_csv("metrics_seeds.csv", seed_rows, ["seed", *columns])
+    sweep = []
+    if cfg.methods.beta_sweep:
+        sweep_seed_rows = sorted((r for o in outcomes for r in o.sweep), key=lambda r: (r["beta"], r["seed"]))
+        sweep_numeric = [c for c in sweep_seed_rows[0] if c not in ("beta", "seed")] if sweep_seed_rows else []
+        sweep = aggregate_seeds(sweep_seed_rows, sweep_numeric, key="beta")
+        run.write_csv("beta_sweep.csv", sweep, ["beta", "n_seeds", *with_std(sweep_numeric, sweep_numeric)])
+        run.write_csv("beta_sweep_seeds.csv", sweep_seed_rows, ["beta", "seed", *sweep_numeric])
     _write_assignments(run, manifest, results, labels)
     for rep in reps:
         np.save(run.file(f"latents/{rep.name}.npy"), rep.latent)
         if rep.model is not None and rep.history is not None:
             save_model(rep.model, run.file(f"models/{rep.name}.pt"))
             run.write_text(f"models/{rep.name}_history.json", json.dumps(rep.history.__dict__, indent=1))
-            save_figure(plot_training_curve(rep.history, title=f"{rep.name}: loss per epoch"),
-                        run.file(f"figures/training_curve_{rep.name}.png"))
     run.write_text("analysis.md", analyse(rows, label_names, n_tracks=len(manifest),
-                                          n_with_lyrics=n_lyrics if lyrics is not None else None))
+                                          n_with_lyrics=n_lyrics if lyrics is not None else None,
+                                          seeds=len(seeds)))
 
     t = time.perf_counter()
-    _draw(cfg, run, reps, results, labels, progress)
+    figures = _Figures(run)
+    _draw(cfg, figures, reps, results, rows, sweep, labels, k_label=_k_label(cfg, labels), progress=progress)
+    figures.write_index()
     timings["figures"] = time.perf_counter() - t
 
     trained = [r for r in reps if r.history is not None]
     summary = {
+        "experiment": cfg.experiment or Path(cfg.data).name, "title": cfg.title,
         "dataset": str(manifest.root), "layout": manifest.layout, "tracks_used": len(manifest),
-        "tracks_with_lyrics": n_lyrics, "problems": len(problems), "skipped": sum(p.skipped for p in problems),
+        "tracks_with_lyrics": n_lyrics, "lyrics_used": lyrics is not None,
+        "problems": len(problems), "skipped": sum(p.skipped for p in problems),
         "features_computed": feats.n_computed, "features_cached": feats.n_cached,
-        "labels": label_names, "k": k, "k_source": k_source, "seed": cfg.seed,
+        "labels": label_names, "k": k, "k_source": k_source, "seed": cfg.seed, "seeds": seeds,
+        "seed_workers": seed_workers(cfg, len(seeds)), "scheduler": cfg.features.scheduler,
         "representations": [r.name for r in reps], "clusterers": list(cfg.cluster.algorithms),
+        "conditioned_on": {r.name: r.conditioned_on for r in reps if r.conditioned_on},
         "notes": rep_notes,
         "cluster_params": {r.name: r.params for r in results if r.params},
         "timings_s": {k_: round(v, 2) for k_, v in timings.items()},
         "train_seconds": {r.name: round(r.history.seconds, 2) for r in trained},
+        "train_seconds_all_seeds": {str(o.seed): o.train_seconds for o in outcomes},
         "versions": _versions(), "train_device": trained[0].history.device if trained else None,
     }
     run.write_text("summary.json", json.dumps(summary, indent=1, ensure_ascii=False, default=str))
     log.info("done: %s", run.path)
-    return RunResult(run.path, rows, columns, summary)
+    return RunResult(run.path, rows, agg_columns, summary)
 
 
-def _lyrics(cfg: RunConfig, manifest: Manifest, problems: list[Problem]) -> TextFeatureSet | None:
-    """Lyrics features of every track (None when no lyrics method is asked for or no track has lyrics)."""
-    if not any(m in LYRICS_METHODS for m in cfg.methods.representations):
+def _conditions(cfg: RunConfig, manifest: Manifest) -> tuple[RunConfig, dict[str, list[str]], list[str]]:
+    """The label columns that cvae / poe_vae are configured to read, and the config without those this dataset
+    lacks (a missing ``condition_on`` column is an error; a missing ``poe_labels`` column is left out, noted)."""
+    reps = cfg.methods.representations
+    notes: list[str] = []
+    wanted: list[str] = []
+    if "cvae" in reps:
+        missing = [c for c in cfg.methods.condition_on if c not in manifest.label_columns]
+        if missing:
+            raise ConfigError(f"methods.condition_on names {missing}, not label columns of {manifest.root} "
+                              f"(found: {', '.join(manifest.label_columns) or 'none'}).")
+        wanted += cfg.methods.condition_on
+    if "poe_vae" in reps:
+        absent = [c for c in cfg.methods.poe_labels if c not in manifest.label_columns]
+        if absent:
+            notes.append(f"poe_vae: no label column {', '.join(absent)} in this dataset; modalities without it")
+            cfg = cfg.model_copy(deep=True)
+            cfg.methods.poe_labels = [c for c in cfg.methods.poe_labels if c not in absent]
+        wanted += cfg.methods.poe_labels
+    return cfg, {c: manifest.labels(c) for c in dict.fromkeys(wanted)}, notes
+
+
+def _k_label(cfg: RunConfig, labels: dict[str, list[str]]) -> str | None:
+    """The label whose classes choose the reconstruction examples (k's label, else the first)."""
+    name = cfg.cluster.k_label or ("genre" if "genre" in labels else next(iter(labels), None))
+    return name if name in labels else None
+
+
+def _lyrics(cfg: RunConfig, manifest: Manifest) -> TextFeatureSet | None:
+    """Lyrics features of every track (None when no lyrics method is asked for or no track has lyrics).
+
+    The texts are ``Track.lyrics_text``, decoded once by the dataset reader; its lyrics problems are already in
+    ``manifest.problems``. No file is read here.
+    """
+    if not any(m in USES_LYRICS for m in cfg.methods.representations):
         return None
-    texts: list[str | None] = []
-    for tr in manifest.tracks:
-        if tr.lyrics_text is not None:
-            texts.append(tr.lyrics_text)
-        elif tr.lyrics_path is not None:
-            got = read_lyrics(tr.lyrics_path)
-            if got.text is None:
-                problems.append(Problem(str(tr.lyrics_path), got.problem or "lyrics unusable", skipped=False))
-            texts.append(got.text)
-        else:
-            texts.append(None)
+    texts = [tr.lyrics_text for tr in manifest.tracks]
     if not any(texts):
         log.warning("no track has lyrics: lyrics and hybrid methods fall back to audio only")
         return None
-    return lyrics_features(texts, n_components=cfg.methods.lyrics_components, seed=cfg.seed)
+    # Seed 0 whatever the run's seed: lyrics features are features, like the audio ones, so that seed s of a run
+    # of several seeds gives the same numbers as a run of seed s alone.
+    return lyrics_features(texts, n_components=cfg.methods.lyrics_components, seed=0)
 
 
-def _cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: int, common: np.ndarray,
-                       labels: dict[str, list[str]]) -> MethodResult:
-    name = f"{rep.name}+{algorithm}"
-    base = {"method": name, "representation": rep.name, "clusterer": algorithm, "modality": rep.modality,
-            "learned": rep.learned, "space": rep.space}
-    covered = np.ones(len(rep.latent), dtype=bool) if rep.present is None else rep.present
-    notes = list(rep.notes)
-    try:
-        options = {"n_init": cfg.cluster.n_init} if algorithm == "kmeans" else {}
-        res = cluster(algorithm, rep.latent[covered], k, seed=cfg.seed, **options)
-    except SongspaceError as exc:  # e.g. k > n: a row of NaN with the reason, not a crash
-        log.error("%s: %s", name, exc)
-        return MethodResult(name, rep, algorithm, None, {**base, "notes": "; ".join([*notes, str(exc)])})
-    pred = np.full(len(rep.latent), -1, dtype=np.int64)
-    pred[covered] = res.labels
-    row = {**base, **score_clustering(pred, own_space=rep.latent, common_space=common, labels=labels,
-                                      seed=cfg.seed, silhouette_sample=cfg.eval.silhouette_sample)}
-    if not covered.all():
-        notes.append(f"{int((~covered).sum())} tracks without lyrics left unassigned (-1, counted as noise)")
-    notes += [n for n in (res.notes, row.get("notes", "")) if n]
-    row["notes"] = "; ".join(notes)
-    return MethodResult(name, rep, algorithm, pred, row, dict(res.params))
+NUMERIC = ("silhouette", "calinski_harabasz", "davies_bouldin", "silhouette_common", "calinski_harabasz_common",
+           "davies_bouldin_common", "noise_fraction", "n_clusters")
 
 
 def _metric_columns(label_names: list[str]) -> list[str]:
-    cols = ["method", "representation", "clusterer", "modality", "silhouette", "calinski_harabasz", "davies_bouldin",
-            "silhouette_common", "calinski_harabasz_common", "davies_bouldin_common", "noise_fraction"]
+    """Columns of one seed's metrics row; the aggregated table adds n_seeds and a ``_std`` after each number."""
+    cols = ["method", "representation", "clusterer", "modality", "conditioned_on", "silhouette", "calinski_harabasz",
+            "davies_bouldin", "silhouette_common", "calinski_harabasz_common", "davies_bouldin_common",
+            "noise_fraction"]
     for name in label_names:
         cols += [f"ari_{name}", f"nmi_{name}", f"purity_{name}"]
-    return [*cols, "n_clusters", "space", "notes"]
+    # cluster_sample_size: the seeded sample a clusterer that does not scale was fitted on (empty: all tracks)
+    return [*cols, "n_clusters", "cluster_sample_size", "space", "notes"]
 
 
 def _write_assignments(run: RunFolder, manifest: Manifest, results: list[MethodResult],
                        labels: dict[str, list[str]]) -> None:
     rows = []
     for i, tr in enumerate(manifest.tracks):
-        row: dict[str, Any] = {"track_id": tr.track_id, "title": tr.title, "artist": tr.artist}
+        row: dict[str, Any] = {"track_id": tr.track_id, "title": tr.title, "artist": tr.artist,
+                               "audio_path": str(Path(tr.audio_path).resolve())}
         for r in results:
             row[r.name] = int(r.labels[i]) if r.labels is not None else ""
         row.update({name: vals[i] for name, vals in labels.items()})
         rows.append(row)
-    cols = ["track_id", "title", "artist", *[r.name for r in results], *labels]
+    cols = ["track_id", "title", "artist", "audio_path", *[r.name for r in results], *labels]
     run.write_csv("assignments.csv", rows, cols)
 
 
-def _draw(cfg: RunConfig, run: RunFolder, reps: list[Representation], results: list[MethodResult],
-          labels: dict[str, list[str]], progress: Progress | None) -> None:
-    """t-SNE / UMAP of each representation, coloured by its first clusterer's clusters and by each label."""
+class _Figures:
+    """Saves figures into the run folder and lists them, with captions, in figures.json."""
+
+    def __init__(self, run: RunFolder) -> None:
+        self.run, self.index = run, []
+
+    def add(self, fig: Any, name: str, caption: str, kind: str) -> None:
+        save_figure(fig, self.run.file(f"figures/{name}.png"))
+        self.index.append({"file": f"figures/{name}.png", "caption": caption, "kind": kind})
+
+    def write_index(self) -> None:
+        self.run.write_text("figures.json", json.dumps(self.index, indent=1, ensure_ascii=False))
+
+
+RECONSTRUCTED = ("vae", "autoencoder", "beta_vae", "conv_vae", "mfcc_vae", "beta_conv_vae")
+TRAVERSED = ("beta_vae", "beta_conv_vae")
+
+
+def _draw(cfg: RunConfig, figures: _Figures, reps: list[Representation], results: list[MethodResult],
+          rows: list[dict[str, Any]], sweep: list[dict[str, Any]], labels: dict[str, list[str]], *,
+          k_label: str | None, progress: Progress | None) -> None:
+    """Every figure of a run: from the first seed, the latent spaces (by cluster and by each label), cluster
+    composition, reconstructions, traversals and training curves; from all seeds, metric bars with error bars and
+    the beta sweep."""
+    seed_note = f"seed {cfg.seed}"
+    for rep in reps:
+        if rep.history is not None:
+            figures.add(plot_training_curve(rep.history, title=f"{rep.name}: loss per epoch"),
+                        f"training_curve_{rep.name}", f"Training and validation loss of {rep.name} per epoch "
+                        f"({seed_note}); the kept weights are those of the best validation epoch.", "training")
     projections = [p for p, on in (("tsne", cfg.plots.tsne), ("umap", cfg.plots.umap)) if on]
-    first = {}
+    first: dict[str, MethodResult] = {}
     for r in results:
         if r.labels is not None:
             first.setdefault(r.rep.name, r)
@@ -333,13 +385,102 @@ def _draw(cfg: RunConfig, run: RunFolder, reps: list[Representation], results: l
         res = first[rep.name]
         idx = sample_indices(len(rep.latent), cfg.plots.max_points, seed=cfg.seed)
         coords = project_2d(rep.latent[idx], proj, seed=cfg.seed)
+        np.savez(figures.run.file(f"projections/{rep.name}_{proj}.npz"), index=idx, xy=coords)
         colourings = {f"cluster ({res.clusterer})": [str(c) if c >= 0 else "none" for c in res.labels[idx]]}
         colourings.update({name: [vals[i] for i in idx] for name, vals in labels.items()})
         sampled = f", sample of {len(idx)}" if len(idx) < len(rep.latent) else ""
         fig = plot_embedding(coords, colourings, title=f"{rep.name}: {proj.upper()} of {rep.space}{sampled}")
-        save_figure(fig, run.file(f"figures/{rep.name}_{proj}.png"))
+        by = ", ".join(["its " + res.clusterer + " clusters", *labels])
+        figures.add(fig, f"{rep.name}_{proj}", f"{proj.upper()} of the {rep.name} space ({rep.space}{sampled}, "
+                    f"{seed_note}), coloured by {by}.", "embedding")
         if progress:
             progress("figures", j + 1, len(todo))
+    if labels:
+        for r in results:
+            if r.labels is None:
+                continue
+            figures.add(plot_composition(r.labels, labels, title=f"{r.name}: cluster composition"),
+                        f"composition_{r.rep.name}_{r.clusterer}",
+                        f"Composition of the {r.name} clusters over {', '.join(labels)} ({seed_note}): one bar per "
+                        "cluster, its size on top; -1 = noise or not placed.", "composition")
+    for rep in reps:
+        if rep.name in RECONSTRUCTED and rep.model is not None and rep.dataset is not None:
+            _draw_reconstructions(figures, rep, labels.get(k_label or "", None), k_label, cfg.seed)
+        if rep.name in TRAVERSED and rep.model is not None and rep.dataset is not None:
+            _draw_traversal(figures, rep, cfg.seed)
+    for name in labels:
+        cols = [f"nmi_{name}", f"ari_{name}", f"purity_{name}"]
+        figures.add(plot_metric_bars(rows, cols, title=f"Agreement with {name} (mean ± std over seeds)"),
+                    f"metrics_{name}", f"NMI, ARI and purity against {name} per method, mean ± standard deviation "
+                    f"over {cfg.n_seeds} seed(s). Hatched: conditioned on that label, not an unsupervised result.",
+                    "metrics")
+    figures.add(plot_metric_bars(rows, ["silhouette_common", "davies_bouldin_common"],
+                                 title="Internal quality in the common space (mean ± std over seeds)"),
+                "metrics_internal", "Silhouette (higher is better) and Davies-Bouldin (lower is better) of each "
+                f"method's clusters, all measured in the same common space, mean ± std over {cfg.n_seeds} seed(s).",
+                "metrics")
+    if sweep:
+        betas = [float(r["beta"]) for r in sweep]
+
+        def series(col: str) -> tuple[list[float], list[float]]:
+            return [float(r.get(col, np.nan)) for r in sweep], [float(r.get(f"{col}_std", np.nan)) for r in sweep]
+
+        scores = {c: series(c) for c in ["silhouette_common", *[f"nmi_{n}" for n in labels]]}
+        figures.add(plot_beta_sweep(betas, series("reconstruction"), scores,
+                                    title="Beta-VAE: reconstruction against cluster quality"),
+                    "beta_sweep", "Beta-VAE beta sweep: validation reconstruction error (left) and K-Means cluster "
+                    f"quality of its latent (right) per beta, mean ± std over {cfg.n_seeds} seed(s).", "beta_sweep")
+
+
+def _draw_reconstructions(figures: _Figures, rep: Representation, classes: list[str] | None, label: str | None,
+                          seed: int, per_class: int = 2, max_rows: int = 12) -> None:
+    """Originals against reconstructions for a few tracks of each class of ``label`` (seeded choice)."""
+    rng = np.random.default_rng(seed)
+    n = len(rep.latent)
+    if classes is None:
+        picks = [(int(i), f"track {int(i)}") for i in rng.choice(n, size=min(6, n), replace=False)]
+    else:
+        picks = []
+        for c in sorted({v for v in classes if v}):
+            members = np.flatnonzero(np.asarray(classes) == c)
+            picks += [(int(i), f"{label}: {c}") for i in rng.choice(members, min(per_class, len(members)), False)]
+        picks = picks[:max_rows]
+    if not picks:
+        return
+    assert rep.model is not None and rep.dataset is not None
+    originals, recon = reconstruct(rep.model, rep.dataset, [i for i, _ in picks])
+    units = "dB" if originals.ndim == 3 else "standardised"
+    what = "log-mel" if rep.name in ("conv_vae", "beta_conv_vae") else \
+        "log-mel from MFCCs" if rep.name == "mfcc_vae" else "spectral statistics"
+    figures.add(plot_reconstructions(originals, recon, [t for _, t in picks], title=f"{rep.name}: reconstructions",
+                                     units=units), f"reconstructions_{rep.name}",
+                f"{rep.name}: original (left) and reconstructed (right) {what} of a few tracks per class"
+                + (f" of {label}" if label else "") + " (decoded posterior means).", "reconstruction")
+
+
+def _draw_traversal(figures: _Figures, rep: Representation, seed: int, n_dims: int = 4) -> None:
+    """Decode the mean latent moved along its most used dimensions, from -3 to +3 standard deviations."""
+    import torch
+
+    assert rep.model is not None and rep.dataset is not None
+    Z = np.asarray(rep.latent, dtype=np.float64)
+    spread = Z.std(axis=0)
+    dims = [int(d) for d in np.argsort(-spread)[:n_dims]]
+    steps = np.linspace(-3.0, 3.0, 7)
+    centre = Z.mean(axis=0)
+    zs = np.stack([centre + np.outer(steps * spread[d], np.eye(len(centre))[d]) for d in dims])  # (dims, steps, d)
+    model = rep.model.eval()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        flat = torch.as_tensor(zs.reshape(-1, zs.shape[-1]), dtype=torch.float32, device=device)
+        decoded = model.decode(flat).cpu().numpy()
+    decoded = rep.dataset.inverse_transform(decoded)
+    decoded = decoded.reshape(len(dims), len(steps), *decoded.shape[1:])
+    figures.add(plot_traversal(decoded, list(steps), dims, title=f"{rep.name}: latent traversals"),
+                f"traversal_{rep.name}", f"{rep.name}: the mean latent moved along its {len(dims)} most spread "
+                "dimensions from -3 to +3 standard deviations, decoded" + (" to log-mel (dB)." if decoded.ndim == 4
+                                                                          else " (statistics, change from the "
+                                                                               "centre)."), "traversal")
 
 
 def _versions() -> dict[str, str]:

@@ -64,6 +64,14 @@ class RowDataset(Dataset):
             x = (x - self.mean) / self.scale
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
+    def __getitems__(self, indices: Sequence[int]) -> list[torch.Tensor]:
+        """A whole batch in one read and one vectorised transform (torch's DataLoader calls this when it
+        exists): the same values as ``[self[i] for i in indices]``, several times faster for small items."""
+        x = self.view(np.asarray(self.data[np.asarray(indices, dtype=np.int64)], dtype=np.float32))
+        if self.mean is not None:
+            x = (x - self.mean) / self.scale
+        return list(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+
     def view(self, x: np.ndarray) -> np.ndarray:
         """What the model sees of raw items, before standardisation (here: the items themselves)."""
         return x
@@ -233,19 +241,35 @@ class History:
     device: str = "cpu"
 
 
+def amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    """The autocast dtype of mixed precision (``train.amp``): bfloat16 where the GPU has it (no loss scaling
+    needed), else float16; None on the CPU or when ``amp`` is off."""
+    if not amp or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def _run_epoch(model: VAE, loader: DataLoader, device: torch.device,
-               optimiser: torch.optim.Optimizer | None) -> dict[str, float]:
+               optimiser: torch.optim.Optimizer | None, *, amp: torch.dtype | None = None,
+               scaler: torch.amp.GradScaler | None = None) -> dict[str, float]:
     model.train(optimiser is not None)
     sums: dict[str, float] = {}
     n = 0
     for x in loader:
         x = x.to(device, non_blocking=True)
-        with torch.set_grad_enabled(optimiser is not None):
+        # Mixed precision: matmuls and convolutions in amp's dtype, reductions and the loss in float32 (autocast).
+        with torch.set_grad_enabled(optimiser is not None), \
+                torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
             terms = model.loss(x, model(x))
         if optimiser is not None:
             optimiser.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            optimiser.step()
+            if scaler is not None:  # float16: scale the loss so that small gradients do not underflow
+                scaler.scale(terms["total"]).backward()
+                scaler.step(optimiser)
+                scaler.update()
+            else:
+                terms["total"].backward()
+                optimiser.step()
         for k, v in terms.items():
             sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(x)
         n += len(x)
@@ -279,13 +303,18 @@ def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
                   if n_val else None)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
+    amp = amp_dtype(device, cfg.amp)
+    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+    if amp is not None:
+        log.info("mixed precision: autocast to %s", amp)
     hist = History(device=str(device))
     best, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
     start = time.perf_counter()
     for epoch in range(cfg.epochs):
-        hist.train.append(_run_epoch(model, train_loader, device, optimiser))
+        model.on_epoch(epoch, cfg.epochs)
+        hist.train.append(_run_epoch(model, train_loader, device, optimiser, amp=amp, scaler=scaler))
         if val_loader is not None:
-            hist.val.append(_run_epoch(model, val_loader, device, None))
+            hist.val.append(_run_epoch(model, val_loader, device, None, amp=amp))
         monitor = (hist.val or hist.train)[-1]
         if progress:
             progress(epoch + 1, cfg.epochs, monitor)

@@ -1,9 +1,10 @@
 """The written analysis of a run: sentences built from the measured numbers, never fixed prose.
 
 Input is the list of ``metrics.csv`` rows (dicts with ``method``, ``representation``, ``clusterer``,
-``modality`` and metric columns). Output is Markdown: which method finds each label best, which modality
-carries which label, where learned representations beat or lose to the PCA and raw-feature baselines, and
-what the density clusterers left as noise.
+``modality``, ``conditioned_on`` and metric columns, with ``<col>_std`` over seeds when there are several).
+Output is Markdown: which method finds each label best, which modality carries which label, where learned
+representations beat or lose to the baselines, and what the density clusterers left as noise. A method
+conditioned on a label (``conditioned_on``) never counts as the best unsupervised match to that label.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-BASELINES = ("pca", "features")
-# A difference in NMI/silhouette below this is reported as a tie: one seed cannot resolve it.
+BASELINES = ("pca", "features", "mfcc_stats", "log_mel_flat")
+# A difference in NMI/silhouette below this is reported as a tie: one seed cannot resolve it. With several
+# seeds, a difference within the two standard deviations added is a tie too.
 TIE = 0.02
 
 Row = Mapping[str, Any]
@@ -34,10 +36,25 @@ def _best(rows: Sequence[Row], col: str, *, higher: bool = True) -> Row | None:
     return max(scored, key=lambda r: _num(r, col) if higher else -_num(r, col))
 
 
-def _cmp(a: float, b: float) -> str:
+def _std(row: Row, col: str) -> float:
+    return _num(row, f"{col}_std")
+
+
+def _pm(row: Row, col: str) -> str:
+    """``0.840 ± 0.033`` (the mean alone when there is no spread)."""
+    sd = _std(row, col)
+    return f"{_num(row, col):.3f}" + ("" if math.isnan(sd) else f" ± {sd:.3f}")
+
+
+def _conditioned(row: Row) -> list[str]:
+    return [c for c in str(row.get("conditioned_on") or "").split(";") if c]
+
+
+def _cmp(a: float, b: float, sa: float = math.nan, sb: float = math.nan) -> str:
     if math.isnan(a) or math.isnan(b):
         return "cannot be compared with"
-    if abs(a - b) < TIE:
+    spread = (0.0 if math.isnan(sa) else sa) + (0.0 if math.isnan(sb) else sb)
+    if abs(a - b) < max(TIE, spread):
         return "ties with"
     return "beats" if a > b else "loses to"
 
@@ -60,31 +77,38 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
                f"({len({r['representation'] for r in rows})} representations x "
                f"{len({r['clusterer'] for r in rows})} clusterers); "
                + ("one seed, so differences under 0.02 are called ties." if seeds == 1
-                  else f"means over {seeds} seeds."))
+                  else f"means ± standard deviations over {seeds} seeds; differences within the two standard "
+                       "deviations added (or under 0.02) are called ties."))
     out.append("")
 
     for label in label_names:
         col = f"nmi_{label}"
-        best = _best(rows, col)
+        free = [r for r in rows if label not in _conditioned(r)]
+        best = _best(free, col)
         if best is None:
             continue
         out.append(f"## {label}")
         out.append("")
-        out.append(f"- Best match to `{label}`: **{best['method']}** (NMI {_num(best, col):.3f}, "
-                   f"ARI {_num(best, f'ari_{label}'):.3f}, purity {_num(best, f'purity_{label}'):.3f}).")
+        out.append(f"- Best unsupervised match to `{label}`: **{best['method']}** (NMI {_pm(best, col)}, "
+                   f"ARI {_pm(best, f'ari_{label}')}, purity {_pm(best, f'purity_{label}')}).")
+        given = _best([r for r in rows if label in _conditioned(r)], col)
+        if given is not None:
+            out.append(f"- Not counted: **{given['method']}** was given `{label}` (conditioned on it) and reaches "
+                       f"NMI {_pm(given, col)}; that is not an unsupervised result.")
         by_modality = {}
         for m in ("audio", "lyrics", "audio+lyrics"):
-            b = _best([r for r in rows if r.get("modality") == m], col)
+            b = _best([r for r in free if r.get("modality") == m], col)
             if b is not None:
                 by_modality[m] = b
         if len(by_modality) > 1:
-            parts = [f"{m} {_num(b, col):.3f} ({b['method']})" for m, b in by_modality.items()]
+            parts = [f"{m} {_pm(b, col)} ({b['method']})" for m, b in by_modality.items()]
             out.append(f"- Best NMI per modality: {', '.join(parts)}.")
             top = max(by_modality, key=lambda m: _num(by_modality[m], col))
             single = [m for m in by_modality if m != "audio+lyrics"]
             if len(single) == 2:
                 a, b = (_num(by_modality[m], col) for m in single)
-                if abs(a - b) >= TIE:
+                sa, sb = (_std(by_modality[m], col) for m in single)
+                if _cmp(a, b, sa, sb) != "ties with":
                     carrier = single[0] if a > b else single[1]
                     out.append(f"- `{label}` is carried mostly by the **{carrier}** "
                                f"({max(a, b):.3f} against {min(a, b):.3f}).")
@@ -102,24 +126,26 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
     wins = losses = 0
     for rep in learned:
         mine = [r for r in rows if r["representation"] == rep]
+        given = _conditioned(mine[0])
         modality = mine[0].get("modality")
         bases = [b for b in rows if b["representation"] in BASELINES and b.get("modality") == modality] or \
             [b for b in rows if b["representation"] in BASELINES]
         if not bases:
             continue
         parts = []
-        for col, what in [*((f"nmi_{lab}", f"{lab} NMI") for lab in label_names),
+        for col, what in [*((f"nmi_{lab}", f"{lab} NMI") for lab in label_names if lab not in given),
                           ("silhouette_common", "common-space silhouette")]:
             a, b = _best(mine, col), _best(bases, col)
             if a is None or b is None:
                 continue
-            verdict = _cmp(_num(a, col), _num(b, col))
+            verdict = _cmp(_num(a, col), _num(b, col), _std(a, col), _std(b, col))
             if col.startswith("nmi_"):
                 wins += verdict == "beats"
                 losses += verdict == "loses to"
-            parts.append(f"{verdict} them on {what} ({_num(a, col):.3f} with {a['clusterer']} against "
-                         f"{_num(b, col):.3f} for {b['method']})")
-        out.append(f"- **{rep}** (best over clusterers) against the baselines (best of pca, features): "
+            parts.append(f"{verdict} them on {what} ({_pm(a, col)} with {a['clusterer']} against "
+                         f"{_pm(b, col)} for {b['method']})")
+        names = ", ".join(dict.fromkeys(b["representation"] for b in bases))
+        out.append(f"- **{rep}** (best over clusterers) against the baselines (best of {names}): "
                    + "; ".join(parts) + ".")
     if learned:
         out.append("")

@@ -4,12 +4,20 @@ Layout under ``cache_dir``::
 
     v<FEATURE_VERSION>-<settings hash>/settings.json     the settings this folder was computed with
         items/<ab>/<content hash>.npz                     log-mel (float16) and spectral stats of one file
-        items/<ab>/<content hash>.err                     why that content cannot be used (decode failure)
-        sets/<set hash>/{log_mel,stats}.npy, ids.json     a whole collection assembled, memory-mappable
+        items/<ab>/<content hash>.<decoder key>.err       why that content cannot be used (decode failure)
+        sets/<set hash>/{log_mel,stats}.npy               a whole collection assembled, memory-mappable
         index.json                                        path -> (size, mtime) -> content hash, to skip re-hashing
 
-Each item is written to a temporary name and renamed, so an interrupted run leaves only whole items.
-Other settings or another feature version get another folder: a cache is never silently reused.
+Each item is written to a temporary name and renamed, so an interrupted run leaves only whole items, and the
+next run starts from them. Other settings or another feature version get another folder: a cache is never
+silently reused. A decode failure is kept under a key of the decoders' versions (:func:`decoder_key`): after
+an upgrade of soundfile, libsndfile, librosa or audioread, files that failed are tried again.
+
+Log-mel is stored as float16. Its dB values lie between -100 (the floor of ``AMIN``) and about +41 for a
+full-scale sine; anywhere below 128 dB in magnitude float16 steps are at most 2^-4 dB, so rounding moves a
+value by at most 0.031 dB, a thousandth of a typical 30 dB dynamic range and far below the 1 dB that a
+listener can hear (``tests/test_scale.py`` checks it). It halves the cache and the memory-mapped set: a 10 s
+clip is 128 x 431 x 2 B = 110 kB, 11 GB at 100k tracks.
 """
 
 from __future__ import annotations
@@ -18,17 +26,41 @@ import errno
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile
 
 from songspace.errors import RunError
 
 # Bump when feature code changes its output, so old caches are not reused.
 FEATURE_VERSION = 1
+# Items per write when a set is assembled: one chunk of log-mels is in memory at a time (256 x 110 kB).
+CHUNK = 256
+
+
+def decoder_versions() -> dict[str, str]:
+    """Versions of everything that decodes audio: libsndfile, soundfile, librosa, audioread, soxr (librosa's
+    resampler), and songspace's own decoding code (``FEATURE_VERSION``)."""
+    versions = {"libsndfile": soundfile.__libsndfile_version__, "songspace_features": str(FEATURE_VERSION)}
+    for package in ("soundfile", "librosa", "audioread", "soxr"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    return versions
+
+
+@lru_cache(maxsize=1)
+def decoder_key() -> str:
+    """A short hash of :func:`decoder_versions`: the name under which decode failures are cached."""
+    blob = json.dumps(decoder_versions(), sort_keys=True).encode()
+    return hashlib.blake2b(blob, digest_size=4).hexdigest()
 
 
 def settings_hash(settings: dict[str, Any]) -> str:
@@ -73,6 +105,7 @@ class FeatureCache:
             self._index: dict[str, list] = json.loads(self._index_path.read_text())
         except (OSError, ValueError):
             self._index = {}
+        self.decoder = decoder_key()
 
     def digest(self, path: Path) -> str:
         """Content hash of ``path``, re-read only when its size or modification time changed."""
@@ -90,6 +123,8 @@ class FeatureCache:
             atomic_write_bytes(self._index_path, json.dumps(self._index).encode())
 
     def _item(self, digest: str, ext: str) -> Path:
+        if ext == "err":  # failures are only as final as the decoders that gave them
+            ext = f"{self.decoder}.err"
         return self.root / "items" / digest[:2] / f"{digest}.{ext}"
 
     def get(self, digest: str) -> tuple[np.ndarray, np.ndarray] | str | None:
@@ -132,6 +167,59 @@ class FeatureCache:
         """Folder of the assembled arrays for this exact ordered list of files."""
         h = hashlib.blake2b("\n".join(digests).encode(), digest_size=10).hexdigest()
         return self.root / "sets" / h
+
+    def assemble(self, digests: Sequence[str], mel_shape: tuple[int, int], n_stats: int
+                 ) -> tuple[np.memmap, np.memmap]:
+        """The cached items of ``digests``, stacked in that order into two memory-mapped arrays:
+        log-mel [shape=(n, n_mels, n_frames), dtype=float16] and stats [shape=(n, n_stats), dtype=float32].
+
+        The arrays are streamed to ``.npy`` files a chunk of items at a time (never the whole set in memory,
+        nor mapped while written, so resident memory stays that of one chunk at any n) and renamed when
+        whole; the set is kept and reused when the same ordered files come again.
+        """
+        folder = self.set_dir(list(digests))
+        mel_path, stats_path = folder / "log_mel.npy", folder / "stats.npy"
+        if mel_path.exists() and stats_path.exists():
+            try:
+                mel, stats = np.load(mel_path, mmap_mode="r"), np.load(stats_path, mmap_mode="r")
+                if mel.shape == (len(digests), *mel_shape) and stats.shape == (len(digests), n_stats):
+                    return mel, stats
+            except (OSError, ValueError):
+                pass  # damaged: rebuild below
+        n = len(digests)
+        with disk_errors(self.root):
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp_mel, tmp_stats = folder / f"log_mel.tmp{os.getpid()}.npy", folder / f"stats.tmp{os.getpid()}.npy"
+            try:
+                with tmp_mel.open("wb") as fm, tmp_stats.open("wb") as fs:
+                    _npy_header(fm, np.float16, (n, *mel_shape))
+                    _npy_header(fs, np.float32, (n, n_stats))
+                    mel_buf = np.empty((min(CHUNK, max(n, 1)), *mel_shape), dtype=np.float16)
+                    stats_buf = np.empty((len(mel_buf), n_stats), dtype=np.float32)
+                    for start in range(0, n, CHUNK):
+                        chunk = digests[start:start + CHUNK]
+                        for j, d in enumerate(chunk):
+                            item = self.get(d)
+                            if (not isinstance(item, tuple) or item[0].shape != mel_shape
+                                    or item[1].shape != (n_stats,)):
+                                self._item(d, "npz").unlink(missing_ok=True)
+                                raise RunError(f"{self.root}: the cached features of {d} vanished or are damaged; "
+                                               "run again to recompute them.")
+                            mel_buf[j], stats_buf[j] = item
+                        fm.write(mel_buf[:len(chunk)].tobytes())
+                        fs.write(stats_buf[:len(chunk)].tobytes())
+                os.replace(tmp_mel, mel_path)
+                os.replace(tmp_stats, stats_path)
+            finally:  # stopped half way: no partial set is left behind (a whole one was renamed above)
+                tmp_mel.unlink(missing_ok=True)
+                tmp_stats.unlink(missing_ok=True)
+        return np.load(mel_path, mmap_mode="r"), np.load(stats_path, mmap_mode="r")
+
+
+def _npy_header(fh, dtype: type, shape: tuple[int, ...]) -> None:
+    """Write the header of a C-ordered ``.npy`` array of ``dtype`` and ``shape``; its data is to follow."""
+    np.lib.format.write_array_header_1_0(
+        fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -2,24 +2,45 @@
 
 With several CPU workers, each worker process decodes a file and computes its log-mel and statistics
 (one thread each, so the work spreads over the cores); on a GPU (or with one worker), workers only decode
-and log-mel runs in batches in this process.
-Every finished file is cached at once, so an interrupted run resumes where it stopped.
+and log-mel runs in batches in this process. With ``features.scheduler`` set, the per-file work runs on a
+Dask cluster instead (:mod:`songspace.distributed`), and this process writes the same cache.
+Every finished file is cached at once, so an interrupted run resumes where it stopped; the collection is
+then assembled, a chunk at a time, into memory-mapped arrays (:meth:`FeatureCache.assemble`).
+
+Faults are the file's, not the run's:
+
+- a file that takes longer than ``features.file_timeout_s`` to decode is skipped (listed in ``failed``).
+  In a worker process the limit is enforced twice: an alarm interrupts Python code at the limit, and a
+  watchdog thread that needs no interpreter lock ends the worker at 1.5 x the limit + 2 s when a decoder
+  hangs inside C code;
+- a worker process that dies (a decoder crash, the OS killing it for memory, the watchdog) breaks the pool:
+  the pool is restarted, the files that were in flight are tried again one by one in a separate worker, the
+  file that kills that worker too is skipped, and the rest finish. Timeouts and crashes are not cached (they
+  may not recur); files that decode to an error are, under the decoders' versions.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from songspace.config import FeatureConfig
 from songspace.datasets.manifest import Problem
-from songspace.errors import AudioDecodeError, RunError
+from songspace.distributed import check_scheduler, map_files
+from songspace.errors import AudioDecodeError, ConfigError
 from songspace.features.audio import (
     default_device,
     load_clip,
@@ -28,8 +49,8 @@ from songspace.features.audio import (
     spectral_stat_names,
     spectral_stats,
 )
-from songspace.features.cache import FeatureCache, disk_errors
-from songspace.parallel import process_pool
+from songspace.features.cache import FeatureCache
+from songspace.parallel import one_thread, process_pool
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +75,18 @@ class FeatureSet:
 
 
 def cache_settings(cfg: FeatureConfig) -> dict:
-    """The settings that change feature values (batch size, workers and the cache folder do not)."""
+    """The settings that change feature values (batch size, workers, time limit, scheduler and the cache folder
+    do not)."""
     keep = ("sample_rate", "clip_seconds", "min_seconds", "n_fft", "hop_length", "n_mels", "fmin", "fmax",
             "n_mfcc")
     return {k: getattr(cfg, k) for k in keep}
+
+
+class Fault(str):
+    """Why a file was skipped when the fault was the worker's (a crash, a time limit): reported, not cached."""
+
+
+# --- per-file work (runs in worker processes) --------------------------------------------------------------
 
 
 def _decode(path: str, sr: int, clip_seconds: float, min_seconds: float) -> np.ndarray | str:
@@ -70,13 +99,20 @@ def _decode(path: str, sr: int, clip_seconds: float, min_seconds: float) -> np.n
         return f"{path}: unexpected error while decoding ({type(exc).__name__}: {exc})"
 
 
-def _featurize(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | str:
-    """Worker (CPU path): ``(log_mel, stats)`` of one file, or the reason it cannot be used."""
+def featurize(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | str:
+    """``(log_mel, stats)`` of one file computed on the CPU, or the reason it cannot be used.
+
+    Returns
+    -------
+    log_mel : np.ndarray [shape=(n_mels, n_frames), dtype=float16], dB, as the cache stores it
+    stats : np.ndarray [shape=(n_stats,), dtype=float32]
+    """
     clip = _decode(path, cfg.sample_rate, cfg.clip_seconds, cfg.min_seconds)
     if isinstance(clip, str):
         return clip
     mel = _log_mel_batch(clip[None], cfg, "cpu")[0]
-    return mel, spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc)
+    stats = spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc)
+    return mel.astype(np.float16), stats.astype(np.float32)
 
 
 def _log_mel_batch(clips: np.ndarray, cfg: FeatureConfig, device: str) -> np.ndarray:
@@ -84,13 +120,137 @@ def _log_mel_batch(clips: np.ndarray, cfg: FeatureConfig, device: str) -> np.nda
                    fmin=cfg.fmin, fmax=cfg.fmax, device=device)
 
 
-class _Inline(Executor):
-    """Runs tasks in this process (workers=1): no start-up cost, easier debugging."""
+class _TimeLimit(BaseException):
+    """Raised by the alarm; a BaseException, so that the decoders' ``except Exception`` cannot swallow it."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+
+_DEVNULL = None  # the watchdog's traceback goes nowhere: the parent logs the reason
+
+
+@contextmanager
+def time_limit(seconds: float, *, hard: bool = False) -> Iterator[None]:
+    """Interrupt the block with :class:`_TimeLimit` after ``seconds`` (an alarm: main thread only, where the
+    block runs Python code); ``hard`` also ends the whole process at ``1.5 * seconds + 2`` (a watchdog thread
+    that needs no interpreter lock, for code hung in C). Only worker processes may ask for ``hard``."""
+    global _DEVNULL
+    soft = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    if soft:
+        def on_alarm(signum: int, frame: Any) -> None:
+            raise _TimeLimit
+
+        started = time.monotonic()
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        outer, interval = signal.setitimer(signal.ITIMER_REAL, seconds)  # an alarm set before ours: kept below
+    if hard:
+        if _DEVNULL is None:
+            _DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - kept open for the worker's life
+        faulthandler.dump_traceback_later(1.5 * seconds + 2, exit=True, file=_DEVNULL)
+    try:
+        yield
+    finally:
+        if hard:
+            faulthandler.cancel_dump_traceback_later()
+        if soft:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if outer:
+                signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3), interval)
+
+
+def _limited(fn: Callable[..., Any], args: tuple, timeout_s: float, hard: bool) -> Any:
+    """Worker: ``fn(*args)`` under the time limit, or the reason it was stopped."""
+    try:
+        with time_limit(timeout_s, hard=hard):
+            return fn(*args)
+    except _TimeLimit:
+        return Fault(_timeout_reason(args[0], timeout_s))
+
+
+def _timeout_reason(path: str, timeout_s: float) -> str:
+    return (f"{path}: decoding took longer than features.file_timeout_s = {timeout_s:g} s (a hung decoder?); "
+            "skipped. Re-encode the file (e.g. to FLAC) or raise the limit.")
+
+
+# --- worker processes that survive faults --------------------------------------------------------------------
+
+
+@dataclass
+class _Task:
+    future: Future
+    generation: int
+    args: tuple
+
+
+class FilePool:
+    """Per-file tasks in ``workers`` processes (in this process when ``workers`` <= 1), each under a time limit,
+    surviving workers that die: see the module docstring.
+
+    ``submit(fn, path, *rest)`` then ``result(task)``; ``fn`` must return, not raise, per-file errors.
+    """
+
+    def __init__(self, workers: int, timeout_s: float) -> None:
+        self.workers, self.timeout_s = workers, timeout_s
+        self.inline = workers <= 1
+        self._pool: ProcessPoolExecutor | None = None if self.inline else process_pool(workers)
+        self._alone_pool: ProcessPoolExecutor | None = None
+        self.generation = 0  # bumped at each restart: futures of an older pool are known broken
+        self.restarts = 0
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> _Task:
         f: Future = Future()
-        f.set_result(fn(*args, **kwargs))
-        return f
+        if self._pool is None:  # inline: the alarm is the only limit (a hang in C would hang the run)
+            f.set_result(_limited(fn, args, self.timeout_s, False))
+            return _Task(f, self.generation, (fn, *args))
+        try:
+            f = self._pool.submit(_limited, fn, args, self.timeout_s, True)
+        except BrokenProcessPool as exc:  # broken by a task before this one: result() handles it
+            f.set_exception(exc)
+        return _Task(f, self.generation, (fn, *args))
+
+    def result(self, task: _Task) -> Any:
+        """The task's result; when a worker died while it was in flight, the result of running it alone."""
+        try:
+            return task.future.result()
+        except BrokenProcessPool:
+            if task.generation == self.generation:  # the first of this pool's broken tasks: restart it
+                self._restart()
+            return self._alone(task.args)
+
+    def _restart(self) -> None:
+        log.warning("a feature worker died; restarting the pool and retrying the files in flight one by one")
+        assert self._pool is not None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = process_pool(self.workers)
+        self.generation += 1
+        self.restarts += 1
+
+    def _alone(self, args: tuple) -> Any:
+        """Run one task in a separate one-worker pool: if that worker dies, this file is what killed it."""
+        fn, path, *_ = args
+        if self._alone_pool is None:
+            self._alone_pool = process_pool(1)
+        t = time.perf_counter()
+        try:
+            return self._alone_pool.submit(_limited, fn, tuple(args[1:]), self.timeout_s, True).result()
+        except BrokenProcessPool:
+            self._alone_pool.shutdown(wait=False, cancel_futures=True)
+            self._alone_pool = None
+            took = time.perf_counter() - t
+            if took >= self.timeout_s:
+                reason = _timeout_reason(path, self.timeout_s)
+            else:
+                reason = (f"{path}: the feature worker died while decoding it (a decoder crash, or the OS ended it "
+                          "for memory); skipped. Re-encode the file (e.g. to FLAC) or remove it.")
+            log.warning("%s", reason)
+            return Fault(reason)
+
+    def shutdown(self) -> None:
+        for pool in (self._pool, self._alone_pool):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+
+# --- the collection -------------------------------------------------------------------------------------------
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -99,7 +259,8 @@ def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
 
 
 def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: FeatureConfig, *,
-                     device: str | None = None, progress: Progress | None = None) -> FeatureSet:
+                     device: str | None = None, scheduler: str | None = None,
+                     progress: Progress | None = None) -> FeatureSet:
     """Log-mel spectrograms and spectral statistics for every file, computed once and cached.
 
     Parameters
@@ -107,70 +268,69 @@ def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: Featu
     paths, track_ids : the files and their ids, same length and order.
     cfg : feature settings; ``cfg.cache_dir`` is where features are kept between runs.
     device : torch device for log-mel; None picks CUDA when present.
+    scheduler : run the per-file work on Dask: ``"local:N"`` or ``"tcp://HOST:8786"``
+        (:mod:`songspace.distributed`); None takes ``cfg.scheduler`` (None there too: worker processes here).
     progress : called as ``progress(done, total)`` while files are processed.
 
     Returns
     -------
     FeatureSet with the usable tracks in input order; unusable files are listed in ``failed``.
     """
+    if cfg.n_mfcc > cfg.n_mels:  # the MFCCs are a DCT of the mel bands: there are at most n_mels of them
+        raise ConfigError(f"features.n_mfcc = {cfg.n_mfcc} needs at least as many mel bands, but features.n_mels "
+                          f"= {cfg.n_mels}; lower n_mfcc or raise n_mels.")
+    scheduler = scheduler or cfg.scheduler
+    if scheduler:
+        check_scheduler(scheduler)
     cache = FeatureCache(cfg.cache_dir, cache_settings(cfg))
     total = len(paths)
-    digests = [cache.digest(Path(p)) for p in paths]
     # Only a marker per file is kept in memory (True or the error message); arrays stay on disk.
     results: dict[int, bool | str] = {}
+    digests: list[str] = []
+    for i, p in enumerate(paths):
+        try:
+            digests.append(cache.digest(Path(p)))
+        except OSError as exc:  # gone or unreadable since the dataset was read: this file, not the run
+            digests.append("")
+            results[i] = Fault(f"{p}: cannot read the file ({exc.strerror or exc}); it may have been moved or "
+                               "deleted since the dataset was read.")
+        if i % 5000 == 4999:  # a run killed while hashing a large collection keeps what it hashed
+            cache.save_index()
     todo: list[int] = []
     for i, d in enumerate(digests):
+        if i in results:
+            continue
         state = cache.status(d)
         if state is None:
             todo.append(i)
         else:
             results[i] = state
-    n_cached = len(results)
+    n_cached = len(results) - sum(isinstance(r, Fault) for r in results.values())
     if progress:
         progress(n_cached, total)
 
-    if todo:
-        dev = device or str(default_device())
-        workers = cfg.workers or os.cpu_count() or 1
-        workers = min(workers, len(todo))
-        pool: Executor = _Inline() if workers <= 1 else process_pool(workers)
-        log.info("extracting features of %d files (%d cached) with %d decode worker(s), log-mel on %s",
-                 len(todo), n_cached, workers, dev)
-        # Several CPU workers: each computes its own files' features. One worker or a GPU: batched log-mel here.
-        on_cpu = dev == "cpu" and workers > 1
-        try:
-            batches = list(_chunks(todo, cfg.batch_size))
+    def keep(i: int, got: tuple[np.ndarray, np.ndarray] | str) -> None:
+        if isinstance(got, Fault):  # the worker's fault, not the file's: tried again next run
+            results[i] = str(got)
+        elif isinstance(got, str):
+            cache.put_error(digests[i], got)
+            results[i] = got
+        else:
+            cache.put(digests[i], *got)
+            results[i] = True
 
-            def submit(batch: Sequence[int]) -> list[Future]:
-                if on_cpu:
-                    return [pool.submit(_featurize, str(paths[i]), cfg) for i in batch]
-                return [pool.submit(_decode, str(paths[i]), cfg.sample_rate, cfg.clip_seconds, cfg.min_seconds)
-                        for i in batch]
-
-            pending = submit(batches[0]) if batches else []
-            for b, batch in enumerate(batches):
-                futures = pending
-                pending = submit(batches[b + 1]) if b + 1 < len(batches) else []  # keep the workers busy
-                got = [f.result() for f in futures]
-                good = [k for k, g in enumerate(got) if not isinstance(g, str)]
-                if not on_cpu and good:  # got holds clips: one batched log-mel on the device
-                    mels = _log_mel_batch(np.stack([got[k] for k in good]), cfg, dev)
-                    for mel, k in zip(mels, good, strict=True):
-                        got[k] = (mel, spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length,
-                                                      n_mfcc=cfg.n_mfcc))
-                for k, i in enumerate(batch):
-                    if isinstance(got[k], str):
-                        cache.put_error(digests[i], got[k])
-                        results[i] = got[k]
-                    else:
-                        cache.put(digests[i], *got[k])
-                        results[i] = True
+    try:
+        if todo and scheduler:  # map_files imports dask: only here, when a scheduler is set
+            log.info("extracting features of %d files (%d cached) on the Dask cluster %s", len(todo), n_cached,
+                     scheduler)
+            for k, got in map_files(scheduler, featurize_one_thread, [(str(paths[i]), cfg) for i in todo],
+                                    timeout_s=cfg.file_timeout_s):
+                keep(todo[k], got)
                 if progress:
                     progress(len(results), total)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-            cache.save_index()
-    else:
+        elif todo:
+            _extract_here(paths, todo, cfg, device, keep, lambda: progress(len(results), total) if progress else None)
+    finally:
         cache.save_index()
 
     ok = [i for i in range(total) if not isinstance(results[i], str)]
@@ -179,7 +339,7 @@ def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: Featu
         log.info("skipped: %s", p.reason)
     n_frames = n_frames_for(sr=cfg.sample_rate, clip_seconds=cfg.clip_seconds, hop_length=cfg.hop_length)
     n_stats = len(spectral_stat_names(n_mfcc=cfg.n_mfcc))
-    mel_arr, stats_arr = _assemble(cache, [digests[i] for i in ok], (cfg.n_mels, n_frames), n_stats)
+    mel_arr, stats_arr = cache.assemble([digests[i] for i in ok], (cfg.n_mels, n_frames), n_stats)
     return FeatureSet(
         track_ids=[track_ids[i] for i in ok],
         log_mel=mel_arr,
@@ -191,33 +351,55 @@ def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: Featu
     )
 
 
-def _assemble(cache: FeatureCache, digests: list[str], mel_shape: tuple[int, int], n_stats: int
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Stack cached items into memory-mapped arrays, one item in memory at a time.
+def warm_up(cfg: FeatureConfig) -> None:
+    """Features of one second of noise, so that librosa's compiled (numba) code and torch's first-call set-up
+    are ready before workers fork: a worker's first file then takes what any file takes (tens of ms, not
+    3 s), and the time limit measures the file alone."""
+    noise = np.random.default_rng(0).standard_normal(cfg.sample_rate).astype(np.float32) * 0.1
+    with one_thread():
+        mel = _log_mel_batch(noise[None], cfg, "cpu")[0]
+        spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc)
 
-    The result is kept in the cache and reused when the same ordered set of files comes again.
-    """
-    folder = cache.set_dir(digests)
-    mel_path, stats_path = folder / "log_mel.npy", folder / "stats.npy"
-    if mel_path.exists() and stats_path.exists():
-        try:
-            return np.load(mel_path, mmap_mode="r"), np.load(stats_path, mmap_mode="r")
-        except (OSError, ValueError):
-            pass  # damaged: rebuild below
-    n = len(digests)
-    with disk_errors(cache.root):
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp_mel, tmp_stats = folder / "log_mel.tmp.npy", folder / "stats.tmp.npy"
-        mel = np.lib.format.open_memmap(tmp_mel, mode="w+", dtype=np.float16, shape=(n, *mel_shape))
-        stats = np.lib.format.open_memmap(tmp_stats, mode="w+", dtype=np.float32, shape=(n, n_stats))
-        for j, d in enumerate(digests):
-            item = cache.get(d)
-            if not isinstance(item, tuple):
-                raise RunError(f"{cache.root}: cached features of {d} vanished while assembling; run again.")
-            mel[j], stats[j] = item
-        mel.flush()
-        stats.flush()
-        del mel, stats
-        os.replace(tmp_mel, mel_path)
-        os.replace(tmp_stats, stats_path)
-    return np.load(mel_path, mmap_mode="r"), np.load(stats_path, mmap_mode="r")
+
+def _extract_here(paths: Sequence[Path], todo: list[int], cfg: FeatureConfig, device: str | None,
+                  keep: Callable[[int, Any], None], tick: Callable[[], None]) -> None:
+    """The files ``todo`` on this machine: worker processes, and batched log-mel here on a GPU."""
+    dev = device or str(default_device())
+    workers = min(cfg.workers or os.cpu_count() or 1, len(todo))
+    warm_up(cfg)
+    pool = FilePool(workers, cfg.file_timeout_s)
+    log.info("extracting features of %d files with %d decode worker(s), log-mel on %s", len(todo), workers, dev)
+    # Several CPU workers: each computes its own files' features. One worker or a GPU: batched log-mel here.
+    on_cpu = dev == "cpu" and workers > 1
+    try:
+        batches = list(_chunks(todo, cfg.batch_size))
+
+        def submit(batch: Sequence[int]) -> list[_Task]:
+            if on_cpu:
+                return [pool.submit(featurize, str(paths[i]), cfg) for i in batch]
+            return [pool.submit(_decode, str(paths[i]), cfg.sample_rate, cfg.clip_seconds, cfg.min_seconds)
+                    for i in batch]
+
+        pending = submit(batches[0]) if batches else []
+        for b, batch in enumerate(batches):
+            tasks = pending
+            pending = submit(batches[b + 1]) if b + 1 < len(batches) else []  # keep the workers busy
+            got = [pool.result(t) for t in tasks]
+            good = [k for k, g in enumerate(got) if not isinstance(g, str)]
+            if not on_cpu and good:  # got holds clips: one batched log-mel on the device
+                mels = _log_mel_batch(np.stack([got[k] for k in good]), cfg, dev)
+                for mel, k in zip(mels, good, strict=True):
+                    got[k] = (mel, spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length,
+                                                  n_mfcc=cfg.n_mfcc))
+            for k, i in enumerate(batch):
+                keep(i, got[k])
+            tick()
+    finally:
+        pool.shutdown()
+
+
+def featurize_one_thread(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | str:
+    """:func:`featurize` with one BLAS/torch thread, as a pool worker runs it (so a Dask worker, whatever its
+    thread settings, computes the same numbers as this machine's worker processes)."""
+    with one_thread():
+        return featurize(path, cfg)

@@ -1,0 +1,191 @@
+"""One seed of an experiment: learn every representation, cluster each with every clusterer, score each
+clustering, and (when asked) sweep the Beta-VAE's beta. Arrays in, rows out: no files are written here.
+
+The runner calls :func:`run_seed` once per seed, the first seed in its own process (it keeps the models for
+figures) and the others side by side in worker processes (:func:`run_seeds`). A seed fixes python's, numpy's
+and torch's generators, and every seed trains with one thread, so a seed gives the same numbers in the parent
+and in a worker, and the same numbers on every rerun on the CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import as_completed
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from songspace.clustering import cluster
+from songspace.config import RunConfig
+from songspace.errors import SongspaceError
+from songspace.evaluation import score_clustering
+from songspace.parallel import one_thread, process_pool
+from songspace.representations import Inputs, Representation, learn, learn_all
+
+log = logging.getLogger("songspace")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class MethodResult:
+    """One clustering of one representation."""
+
+    name: str  # "<representation>+<clusterer>"
+    rep: Representation
+    clusterer: str
+    labels: np.ndarray | None  # [shape=(n,)], -1 = noise or not covered (no lyrics); None when it failed
+    row: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SeedOutcome:
+    """What one seed measured. ``reps`` and ``results`` are kept only where the caller asks (the first seed)."""
+
+    seed: int
+    rows: list[dict[str, Any]]  # one per representation x clusterer, with a "seed" column
+    sweep: list[dict[str, Any]]  # one per beta of methods.beta_sweep
+    notes: list[str]
+    train_seconds: dict[str, float]
+    reps: list[Representation] | None = None
+    results: list[MethodResult] | None = None
+
+
+def seeds_of(cfg: RunConfig) -> list[int]:
+    """The seeds of a run: ``seed``, ``seed + 1``, ... (``n_seeds`` of them)."""
+    return [cfg.seed + i for i in range(cfg.n_seeds)]
+
+
+def cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: int, common: np.ndarray,
+                      labels: dict[str, list[str]]) -> MethodResult:
+    """Cluster ``rep`` with ``algorithm`` (seeded by ``cfg.seed``) and score it (one metrics row)."""
+    name = f"{rep.name}+{algorithm}"
+    base = {"method": name, "representation": rep.name, "clusterer": algorithm, "modality": rep.modality,
+            "conditioned_on": ";".join(rep.conditioned_on), "learned": rep.learned, "space": rep.space}
+    covered = np.ones(len(rep.latent), dtype=bool) if rep.present is None else rep.present
+    notes = list(rep.notes)
+    try:
+        options = {"n_init": cfg.cluster.n_init} if algorithm == "kmeans" else {}
+        res = cluster(algorithm, rep.latent[covered], k, seed=cfg.seed, sample_size=cfg.cluster.sample_size,
+                      **options)
+    except SongspaceError as exc:  # e.g. k > n: a row of NaN with the reason, not a crash
+        log.error("%s: %s", name, exc)
+        return MethodResult(name, rep, algorithm, None, {**base, "notes": "; ".join([*notes, str(exc)])})
+    pred = np.full(len(rep.latent), -1, dtype=np.int64)
+    pred[covered] = res.labels
+    row = {**base, **score_clustering(pred, own_space=rep.latent, common_space=common, labels=labels,
+                                      seed=cfg.seed, silhouette_sample=cfg.eval.silhouette_sample)}
+    row["cluster_sample_size"] = "" if res.sample_size is None else int(res.sample_size)
+    if res.sample_size is not None:
+        notes.append(f"{algorithm} fitted on a seeded sample of {res.sample_size} tracks, extended to the rest")
+    if not covered.all():
+        notes.append(f"{int((~covered).sum())} tracks without lyrics left unassigned (-1, counted as noise)")
+    notes += [n for n in (res.notes, row.get("notes", "")) if n]
+    row["notes"] = "; ".join(notes)
+    return MethodResult(name, rep, algorithm, pred, row, dict(res.params))
+
+
+def beta_sweep(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray,
+               labels: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Train ``beta_vae`` once per beta of ``methods.beta_sweep`` and measure the trade-off: the validation
+    reconstruction error and KL at the kept epoch, and the K-Means clustering of its latent scored as usual."""
+    rows = []
+    for beta in cfg.methods.beta_sweep:
+        c = cfg.model_copy(deep=True)
+        c.model.beta_vae = float(beta)
+        rep = learn("beta_vae", inputs, c, {})
+        assert rep.history is not None
+        kept = (rep.history.val or rep.history.train)[rep.history.best_epoch]
+        scored = cluster_and_score(c, rep, "kmeans", k, common, labels).row
+        rows.append({"beta": float(beta), "seed": cfg.seed, "reconstruction": kept["reconstruction"],
+                     "kl": kept["kl"], **{m: v for m, v in scored.items()
+                                          if m.startswith(("silhouette", "calinski", "davies", "nmi_", "ari_",
+                                                           "purity_"))}})
+    return rows
+
+
+def run_seed(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels: dict[str, list[str]], *,
+             keep: bool = False, progress: Progress | None = None) -> SeedOutcome:
+    """Everything one seed (``cfg.seed``) measures; ``keep`` returns the representations and clusterings too."""
+    with one_thread():
+        reps, notes = learn_all(inputs, cfg, progress=progress)
+        results = []
+        todo = [(r, a) for r in reps for a in cfg.cluster.algorithms]
+        for j, (rep, algorithm) in enumerate(todo):
+            results.append(cluster_and_score(cfg, rep, algorithm, k, common, labels))
+            if progress:
+                progress("cluster", j + 1, len(todo))
+        sweep = beta_sweep(cfg, inputs, k, common, labels) if cfg.methods.beta_sweep else []
+    rows = [{**r.row, "seed": cfg.seed} for r in results]
+    seconds = {r.name: round(r.history.seconds, 2) for r in reps if r.history is not None}
+    return SeedOutcome(cfg.seed, rows, sweep, notes, seconds, reps if keep else None, results if keep else None)
+
+
+def _worker(cfg: RunConfig, inputs: Inputs, mel_path: str | None, k: int, common: np.ndarray,
+            labels: dict[str, list[str]]) -> SeedOutcome:
+    if mel_path is not None:  # reopen the memory-mapped log-mel here rather than pickle its contents
+        inputs = replace(inputs, log_mel=np.load(mel_path, mmap_mode="r"))
+    return run_seed(cfg, inputs, k, common, labels)
+
+
+def _mel_path(log_mel: np.ndarray) -> str | None:
+    """The file behind a memory-mapped ``.npy`` array (None for an array in memory)."""
+    base = log_mel
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    name = getattr(base, "filename", None)
+    if name is None or not str(name).endswith(".npy") or not os.path.exists(name):
+        return None
+    reopened = np.load(name, mmap_mode="r")
+    return str(name) if reopened.shape == log_mel.shape else None
+
+
+def seed_workers(cfg: RunConfig, n_seeds: int) -> int:
+    """How many seeds run side by side: ``train.workers`` (0 = one per core), at most one per seed, and one on a
+    GPU (the seeds would share it)."""
+    from songspace.training import resolve_device
+
+    if resolve_device(cfg.train.device).type != "cpu":
+        return 1
+    wanted = cfg.train.workers or os.cpu_count() or 1
+    return max(1, min(wanted, n_seeds))
+
+
+def run_seeds(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels: dict[str, list[str]], *,
+              progress: Progress | None = None) -> Iterator[SeedOutcome]:
+    """Run every seed of ``cfg``; yields the first seed's outcome (with its models) first, then the others as
+    they finish. With more than one worker the other seeds run in worker processes while the first seed runs
+    here."""
+    seeds = seeds_of(cfg)
+    workers = seed_workers(cfg, len(seeds))
+    at = {s: cfg.model_copy(update={"seed": s}) for s in seeds}
+    if workers == 1 or len(seeds) == 1:
+        for j, s in enumerate(seeds):
+            yield run_seed(at[s], inputs, k, common, labels, keep=j == 0, progress=progress if j == 0 else None)
+            if progress:
+                progress("seeds", j + 1, len(seeds))
+        return
+    mel_path = _mel_path(inputs.log_mel)
+    payload = replace(inputs, log_mel=np.zeros((0,), np.float32)) if mel_path else inputs
+    pool = process_pool(workers, spawn=True)
+    try:
+        futures = [pool.submit(_worker, at[s], payload, mel_path, k, common, labels) for s in seeds[1:]]
+        yield run_seed(at[seeds[0]], inputs, k, common, labels, keep=True, progress=progress)
+        done = 1
+        if progress:
+            progress("seeds", done, len(seeds))
+        for fut in as_completed(futures):
+            yield fut.result()
+            done += 1
+            if progress:
+                progress("seeds", done, len(seeds))
+    except BaseException:  # Ctrl-C or a failed seed: do not wait for the other seeds to finish
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
