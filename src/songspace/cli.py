@@ -35,6 +35,12 @@ def _fail(exc: BaseException, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _interrupted() -> typer.Exit:
+    console.print("[yellow]interrupted.[/] Features computed so far are cached: run the same command again "
+                  "to resume.")
+    return typer.Exit(130)
+
+
 class _Bars:
     """One progress bar per stage, fed by the runner's ``progress(stage, done, total)`` calls."""
 
@@ -159,9 +165,7 @@ def run(
     except SongspaceError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted.[/] Features computed so far are cached: run the same command again "
-                      "to resume.")
-        raise typer.Exit(130) from None
+        raise _interrupted() from None
 
 
 @app.command("demo-data")
@@ -191,10 +195,8 @@ LEVELS = ("easy", "medium", "hard")
 
 def _report(folder: Path) -> None:
     """report.html / report.pdf / explorer.html of a run folder; a failure is reported, the run stays."""
-    try:
-        from songspace.report import write_report
-    except ImportError:  # the report stage is optional for a run
-        return
+    from songspace.report import write_report
+
     try:
         files = write_report(folder)
     except SongspaceError as exc:
@@ -228,9 +230,7 @@ def experiment(
     except SongspaceError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted.[/] Features computed so far are cached: run the same command again "
-                      "to resume.")
-        raise typer.Exit(130) from None
+        raise _interrupted() from None
     if report:
         _report(result.folder)
 
@@ -284,8 +284,7 @@ def demo(
     except (FileExistsError, SongspaceError) as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted.[/] Run the same command again to resume from the cache.")
-        raise typer.Exit(130) from None
+        raise _interrupted() from None
     if len(folders) > 1:
         console.print("[bold green]run folders:[/] " + ", ".join(str(f) for f in folders), highlight=False)
 

@@ -50,7 +50,9 @@ def _conditioned(row: Row) -> list[str]:
     return [c for c in str(row.get("conditioned_on") or "").split(";") if c]
 
 
-def _cmp(a: float, b: float, sa: float = math.nan, sb: float = math.nan) -> str:
+def verdict(a: float, b: float, sa: float = math.nan, sb: float = math.nan) -> str:
+    """``beats`` / ``loses to`` / ``ties with`` / ``cannot be compared with``: ``a`` (± ``sa``) against ``b``
+    (± ``sb``); a difference under ``TIE`` or within the two standard deviations added is a tie."""
     if math.isnan(a) or math.isnan(b):
         return "cannot be compared with"
     spread = (0.0 if math.isnan(sa) else sa) + (0.0 if math.isnan(sb) else sb)
@@ -108,7 +110,7 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
             if len(single) == 2:
                 a, b = (_num(by_modality[m], col) for m in single)
                 sa, sb = (_std(by_modality[m], col) for m in single)
-                if _cmp(a, b, sa, sb) != "ties with":
+                if verdict(a, b, sa, sb) != "ties with":
                     carrier = single[0] if a > b else single[1]
                     out.append(f"- `{label}` is carried mostly by the **{carrier}** "
                                f"({max(a, b):.3f} against {min(a, b):.3f}).")
@@ -138,11 +140,11 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
             a, b = _best(mine, col), _best(bases, col)
             if a is None or b is None:
                 continue
-            verdict = _cmp(_num(a, col), _num(b, col), _std(a, col), _std(b, col))
+            said = verdict(_num(a, col), _num(b, col), _std(a, col), _std(b, col))
             if col.startswith("nmi_"):
-                wins += verdict == "beats"
-                losses += verdict == "loses to"
-            parts.append(f"{verdict} them on {what} ({_pm(a, col)} with {a['clusterer']} against "
+                wins += said == "beats"
+                losses += said == "loses to"
+            parts.append(f"{said} them on {what} ({_pm(a, col)} with {a['clusterer']} against "
                          f"{_pm(b, col)} for {b['method']})")
         names = ", ".join(dict.fromkeys(b["representation"] for b in bases))
         out.append(f"- **{rep}** (best over clusterers) against the baselines (best of {names}): "

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from songspace.evaluation.analysis import BASELINES, TIE
+from songspace.evaluation.analysis import BASELINES, verdict
 from songspace.report.data import Row, RunData
 from songspace.report.tables import conditioned_on, num, pm
 
@@ -20,16 +20,6 @@ from songspace.report.tables import conditioned_on, num, pm
 LEARNED = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "cvae",
            "poe_vae")
 MODALITIES = ("audio", "lyrics", "audio+lyrics")
-
-
-def verdict(a: float, b: float, sa: float = math.nan, sb: float = math.nan) -> str:
-    """``beats`` / ``loses to`` / ``ties with`` / ``cannot be compared with`` (a against b)."""
-    if math.isnan(a) or math.isnan(b):
-        return "cannot be compared with"
-    spread = (0.0 if math.isnan(sa) else sa) + (0.0 if math.isnan(sb) else sb)
-    if abs(a - b) < max(TIE, spread):
-        return "ties with"
-    return "beats" if a > b else "loses to"
 
 
 def best(rows: Sequence[Row], col: str, *, higher: bool = True) -> Row | None:
