@@ -54,7 +54,7 @@ def test_learns() -> None:
         terms["total"].backward()
         opt.step()
         first = first if first is not None else float(terms["reconstruction"].detach())
-    assert float(terms["reconstruction"]) < 0.7 * first
+    assert float(terms["reconstruction"].detach()) < 0.7 * first
 
 
 def test_bad_sizes() -> None:
