@@ -381,3 +381,19 @@ def test_conv_training_on_cuda(spectrograms: np.ndarray, name: str) -> None:
     assert z.shape == (N_SPEC, LATENT) and np.isfinite(z).all()
     inputs, recon = reconstruct(model, ds, [0, 1])
     assert isinstance(recon, np.ndarray) and recon.shape == inputs.shape
+
+
+def test_read_rows_reads_a_memmapped_npy_like_indexing(tmp_path) -> None:
+    from songspace.training import read_rows
+
+    a = np.random.default_rng(0).normal(size=(50, 7, 9)).astype(np.float16)
+    np.save(tmp_path / "x.npy", a)
+    m = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for idx in (3, -1, slice(5, 17), slice(40, 99), slice(0, 50, 3), np.array([4, 5, 6, 10, 2, 2]),
+                np.array([], dtype=np.int64)):
+        got = read_rows(m, idx)
+        assert not isinstance(got, np.memmap) and np.array_equal(got, np.asarray(a[idx])), idx
+    assert np.array_equal(read_rows(m[10:], 0), a[10])  # a view of the mapping is indexed as it is
+    assert np.array_equal(read_rows(a, np.array([1, 0])), a[[1, 0]])  # so is an array in memory
+    with pytest.raises(IndexError):
+        read_rows(m, np.array([50]))

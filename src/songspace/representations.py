@@ -33,7 +33,16 @@ from songspace.features.text import TextFeatureSet
 from songspace.fusion import Block, fuse, variance_shares
 from songspace.models import VAE, build_model
 from songspace.models.cvae import one_hot
-from songspace.training import History, RowDataset, SpectrogramDataset, embed, seed_everything, time_pool, train
+from songspace.training import (
+    History,
+    RowDataset,
+    SpectrogramDataset,
+    embed,
+    read_rows,
+    seed_everything,
+    time_pool,
+    train,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +159,7 @@ def flat_log_mel(log_mel: np.ndarray, *, frames: int = FLAT_FRAMES, batch_size: 
     n_mels = np.shape(log_mel[0])[0] if n else 0
     out = np.empty((n, n_mels * frames), dtype=np.float32)
     for start in range(0, n, batch_size):
-        chunk = np.asarray(log_mel[start:start + batch_size], dtype=np.float32)
+        chunk = read_rows(log_mel, slice(start, start + batch_size)).astype(np.float32)
         pooled = time_pool(chunk, frames)
         if pooled.shape[-1] < frames:  # shorter than ``frames``: repeat the last frame
             pooled = np.concatenate([pooled, np.repeat(pooled[..., -1:], frames - pooled.shape[-1], -1)], -1)
