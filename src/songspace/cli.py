@@ -193,18 +193,17 @@ def demo_data(
 LEVELS = ("easy", "medium", "hard")
 
 
-def _report(folder: Path) -> None:
-    """report.html / report.pdf / explorer.html of a run folder; a failure is reported, the run stays."""
+def _report(folder: Path, *, pdf: bool = True, explorer: bool = True) -> None:
+    """report.html / report.pdf / explorer.html of a run folder, and why any of them was not written."""
     from songspace.report import write_report
 
-    try:
-        files = write_report(folder)
-    except SongspaceError as exc:
-        console.print(f"[yellow]report not written: {exc}[/]")
-        return
-    for f in (getattr(files, "html", None), getattr(files, "pdf", None), getattr(files, "explorer", None)):
+    with console.status("writing the report and the explorer (with audio clips) ..."):
+        files = write_report(folder, pdf=pdf, explorer=explorer)
+    for f in (files.html, files.pdf, files.explorer):
         if f is not None:
-            console.print(f"  wrote {f}", highlight=False)
+            console.print(f"wrote {f}", highlight=False, soft_wrap=True)
+    for note in files.notes:
+        console.print(f"[yellow]{note}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -232,7 +231,10 @@ def experiment(
     except KeyboardInterrupt:
         raise _interrupted() from None
     if report:
-        _report(result.folder)
+        try:
+            _report(result.folder)
+        except SongspaceError as exc:
+            raise _fail(exc) from None
 
 
 def _demo_data(n_tracks: int, seed: int) -> Path:
@@ -298,17 +300,10 @@ def report_command(
 ) -> None:
     """Write report.html (self-contained), report.pdf (a paper) and explorer.html into a finished run folder."""
     _setup_logging(verbose)
-    from songspace.report import write_report
-
     try:
-        files = write_report(run_dir, pdf=pdf, explorer=explorer)
+        _report(run_dir, pdf=pdf, explorer=explorer)
     except SongspaceError as exc:
         raise _fail(exc) from None
-    for f in (files.html, files.pdf, files.explorer):
-        if f is not None:
-            console.print(f"wrote {f}", highlight=False, soft_wrap=True)
-    for note in files.notes:
-        console.print(f"[yellow]{note}[/]", highlight=False, soft_wrap=True)
 
 
 def _counts(counter: Any, unit: str = "") -> str:
