@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -89,15 +89,18 @@ def cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: in
     return MethodResult(name, rep, algorithm, pred, row, dict(res.params))
 
 
-def beta_sweep(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray,
-               labels: dict[str, list[str]]) -> list[dict[str, Any]]:
+def beta_sweep(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels: dict[str, list[str]],
+               learned: Sequence[Representation] = ()) -> list[dict[str, Any]]:
     """Train ``beta_vae`` once per beta of ``methods.beta_sweep`` and measure the trade-off: the validation
-    reconstruction error and KL at the kept epoch, and the K-Means clustering of its latent scored as usual."""
+    reconstruction error and KL at the kept epoch, and the K-Means clustering of its latent scored as usual.
+    A ``beta_vae`` among ``learned`` (same seed, same settings) stands for its own beta instead of a retraining."""
     rows = []
+    trained = next((r for r in learned if r.name == "beta_vae"), None)
     for beta in cfg.methods.beta_sweep:
         c = cfg.model_copy(deep=True)
         c.model.beta_vae = float(beta)
-        rep = learn("beta_vae", inputs, c, {})
+        reuse = trained is not None and float(beta) == cfg.model.beta_vae
+        rep = trained if reuse else learn("beta_vae", inputs, c, {})
         assert rep.history is not None
         kept = (rep.history.val or rep.history.train)[rep.history.best_epoch]
         scored = cluster_and_score(c, rep, "kmeans", k, common, labels).row
@@ -119,7 +122,7 @@ def run_seed(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels:
             results.append(cluster_and_score(cfg, rep, algorithm, k, common, labels))
             if progress:
                 progress("cluster", j + 1, len(todo))
-        sweep = beta_sweep(cfg, inputs, k, common, labels) if cfg.methods.beta_sweep else []
+        sweep = beta_sweep(cfg, inputs, k, common, labels, reps) if cfg.methods.beta_sweep else []
     rows = [{**r.row, "seed": cfg.seed} for r in results]
     seconds = {r.name: round(r.history.seconds, 2) for r in reps if r.history is not None}
     return SeedOutcome(cfg.seed, rows, sweep, notes, seconds, reps if keep else None, results if keep else None)
