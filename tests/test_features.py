@@ -214,12 +214,17 @@ def test_hung_and_crashing_files_are_skipped_and_the_rest_finish(tmp_path: Path,
     np.testing.assert_array_equal(np.asarray(again.stats[[0, 2, 4, 6]]), np.asarray(got.stats))
 
 
-def test_time_limit_in_process(tmp_path: Path, monkeypatch) -> None:
-    # One worker runs in this process: the alarm stops a decoder hung in Python code.
-    paths = [write_wav(tmp_path / f"{n}.wav", tone(400, 1.5)) for n in ("a", "hang")]
+def test_one_worker_survives_hung_and_crashing_files(tmp_path: Path, monkeypatch) -> None:
+    # One worker still decodes apart from this process: a decoder hung in C or one that crashes cannot take
+    # the run with it.
+    names = ["a", "hang", "stuck", "crash", "b"]
+    paths = [write_wav(tmp_path / f"{n}.wav", tone(400 + 30 * i, 1.5, seed=i)) for i, n in enumerate(names)]
     monkeypatch.setattr(extract_mod, "load_clip", faulty_load_clip(extract_mod.load_clip))
-    got = extract_features(paths, ["a", "hang"], cfg_for(tmp_path, file_timeout_s=0.5), device="cpu")
-    assert got.track_ids == ["a"] and "longer than" in got.failed[0].reason
+    got = extract_features(paths, names, cfg_for(tmp_path, file_timeout_s=0.5), device="cpu")
+    assert got.track_ids == ["a", "b"]
+    reasons = {Path(p.path).stem: p.reason for p in got.failed}
+    assert "longer than" in reasons["hang"] and "longer than" in reasons["stuck"]
+    assert "worker died" in reasons["crash"]
 
 
 def test_decode_failures_are_retried_when_the_decoder_changes(tmp_path: Path, monkeypatch) -> None:

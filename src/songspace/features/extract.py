@@ -1,16 +1,17 @@
 """Batch feature extraction for a whole collection, through the on-disk cache.
 
-With several CPU workers, each worker process decodes a file and computes its log-mel and statistics
-(one thread each, so the work spreads over the cores); on a GPU (or with one worker), workers only decode
-and log-mel runs in batches in this process. With ``features.scheduler`` set, the per-file work runs on a
-Dask cluster instead (:mod:`songspace.distributed`), and this process writes the same cache.
-Every finished file is cached at once, so an interrupted run resumes where it stopped; the collection is
-then assembled, a chunk at a time, into memory-mapped arrays (:meth:`FeatureCache.assemble`).
+Files are always decoded in worker processes, one at least. With several CPU workers, each worker decodes a
+file and computes its log-mel and statistics (one thread each, so the work spreads over the cores); on a GPU
+(or with one worker), workers only decode and log-mel runs in batches in this process. With
+``features.scheduler`` set, the per-file work runs on a Dask cluster instead (:mod:`songspace.distributed`),
+and this process writes the same cache. Every finished file is cached at once, so an interrupted run resumes
+where it stopped; the collection is then assembled, a chunk at a time, into memory-mapped arrays
+(:meth:`FeatureCache.assemble`).
 
 Faults are the file's, not the run's:
 
 - a file that takes longer than ``features.file_timeout_s`` to decode is skipped (listed in ``failed``).
-  In a worker process the limit is enforced twice: an alarm interrupts Python code at the limit, and a
+  The limit is enforced twice: an alarm interrupts Python code at the limit, and a
   watchdog thread that needs no interpreter lock ends the worker at 1.5 x the limit + 2 s when a decoder
   hangs inside C code;
 - a worker process that dies (a decoder crash, the OS killing it for memory, the watchdog) breaks the pool:
@@ -157,10 +158,10 @@ def time_limit(seconds: float, *, hard: bool = False) -> Iterator[None]:
                 signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3), interval)
 
 
-def _limited(fn: Callable[..., Any], args: tuple, timeout_s: float, hard: bool) -> Any:
-    """Worker: ``fn(*args)`` under the time limit, or the reason it was stopped."""
+def _limited(fn: Callable[..., Any], args: tuple, timeout_s: float) -> Any:
+    """Worker process: ``fn(*args)`` under the time limit, or the reason it was stopped."""
     try:
-        with time_limit(timeout_s, hard=hard):
+        with time_limit(timeout_s, hard=True):
             return fn(*args)
     except _TimeLimit:
         return Fault(_timeout_reason(args[0], timeout_s))
@@ -182,27 +183,24 @@ class _Task:
 
 
 class FilePool:
-    """Per-file tasks in ``workers`` processes (in this process when ``workers`` <= 1), each under a time limit,
+    """Per-file tasks in ``workers`` processes (one at least: even a single worker runs apart from this process,
+    so that a decoder hung in C code or crashing cannot take the run with it), each under a time limit,
     surviving workers that die: see the module docstring.
 
     ``submit(fn, path, *rest)`` then ``result(task)``; ``fn`` must return, not raise, per-file errors.
     """
 
     def __init__(self, workers: int, timeout_s: float) -> None:
-        self.workers, self.timeout_s = workers, timeout_s
-        self.inline = workers <= 1
-        self._pool: ProcessPoolExecutor | None = None if self.inline else process_pool(workers)
+        self.workers, self.timeout_s = max(1, workers), timeout_s
+        self._pool = process_pool(self.workers)
         self._alone_pool: ProcessPoolExecutor | None = None
         self.generation = 0  # bumped at each restart: futures of an older pool are known broken
         self.restarts = 0
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> _Task:
         f: Future = Future()
-        if self._pool is None:  # inline: the alarm is the only limit (a hang in C would hang the run)
-            f.set_result(_limited(fn, args, self.timeout_s, False))
-            return _Task(f, self.generation, (fn, *args))
         try:
-            f = self._pool.submit(_limited, fn, args, self.timeout_s, True)
+            f = self._pool.submit(_limited, fn, args, self.timeout_s)
         except BrokenProcessPool as exc:  # broken by a task before this one: result() handles it
             f.set_exception(exc)
         return _Task(f, self.generation, (fn, *args))
@@ -218,7 +216,6 @@ class FilePool:
 
     def _restart(self) -> None:
         log.warning("a feature worker died; restarting the pool and retrying the files in flight one by one")
-        assert self._pool is not None
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = process_pool(self.workers)
         self.generation += 1
@@ -231,7 +228,7 @@ class FilePool:
             self._alone_pool = process_pool(1)
         t = time.perf_counter()
         try:
-            return self._alone_pool.submit(_limited, fn, tuple(args[1:]), self.timeout_s, True).result()
+            return self._alone_pool.submit(_limited, fn, tuple(args[1:]), self.timeout_s).result()
         except BrokenProcessPool:
             self._alone_pool.shutdown(wait=False, cancel_futures=True)
             self._alone_pool = None
