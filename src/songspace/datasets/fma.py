@@ -29,7 +29,7 @@ import logging
 from pathlib import Path
 
 from songspace.datasets.folder import list_audio, rows_without_audio
-from songspace.datasets.manifest import Manifest, Problem, Track, columns_with_classes
+from songspace.datasets.manifest import Manifest, Problem, Track, columns_with_classes, finish_manifest
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -166,10 +166,6 @@ def read_fma(root: Path | str) -> Manifest:
     elif missing:
         problems.append(rows_without_audio(meta_rel, missing, len(rows), f"in {audio_dir.name}/"))
 
-    if not tracks:
-        raise DatasetError(f"{root}: {audio_dir.name}/ holds no usable audio files (looked for NNN/NNNNNN.mp3); "
-                           f"{len(problems)} problem(s): " + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
-    for p in problems:
-        log.info("%s: %s", p.path, p.reason)
-    labels = columns_with_classes(LABELS, (t.labels for t in tracks))
-    return Manifest(root=root, layout="fma", tracks=tracks, label_columns=labels, problems=problems)
+    return finish_manifest(root, "fma", tracks, problems,
+                           lambda: columns_with_classes(LABELS, (t.labels for t in tracks)),
+                           none_usable=f"{audio_dir.name}/ holds no usable audio files (looked for NNN/NNNNNN.mp3)")

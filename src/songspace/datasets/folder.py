@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from songspace.datasets.lyrics import cell_lyrics, file_lyrics
-from songspace.datasets.manifest import AUDIO_EXTENSIONS, NON_LABEL_COLUMNS, Manifest, Problem, Track
+from songspace.datasets.manifest import AUDIO_EXTENSIONS, NON_LABEL_COLUMNS, Manifest, Problem, Track, finish_manifest
 from songspace.datasets.paths import is_inside, safe_track_id
 from songspace.errors import DatasetError
 
@@ -165,14 +165,9 @@ def read_folder(root: Path | str) -> Manifest:
             if path.stem not in audio:
                 problems.append(Problem(path.relative_to(root).as_posix(), "lyrics file has no audio file"))
 
-    if not tracks:
-        raise DatasetError(f"{root}: no usable audio files found (looked for {', '.join(AUDIO_EXTENSIONS)} "
-                           f"under {audio_dir}); {len(problems)} problem(s): "
-                           + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
-    for p in problems:
-        log.info("%s: %s", p.path, p.reason)
     layout = "folder" if (root / "audio").is_dir() else "plain"
-    return Manifest(root=root, layout=layout, tracks=tracks, label_columns=labels, problems=problems)
+    return finish_manifest(root, layout, tracks, problems, lambda: labels, none_usable="no usable audio files "
+                           f"found (looked for {', '.join(AUDIO_EXTENSIONS)} under {audio_dir})")
 
 
 def rows_without_audio(source: str, missing: list[str], n_rows: int, where: str) -> Problem:

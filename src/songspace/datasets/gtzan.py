@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from songspace.datasets.folder import list_audio
-from songspace.datasets.manifest import Manifest, Problem, Track
+from songspace.datasets.manifest import Manifest, Problem, Track, finish_manifest
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,5 @@ def read_gtzan(root: Path | str) -> Manifest:
             problems.append(Problem(path.relative_to(root).as_posix(),
                                     "name is not <genre>.NNNNN; kept without a genre label", False))
         tracks.append(Track(track_id=track_id, audio_path=path, labels={"genre": m["genre"] if m else ""}))
-    if not tracks:
-        raise DatasetError(f"{root}: GTZAN folder holds no usable audio files.")
-    for p in problems:
-        log.info("%s: %s", p.path, p.reason)
-    return Manifest(root=root, layout="gtzan", tracks=tracks, label_columns=["genre"], problems=problems)
+    return finish_manifest(root, "gtzan", tracks, problems, lambda: ["genre"],
+                           none_usable="GTZAN folder holds no usable audio files")

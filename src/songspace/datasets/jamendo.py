@@ -30,7 +30,7 @@ import logging
 from pathlib import Path
 
 from songspace.datasets.folder import audio_file_problem, rows_without_audio
-from songspace.datasets.manifest import Manifest, Problem, Track, columns_with_classes
+from songspace.datasets.manifest import Manifest, Problem, Track, columns_with_classes, finish_manifest
 from songspace.datasets.paths import safe_track_id
 from songspace.errors import DatasetError
 
@@ -178,15 +178,12 @@ def read_jamendo(root: Path | str) -> Manifest:
             labels[label + "s"] = "|".join(tags)
         tracks.append(Track(track_id=tid, audio_path=audio[audio_key(r["path"])], artist=r["artist"], labels=labels))
 
-    if not tracks:
-        raise DatasetError(f"{root}: none of the tracks listed in {', '.join(p.name for p in tables)} has a usable "
-                           "audio file below this folder (NN/ID.mp3 as in the PATH column). Unpack the audio "
-                           f"here; {len(problems)} problem(s): "
-                           + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
-    multi = {label: sum(1 for t in tracks if "|" in t.labels[label + "s"]) for label in sources}
-    for label, n in multi.items():
+    manifest = finish_manifest(root, "jamendo", tracks, problems,
+                               lambda: columns_with_classes(list(sources), (t.labels for t in tracks)),
+                               none_usable=f"none of the tracks listed in {', '.join(p.name for p in tables)} has "
+                               "a usable audio file below this folder (NN/ID.mp3 as in the PATH column). Unpack "
+                               "the audio here")
+    for label in sources:
+        n = sum(1 for t in tracks if "|" in t.labels[label + "s"])
         log.info("%d of %d tracks have several %s tags: their %r label is unknown", n, len(tracks), label, label)
-    for p in problems:
-        log.info("%s: %s", p.path, p.reason)
-    label_columns = columns_with_classes(list(sources), (t.labels for t in tracks))
-    return Manifest(root=root, layout="jamendo", tracks=tracks, label_columns=label_columns, problems=problems)
+    return manifest

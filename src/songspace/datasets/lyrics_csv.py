@@ -35,7 +35,14 @@ from pathlib import Path
 
 from songspace.datasets.folder import list_audio, rows_without_audio
 from songspace.datasets.lyrics import cell_lyrics, sniff_encoding
-from songspace.datasets.manifest import AUDIO_EXTENSIONS, Manifest, Problem, Track, columns_with_classes
+from songspace.datasets.manifest import (
+    AUDIO_EXTENSIONS,
+    Manifest,
+    Problem,
+    Track,
+    columns_with_classes,
+    finish_manifest,
+)
 from songspace.datasets.paths import safe_track_id
 from songspace.errors import DatasetError
 
@@ -236,11 +243,8 @@ def read_lyrics_csv(root: Path | str) -> Manifest:
         tracks.append(Track(track_id=tid, audio_path=audio_path, title=r.get("title", ""), artist=r.get("artist", ""),
                             labels={c: r[c] for c in LABELS if c in columns},
                             lyrics_text=cell_lyrics(r["lyrics"], where_of[tid], problems)))
-    if not tracks:
-        raise DatasetError(f"{root}: no usable audio files found (looked for {', '.join(AUDIO_EXTENSIONS)} under "
-                           f"{audio_dir}); {len(problems)} problem(s): "
-                           + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
-    for p in problems:
-        log.info("%s: %s", p.path, p.reason)
-    labels = columns_with_classes([c for c in LABELS if c in columns], (t.labels for t in tracks))
-    return Manifest(root=root, layout="lyrics_csv", tracks=tracks, label_columns=labels, problems=problems)
+    found = [c for c in LABELS if c in columns]
+    return finish_manifest(root, "lyrics_csv", tracks, problems,
+                           lambda: columns_with_classes(found, (t.labels for t in tracks)),
+                           none_usable=f"no usable audio files found (looked for {', '.join(AUDIO_EXTENSIONS)} under "
+                           f"{audio_dir})")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from songspace.errors import DatasetError
+
+log = logging.getLogger("songspace")
 
 # Metadata columns that identify or describe a track rather than group it: never used as labels.
 NON_LABEL_COLUMNS = frozenset({"track_id", "title", "artist", "album", "year", "duration", "path", "file", "lyrics"})
@@ -82,3 +87,16 @@ def columns_with_classes(columns: Iterable[str], rows: Iterable[dict[str, str]])
     value (or none) groups nothing, so it is not offered as a label."""
     rows = list(rows)
     return [c for c in columns if len({r.get(c, "") for r in rows} - {""}) >= 2]
+
+
+def finish_manifest(root: Path, layout: str, tracks: list[Track], problems: list[Problem],
+                    label_columns: Callable[[], list[str]], *, none_usable: str) -> Manifest:
+    """What every reader ends with: a :class:`DatasetError` when no track is usable (``none_usable`` says what
+    was looked for, then come the first five problems), else every problem logged and the manifest, with the
+    label columns ``label_columns()`` picks from the tracks."""
+    if not tracks:
+        raise DatasetError(f"{root}: {none_usable}; {len(problems)} problem(s): "
+                           + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
+    for p in problems:
+        log.info("%s: %s", p.path, p.reason)
+    return Manifest(root=root, layout=layout, tracks=tracks, label_columns=label_columns(), problems=problems)

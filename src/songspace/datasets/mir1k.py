@@ -25,7 +25,7 @@ from pathlib import Path
 
 from songspace.datasets.folder import list_audio
 from songspace.datasets.lyrics import file_lyrics
-from songspace.datasets.manifest import Manifest, Problem, Track
+from songspace.datasets.manifest import Manifest, Problem, Track, finish_manifest
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,5 @@ def read_mir1k(root: Path | str) -> Manifest:
             lyrics_path = None
         tracks.append(Track(track_id=track_id, audio_path=path, lyrics_path=lyrics_path,
                             artist=m["singer"] if m else track_id.split("_")[0], lyrics_text=text))
-    if not tracks:
-        raise DatasetError(f"{base / 'Wavfile'}: no usable .wav files; {len(problems)} problem(s): "
-                           + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
-    for p in problems:
-        log.info("%s: %s", p.path, p.reason)
-    return Manifest(root=root, layout="mir1k", tracks=tracks, label_columns=[], problems=problems)
+    return finish_manifest(root, "mir1k", tracks, problems, list,
+                           none_usable=f"no usable .wav files in {base / 'Wavfile'}")
