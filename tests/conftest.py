@@ -65,6 +65,8 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("SONGSPACE_DEMO_DIR", str(tmp_path_factory.getbasetemp() / "demo-cache"))
     monkeypatch.setenv("SONGSPACE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "feature-cache"))
+    # Training checkpoints are per test: a test that trains twice and compares must not find its first training.
+    monkeypatch.setenv("SONGSPACE_CHECKPOINT_DIR", str(tmp_path_factory.mktemp("training")))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -101,6 +101,15 @@ class TrainConfig(Section):
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = False  # mixed precision (autocast) on CUDA; ignored on the CPU
     workers: int = Field(0, ge=0)  # processes that run seeds side by side on the CPU; 0 = one per core
+    # CPU threads each seed trains with. 1: a seed gives the same numbers in any process on any machine's core
+    # count; 0 = the cores left to each seed worker (faster with one seed; numbers then depend on that count).
+    threads: int = Field(1, ge=0)
+    # Checkpoints (songspace.checkpoint): a training stopped and started again goes on where it was saved, and
+    # one that finished is not run again. SONGSPACE_CHECKPOINT_DIR overrides the default location.
+    resume: bool = True
+    checkpoint_minutes: float = Field(5.0, ge=0)  # save a training's state this often (0 = every epoch)
+    checkpoint_dir: str = Field(default_factory=lambda: os.environ.get("SONGSPACE_CHECKPOINT_DIR",
+                                                                       "~/.cache/songspace/training"))
 
 
 class ClusterConfig(Section):
@@ -152,11 +161,12 @@ class RunConfig(Section):
     plots: PlotConfig = Field(default_factory=PlotConfig)
 
 
-SHIPPED = Path(__file__).resolve().parent / "configs"  # default, easy, medium, hard (configs/ in the repository)
+SHIPPED = Path(__file__).resolve().parent / "configs"  # default, easy, medium, hard, large (configs/ in the repository)
 
 
 def config_path(name_or_path: Path | str) -> Path:
-    """A config file: a path as given, or the name of a shipped one (``easy``, ``medium``, ``hard``, ``default``)."""
+    """A config file: a path as given, or the name of a shipped one (``easy``, ``medium``, ``hard``, ``large``,
+    ``default``)."""
     p = Path(name_or_path)
     if not p.exists() and p.suffix == "" and (SHIPPED / f"{p.name}.toml").exists():
         return SHIPPED / f"{p.name}.toml"

@@ -3,8 +3,9 @@ clustering, and (when asked) sweep the Beta-VAE's beta. Arrays in, rows out: no 
 
 The runner calls :func:`run_seed` once per seed, the first seed in its own process (it keeps the models for
 figures) and the others side by side in worker processes (:func:`run_seeds`). A seed fixes python's, numpy's
-and torch's generators, and every seed trains with one thread, so a seed gives the same numbers in the parent
-and in a worker, and the same numbers on every rerun on the CPU.
+and torch's generators, and every seed trains with one thread (``train.threads``), so a seed gives the same
+numbers in the parent and in a worker, and the same numbers on every rerun on the CPU. ``train.threads = 0``
+gives each seed the cores left to it instead: faster with one seed, but its numbers then depend on that count.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def beta_sweep(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, label
 def run_seed(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels: dict[str, list[str]], *,
              keep: bool = False, progress: Progress | None = None) -> SeedOutcome:
     """Everything one seed (``cfg.seed``) measures; ``keep`` returns the representations and clusterings too."""
-    with one_thread():
+    with one_thread(cfg.train.threads or 1):
         reps, notes = learn_all(inputs, cfg, progress=progress)
         results = []
         todo = [(r, a) for r in reps for a in cfg.cluster.algorithms]
@@ -158,6 +159,11 @@ def seed_workers(cfg: RunConfig, n_seeds: int) -> int:
     return max(1, min(wanted, n_seeds))
 
 
+def seed_threads(cfg: RunConfig, workers: int) -> int:
+    """CPU threads each seed trains with: ``train.threads``, or with 0 the cores shared out among ``workers``."""
+    return cfg.train.threads or max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
 def run_seeds(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels: dict[str, list[str]], *,
               progress: Progress | None = None) -> Iterator[SeedOutcome]:
     """Run every seed of ``cfg``; yields the first seed's outcome (with its models) first, then the others as
@@ -165,6 +171,8 @@ def run_seeds(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels
     here."""
     seeds = seeds_of(cfg)
     workers = seed_workers(cfg, len(seeds))
+    cfg = cfg.model_copy(deep=True)
+    cfg.train.threads = seed_threads(cfg, workers)
     at = {s: cfg.model_copy(update={"seed": s}) for s in seeds}
     if workers == 1 or len(seeds) == 1:
         for j, s in enumerate(seeds):

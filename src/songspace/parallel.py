@@ -33,17 +33,18 @@ def process_pool(workers: int, *, spawn: bool = False) -> ProcessPoolExecutor:
 
 
 @contextmanager
-def one_thread() -> Iterator[None]:
-    """Run a block with one BLAS/OpenMP/torch thread, as pool workers do, then restore the thread counts.
+def one_thread(n: int = 1) -> Iterator[None]:
+    """Run a block with one BLAS/OpenMP/torch thread (``n`` threads), as pool workers do, then restore the
+    thread counts.
 
     Seeded training gives the same numbers in the parent as in a worker only when both use the same number of
     threads (a parallel reduction adds in another order).
     """
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch is not None else None
-    with threadpool_limits(1):
+    with threadpool_limits(n):
         if torch is not None:
-            torch.set_num_threads(1)
+            torch.set_num_threads(n)
         try:
             yield
         finally:

@@ -23,11 +23,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
+from songspace.checkpoint import training_key
 from songspace.config import RunConfig
 from songspace.features.text import TextFeatureSet
 from songspace.fusion import Block, fuse, variance_shares
@@ -39,6 +42,7 @@ from songspace.training import (
     SpectrogramDataset,
     embed,
     read_rows,
+    resolve_device,
     seed_everything,
     time_pool,
     train,
@@ -138,8 +142,22 @@ def _train_vae(name: str, dataset: RowDataset, cfg: RunConfig, progress: TrainPr
         kwargs["beta"] = cfg.model.beta
     model = build_model(MODEL_OF[name], input_shape=dataset.item_shape, **kwargs, **model_kwargs)
     cb = (lambda e, n, _t: progress(f"train {name}", e, n)) if progress else None
-    hist = train(model, dataset, cfg.train, seed=cfg.seed, progress=cb)
+    hist = train(model, dataset, cfg.train, seed=cfg.seed, progress=cb,
+                 checkpoint=checkpoint_path(name, dataset, cfg, {**kwargs, **model_kwargs}))
     return model, hist, embed(model, dataset)
+
+
+def checkpoint_path(name: str, dataset: RowDataset, cfg: RunConfig, model_kwargs: dict) -> Path | None:
+    """Where the training of ``name`` on ``dataset`` under ``cfg`` keeps its checkpoint (None: train.resume off)."""
+    if not cfg.train.resume:
+        return None
+    settings = cfg.train.model_dump(include={"epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction",
+                                              "amp"})
+    device = resolve_device(cfg.train.device).type
+    if device == "cpu":  # a parallel reduction adds in another order with another thread count
+        settings["threads"] = torch.get_num_threads()
+    key = training_key(MODEL_OF[name], model_kwargs, settings, cfg.seed, device, dataset.fingerprint())
+    return Path(cfg.train.checkpoint_dir).expanduser() / f"{name}-seed{cfg.seed}-{key}.pt"
 
 
 def mfcc_columns(names: list[str] | None, n_stats: int) -> np.ndarray:

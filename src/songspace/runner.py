@@ -41,7 +41,7 @@ from songspace.datasets import Manifest, Problem, read_dataset
 from songspace.errors import ConfigError, RunError
 from songspace.evaluation.analysis import analyse
 from songspace.evaluation.seeds import aggregate_seeds, with_std
-from songspace.experiment import MethodResult, run_seeds, seed_workers, seeds_of
+from songspace.experiment import MethodResult, run_seeds, seed_threads, seed_workers, seeds_of
 from songspace.features import FeatureSet, extract_features
 from songspace.features.text import TextFeatureSet, lyrics_features
 from songspace.models import save_model
@@ -256,13 +256,16 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
         "problems": len(problems), "skipped": sum(p.skipped for p in problems),
         "features_computed": feats.n_computed, "features_cached": feats.n_cached,
         "labels": label_names, "k": k, "k_source": k_source, "seed": cfg.seed, "seeds": seeds,
-        "seed_workers": seed_workers(cfg, len(seeds)), "scheduler": cfg.features.scheduler,
+        "seed_workers": seed_workers(cfg, len(seeds)),
+        "train_threads": seed_threads(cfg, seed_workers(cfg, len(seeds))), "scheduler": cfg.features.scheduler,
         "representations": [r.name for r in reps], "clusterers": list(cfg.cluster.algorithms),
         "conditioned_on": {r.name: r.conditioned_on for r in reps if r.conditioned_on},
         "notes": rep_notes,
         "cluster_params": {r.name: r.params for r in results if r.params},
         "timings_s": {k_: round(v, 2) for k_, v in timings.items()},
         "train_seconds": {r.name: round(r.history.seconds, 2) for r in trained},
+        # first seed's trainings taken from train.checkpoint_dir: "finished" (not run again) or "resumed ..."
+        "from_checkpoints": {r.name: r.history.from_checkpoint for r in trained if r.history.from_checkpoint},
         "train_seconds_all_seeds": {str(o.seed): o.train_seconds for o in outcomes},
         "versions": _versions(), "train_device": trained[0].history.device if trained else None,
     }

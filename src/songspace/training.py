@@ -9,19 +9,22 @@ to the convolutional models.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import mmap
 import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from songspace import checkpoint as ckpt
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.models.base import VAE
@@ -130,6 +133,28 @@ class RowDataset(Dataset):
         """Items in model units back to the units of ``data`` (undoes the standardisation). [shape=(k, ...)]"""
         x = np.asarray(x, dtype=np.float32)
         return x * self.scale + self.mean if self.mean is not None else x
+
+    def fingerprint(self, *, full_below: int = 64 << 20, rows: int = 1024) -> str:
+        """A hash of what this dataset serves, for naming training checkpoints (hex).
+
+        Covers the array's shape and dtype, the standardisation, how items are viewed, and the data itself:
+        every row when the array is under ``full_below`` bytes, else ``rows`` rows spread evenly over it (with
+        the mean and scale, fitted over every item, standing for the rest). Reads what it hashes in slices.
+        """
+        h = hashlib.blake2b(digest_size=16)
+        shape, dtype = np.shape(self.data), np.asarray(self.data[:0]).dtype
+        h.update(repr((type(self).__name__, shape, str(dtype), self._view_settings())).encode())
+        for a in (self.mean, self.scale):
+            h.update(b"-" if a is None else np.ascontiguousarray(a, dtype=np.float32).tobytes())
+        n = len(self.data)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        picked = np.arange(n) if nbytes < full_below else np.unique(np.linspace(0, n - 1, rows).astype(np.int64))
+        for start in range(0, len(picked), 256):
+            h.update(np.ascontiguousarray(read_rows(self.data, picked[start:start + 256])).tobytes())
+        return h.hexdigest()
+
+    def _view_settings(self) -> tuple:
+        return ()
 
     @property
     def item_shape(self) -> tuple[int, ...]:
@@ -245,6 +270,9 @@ class SpectrogramDataset(RowDataset):
         super().__init__(log_mel, mean, scale)
         self.frames, self.n_mfcc = frames, n_mfcc
 
+    def _view_settings(self) -> tuple:
+        return (self.frames, self.n_mfcc)
+
     def view(self, x: np.ndarray) -> np.ndarray:
         """Raw log-mel [shape=(..., n_mels, n_frames)] to what the model sees, before standardisation."""
         x = time_pool(x, self.frames)
@@ -287,8 +315,9 @@ class History:
     val: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = -1
     stopped_early: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0  # training time, over every session of a resumed training
     device: str = "cpu"
+    from_checkpoint: str = ""  # "" (trained here), "finished" (loaded) or "resumed after epoch N"
 
 
 def amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
@@ -327,7 +356,8 @@ def _run_epoch(model: VAE, loader: DataLoader, device: torch.device,
 
 
 def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
-          progress: Callable[[int, int, dict[str, float]], None] | None = None) -> History:
+          progress: Callable[[int, int, dict[str, float]], None] | None = None,
+          checkpoint: Path | None = None) -> History:
     """Fit ``model`` on ``dataset`` and leave it at its best validation epoch.
 
     Parameters
@@ -337,6 +367,10 @@ def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
     cfg : optimiser, batch size, epochs, early stopping.
     seed : fixes initial weights, the split, the batch order and the reparameterisation noise.
     progress : called as ``progress(epoch, max_epochs, val_or_train_terms)`` after each epoch.
+    checkpoint : a file for the state of this training (:mod:`songspace.checkpoint`): saved every
+        ``cfg.checkpoint_minutes`` and at the end; when it exists, training goes on from it (or, finished,
+        is not run again) and ends where an uninterrupted training ends. Its name must say everything that
+        makes this training what it is (:func:`songspace.checkpoint.training_key`).
     """
     seed_everything(seed)
     device = resolve_device(cfg.device)
@@ -358,30 +392,88 @@ def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
     if amp is not None:
         log.info("mixed precision: autocast to %s", amp)
     hist = History(device=str(device))
-    best, best_state, since_best = float("inf"), copy.deepcopy(model.state_dict()), 0
-    start = time.perf_counter()
-    for epoch in range(cfg.epochs):
+    best, best_state, since_best, first = float("inf"), copy.deepcopy(model.state_dict()), 0, 0
+    saved = ckpt.load(checkpoint) if checkpoint is not None else None
+    if saved is not None:
+        hist = History(**saved["history"])
+        best, since_best, first = saved["best"], saved["since_best"], saved["epochs"]
+        best_state = saved["best_state"]
+        if saved["done"]:
+            model.load_state_dict(best_state)
+            model.eval()
+            hist.from_checkpoint = "finished"
+            log.info("%s: trained before (%d epochs, best %d); checkpoint %s reused", type(model).__name__,
+                     len(hist.train), hist.best_epoch + 1, checkpoint)
+            return hist
+        model.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        if scaler is not None and saved.get("scaler"):
+            scaler.load_state_dict(saved["scaler"])
+        _set_rng(saved["rng"], gen)
+        hist.from_checkpoint = f"resumed after epoch {first}"
+        log.info("%s: resuming from the checkpoint of epoch %d (%s)", type(model).__name__, first, checkpoint)
+    start = time.perf_counter() - hist.seconds
+    last_save = time.monotonic()
+
+    def snapshot(done: bool) -> None:
+        assert checkpoint is not None
+        hist.seconds = time.perf_counter() - start
+        ckpt.save(checkpoint, {"done": done, "epochs": len(hist.train),
+                               "history": {**asdict(hist), "from_checkpoint": ""}, "best": best,
+                               "since_best": since_best, "best_state": best_state,
+                               **({} if done else {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                                                   "scaler": scaler.state_dict() if scaler else {},
+                                                   "rng": _get_rng(gen)})})
+
+    for epoch in range(first, cfg.epochs):
         model.on_epoch(epoch, cfg.epochs)
         hist.train.append(_run_epoch(model, train_loader, device, optimiser, amp=amp, scaler=scaler))
         if val_loader is not None:
             hist.val.append(_run_epoch(model, val_loader, device, None, amp=amp))
         monitor = (hist.val or hist.train)[-1]
-        if progress:
-            progress(epoch + 1, cfg.epochs, monitor)
         if monitor["total"] < best - 1e-6:
             best, since_best, hist.best_epoch = monitor["total"], 0, epoch
             best_state = copy.deepcopy(model.state_dict())
         else:
             since_best += 1
-            if since_best >= cfg.patience:
-                hist.stopped_early = True
-                break
+        stop = since_best >= cfg.patience
+        if checkpoint is not None and not stop and epoch + 1 < cfg.epochs \
+                and time.monotonic() - last_save >= 60 * cfg.checkpoint_minutes:
+            snapshot(done=False)
+            last_save = time.monotonic()
+        if progress:
+            progress(epoch + 1, cfg.epochs, monitor)
+        if stop:
+            hist.stopped_early = True
+            break
     model.load_state_dict(best_state)
     model.eval()
     hist.seconds = time.perf_counter() - start
+    if checkpoint is not None:
+        snapshot(done=True)
     log.info("trained %s for %d epochs on %s in %.1f s (best epoch %d)", type(model).__name__, len(hist.train),
              device, hist.seconds, hist.best_epoch + 1)
     return hist
+
+
+def _get_rng(gen: torch.Generator) -> dict:
+    """Every random generator training draws from (plain types and tensors, for ``weights_only`` loading)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "loader": gen.get_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+            "python": random.getstate()}
+
+
+def _set_rng(state: dict, gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    gen.set_state(state["loader"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
 
 
 @torch.no_grad()
