@@ -218,7 +218,7 @@ def experiment(
     report: Annotated[bool, typer.Option(help="write report.html, report.pdf and explorer.html")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run one experiment config (easy, medium, hard or your own) on a dataset folder, then write its report."""
+    """Run one experiment config (easy, medium, hard, large or your own) on a dataset folder, then write its report."""
     _setup_logging(verbose)
     try:
         cfg = load_config(config, data=str(data), out=str(out) if out else None, seed=seed, n_seeds=seeds,
