@@ -1,4 +1,5 @@
-"""Ctrl-C during feature extraction, then the same run again: the cached features are reused and the run finishes."""
+"""Ctrl-C during feature extraction or training, then the same run again: the cached features and the
+trainings' checkpoints are reused and the run finishes with the numbers of an uninterrupted run."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from songspace.runner import run_experiment
 N_TRACKS = 9
 N_DONE = 4  # files whose features are cached when Ctrl-C comes (a multiple of the batch size)
 
-# One representation without training, one clusterer, no t-SNE or UMAP; one worker: extraction runs in this process,
-# two clips per batch, so the progress callback fires after every second file.
+# One representation without training, one clusterer, no t-SNE or UMAP; one worker, two clips per batch, so the
+# progress callback fires after every second file.
 TINY = """
 n_seeds = 1
 [features]
@@ -102,3 +103,25 @@ def test_cli_ctrl_c_exits_130_with_a_resume_hint_and_the_rerun_uses_the_cache(
     folders = sorted((tmp_path / "runs").iterdir())
     assert len(folders) == 2 and (folders[1] / "metrics.csv").is_file()
     assert json.loads((folders[1] / "summary.json").read_text())["features_cached"] == N_DONE
+
+
+def test_run_stopped_during_training_goes_on_from_the_checkpoints(tmp_path: Path, monkeypatch) -> None:
+    data = make_dataset(tmp_path / "data", n=N_TRACKS)
+    path = write_config(tmp_path)
+    path.write_text(path.read_text().replace('representations = ["pca"]', 'representations = ["vae", "beta_vae"]')
+                    + "[train]\nepochs = 6\npatience = 6\ncheckpoint_minutes = 0\n", encoding="utf-8")
+    cfg = load_config(path, data=str(data), out=str(tmp_path / "runs"))
+
+    def stop_in_beta_vae(stage: str, done: int, total: int) -> None:
+        if stage == "train beta_vae" and done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(cfg, progress=stop_in_beta_vae)
+    resumed = run_experiment(cfg)
+    assert resumed.summary["from_checkpoints"] == {"vae": "finished", "beta_vae": "resumed after epoch 3"}
+
+    monkeypatch.setenv("SONGSPACE_CHECKPOINT_DIR", str(tmp_path / "fresh"))  # the same run, never stopped
+    whole = run_experiment(load_config(path, data=str(data), out=str(tmp_path / "runs")))
+    assert whole.summary["from_checkpoints"] == {}
+    assert (resumed.folder / "metrics.csv").read_bytes() == (whole.folder / "metrics.csv").read_bytes()
