@@ -3,6 +3,7 @@ one is not run again, and a checkpoint is only ever found by the training it bel
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from songspace.config import RunConfig, TrainConfig
+from songspace.errors import RunError
 from songspace.experiment import seed_threads
 from songspace.models import build_model
 from songspace.parallel import one_thread
@@ -154,3 +156,13 @@ def test_seed_threads_share_out_the_cores() -> None:
     assert seed_threads(RunConfig.model_validate({"train": {"threads": 0}}), 1) == cores
     assert seed_threads(RunConfig.model_validate({"train": {"threads": 0}}), 2) == max(1, cores // 2)
     assert seed_threads(RunConfig.model_validate({"train": {"threads": 3}}), 2) == 3
+
+
+def test_full_disk_names_the_checkpoint_folder(ds: RowDataset, tmp_path: Path, monkeypatch) -> None:
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", no_space)
+    with pytest.raises(RunError, match=r"checkpoints.*cannot write a training checkpoint.*No space left"):
+        train(_model(), ds, CFG, seed=0, checkpoint=tmp_path / "checkpoints" / "ck.pt")
+    assert list((tmp_path / "checkpoints").iterdir()) == []  # no half-written file left
