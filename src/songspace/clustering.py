@@ -125,6 +125,16 @@ def _check_sample_size(sample_size: int) -> None:
                           "cluster.sample_size (or leave it unset for each clusterer's default).")
 
 
+def _extend(X: np.ndarray, pick: np.ndarray | None, fit_labels: np.ndarray, model: Predictor) -> np.ndarray:
+    """Labels of every point of ``X``: the fitted labels on the sample ``pick`` (all points when None), what
+    ``model`` predicts for the rest."""
+    if pick is None:
+        return fit_labels
+    labels = model.predict(X)
+    labels[pick] = fit_labels
+    return labels
+
+
 def _sample(n: int, sample_size: int, seed: int) -> np.ndarray | None:
     """Sorted indices of a seeded sample of ``sample_size`` of ``n`` points, or None when n fits."""
     _check_sample_size(sample_size)
@@ -266,11 +276,8 @@ def agglomerative(X: np.ndarray, k: int, *, seed: int = 0, linkage: Literal["war
     notes = []
     if (distinct := len(np.unique(fit_X, axis=0))) < k:
         notes.append(f"only {distinct} distinct point(s) for k = {k}: identical points were split arbitrarily")
-    if pick is None:
-        labels = fit_labels
-    else:
-        labels = centroids.predict(X)
-        labels[pick] = fit_labels
+    labels = _extend(X, pick, fit_labels, centroids)
+    if pick is not None:
         notes.append(f"tree built on a seeded sample of {len(fit_X)} of {len(X)} points (O(n^2) memory); "
                      "the rest joined the nearest cluster centroid")
     return _result(labels, params, notes, centroids, pick)
@@ -385,11 +392,8 @@ def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | N
     core = est.core_sample_indices_
     assigner = NearestPointAssigner(fit_X[core], est.labels_[core], params["eps"])
     notes = ["density method: k ignored"]
-    if pick is None:
-        labels = est.labels_
-    else:
-        labels = assigner.predict(X)
-        labels[pick] = est.labels_
+    labels = _extend(X, pick, est.labels_, assigner)
+    if pick is not None:
         notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (neighbourhood memory); the rest "
                      "joined the nearest core point's cluster when within eps, else noise")
     return _result(labels, params, notes, assigner, pick)
@@ -419,11 +423,8 @@ def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_s
     assigner = NearestPointAssigner(fit_X, fit_labels, core_dist[:, -1])
     params: dict[str, Any] = {"min_cluster_size": mcs, "min_samples": ms, "fitted_on": n}
     notes = ["density method: k ignored"]
-    if pick is None:
-        labels = fit_labels
-    else:
-        labels = assigner.predict(X)
-        labels[pick] = fit_labels
+    labels = _extend(X, pick, fit_labels, assigner)
+    if pick is not None:
         notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (O(n^2) time); the rest joined the "
                      "nearest sample point's cluster when within its core distance, else noise")
     return _result(labels, params, notes, assigner, pick)
