@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scale.py                     # N = 1000 and 10000
     .venv/bin/python benchmarks/scale.py 1000 10000 100000 --seconds 5 --json scale.json
+    .venv/bin/python benchmarks/scale.py 100000 --cached --keep   # again, from the cache a --keep run left
 
 For each N, writes N short tracks (``--seconds`` s of 22.05 kHz 16-bit WAV: 8 classes of pulsing harmonic tones
 with noise, so that clustering has something to find; kept in ``--work`` and reused), then runs, timing each:
@@ -150,10 +151,12 @@ def run(n: int, args: argparse.Namespace) -> list[dict]:
     paths, labels = generate(work / f"tracks-{n}-{args.seconds:g}s", n, args.seconds)
     print(f"  (tracks ready in {time.perf_counter() - t:.1f} s)", flush=True)
     cache = work / f"cache-{n}"
-    shutil.rmtree(cache, ignore_errors=True)
+    if not args.cached:
+        shutil.rmtree(cache, ignore_errors=True)
     fcfg = FeatureConfig(cache_dir=str(cache), clip_seconds=args.seconds, workers=args.workers)
     ids = [p.stem for p in paths]
-    feats = stage("features", lambda: extract_features(paths, ids, fcfg, device=args.device))
+    if not args.cached:
+        stage("features", lambda: extract_features(paths, ids, fcfg, device=args.device))
     feats = stage("features_cached", lambda: extract_features(paths, ids, fcfg, device=args.device))
     assert len(feats.track_ids) == n, f"{len(feats.failed)} files failed: {feats.failed[:3]}"
 
@@ -198,6 +201,8 @@ def main() -> None:
     ap.add_argument("--amp", action="store_true", help="mixed precision on CUDA (train.amp)")
     ap.add_argument("--work", default="/tmp/songspace-scale", help="where tracks and caches go")
     ap.add_argument("--keep", action="store_true", help="keep each N's feature cache")
+    ap.add_argument("--cached", action="store_true",
+                    help="start from the feature cache a --keep run left (no fresh features stage)")
     ap.add_argument("--json", help="also write the rows here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
@@ -212,8 +217,8 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "rows.json"
                 argv = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
-                        if k not in ("n", "json", "amp", "keep", "device") or (k == "device" and v)]
-                argv += [f"--{flag}" for flag in ("amp", "keep") if getattr(args, flag)]
+                        if k not in ("n", "json", "amp", "keep", "cached", "device") or (k == "device" and v)]
+                argv += [f"--{flag}" for flag in ("amp", "keep", "cached") if getattr(args, flag)]
                 subprocess.run([sys.executable, __file__, str(n), *argv, "--json", str(out)], check=True)
                 rows += json.loads(out.read_text())
     if len(args.n) > 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import platform
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from songspace.errors import ConfigError, RunError
 from songspace.features import cache as cache_mod
 from songspace.features import extract_features, log_mel
 from songspace.features.extract import cache_settings
+from songspace.training import bounded_heap
 
 
 def cfg_for(tmp_path: Path, **kw) -> FeatureConfig:
@@ -177,3 +179,9 @@ def test_benchmark_generates_labelled_tracks_and_measures_memory(tmp_path: Path)
         time.sleep(0.2)
     del block
     assert bench.Memory.hwm() >= 64 << 20 and mem.peak_anon >= 60 << 20
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_batch_buffers_are_given_back_on_glibc() -> None:
+    # Without a fixed mmap threshold, batch buffers end up on a heap that keeps growing with the collection.
+    assert bounded_heap.__wrapped__() is True
