@@ -19,7 +19,7 @@ from songspace.errors import ConfigError, RunError
 from songspace.features import cache as cache_mod
 from songspace.features import extract_features, log_mel
 from songspace.features.extract import cache_settings
-from songspace.training import bounded_heap
+from songspace.parallel import bounded_heap
 
 
 def cfg_for(tmp_path: Path, **kw) -> FeatureConfig:

@@ -28,6 +28,7 @@ from songspace import checkpoint as ckpt
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.models.base import VAE
+from songspace.parallel import bounded_heap
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +49,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"train.device = {name!r} but CUDA is not available here; use 'auto' or 'cpu'.")
     return dev
-
-
-@lru_cache(maxsize=1)
-def bounded_heap() -> bool:
-    """Serve every allocation of 1 MB or more from its own memory mapping, given back when freed (glibc only).
-
-    glibc raises its mmap threshold each time such a block is freed, after which batch buffers of a few MB come
-    from the heap, which fragments and keeps what it took: embedding 100k log-mels in batches of 256 then
-    held 1.1 GB more at the end than at the start, growing with the number of tracks. Fixing the threshold
-    (``mallopt(M_MMAP_THRESHOLD)``, as ``MALLOC_MMAP_THRESHOLD_`` does) keeps it flat (+15 MB). Returns
-    whether it was set (False off glibc). Called by :func:`read_rows`, so it takes effect before a batch is read.
-    """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(-3, 1 << 20))  # M_MMAP_THRESHOLD = -3 in malloc.h
-    except (OSError, AttributeError):
-        return False
 
 
 def read_rows(data: np.ndarray, index: int | slice | np.ndarray) -> np.ndarray:
