@@ -13,13 +13,14 @@ import soundfile as sf
 import torch
 
 from conftest import tone, write_wav
+from songspace import training
 from songspace.clustering import cluster
 from songspace.config import FeatureConfig
 from songspace.errors import ConfigError, RunError
 from songspace.features import cache as cache_mod
 from songspace.features import extract_features, log_mel
 from songspace.features.extract import cache_settings
-from songspace.parallel import bounded_heap
+from songspace.parallel import trim_heap
 
 
 def cfg_for(tmp_path: Path, **kw) -> FeatureConfig:
@@ -181,7 +182,16 @@ def test_benchmark_generates_labelled_tracks_and_measures_memory(tmp_path: Path)
     assert bench.Memory.hwm() >= 64 << 20 and mem.peak_anon >= 60 << 20
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
-def test_batch_buffers_are_given_back_on_glibc() -> None:
-    # Without a fixed mmap threshold, batch buffers end up on a heap that keeps growing with the collection.
-    assert bounded_heap.__wrapped__() is True
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_reading_batches_trims_the_heap(tmp_path: Path, monkeypatch) -> None:
+    # Batch buffers freed leave holes in the heap that grow with the collection: read_rows trims it as it reads.
+    calls = []
+    monkeypatch.setattr(training, "trim_heap", lambda: calls.append(1) or True)
+    monkeypatch.setattr(training, "TRIM_EVERY", 1 << 20)
+    monkeypatch.setattr(training, "_read_since_trim", 0)
+    np.save(tmp_path / "x.npy", np.zeros((64, 128, 128), np.float16))  # 2 MB
+    x = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for start in range(0, 64, 8):
+        training.read_rows(x, slice(start, start + 8))  # 256 KB each
+    assert len(calls) == 2
+    assert trim_heap() is True

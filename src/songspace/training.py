@@ -28,7 +28,7 @@ from songspace import checkpoint as ckpt
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.models.base import VAE
-from songspace.parallel import bounded_heap
+from songspace.parallel import trim_heap
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,9 @@ def read_rows(data: np.ndarray, index: int | slice | np.ndarray) -> np.ndarray:
     A memory-mapped ``.npy`` (``np.load(path, mmap_mode="r")``) is read with ``os.pread`` instead of through the
     mapping: the rows then live in the page cache, not in this process's resident set, which so stays flat over an
     epoch of a 100k-track collection (reading through the mapping leaves every page touched counted as resident).
-    Anything else (arrays, views, array-likes) is indexed as it is.
+    Anything else (arrays, views, array-likes) is indexed as it is. Every 256 MB read, the heap is trimmed
+    (:func:`~songspace.parallel.trim_heap`), so that batch buffers freed do not pile up over an epoch.
     """
-    bounded_heap()
     if not (isinstance(data, np.memmap) and isinstance(data.base, mmap.mmap) and data.filename
             and data.flags.c_contiguous and data.ndim >= 1):
         return np.asarray(data[index])
@@ -97,7 +97,20 @@ def read_rows(data: np.ndarray, index: int | slice | np.ndarray) -> np.ndarray:
             j = k
     finally:
         os.close(fd)
+    _trim_after(out.nbytes)
     return out[0] if single else out
+
+
+TRIM_EVERY = 256 << 20  # bytes read by read_rows between two heap trims
+_read_since_trim = 0
+
+
+def _trim_after(nbytes: int) -> None:
+    global _read_since_trim
+    _read_since_trim += nbytes
+    if _read_since_trim >= TRIM_EVERY:
+        _read_since_trim = 0
+        trim_heap()
 
 
 class RowDataset(Dataset):
