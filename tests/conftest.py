@@ -78,3 +78,14 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# The start of every tiny run config in the tests: one seed, short clips, few mels, one feature worker. Tests
+# append their own [features] keys first (this ends inside [features]), then their other tables.
+TINY_RUN = """
+n_seeds = 1
+[features]
+clip_seconds = 1.5
+n_mels = 32
+workers = 1
+"""

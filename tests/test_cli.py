@@ -12,20 +12,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import make_dataset, tone, write_wav
+from conftest import TINY_RUN, make_dataset, tone, write_wav
 from songspace.cli import app
 
 runner = CliRunner()
 
 # Small and fast: short clips, few mels, few epochs, three representations, one clusterer, no UMAP (its JIT
 # warm-up alone takes ~20 s).
-TINY = """
-n_seeds = 1
-[features]
-clip_seconds = 1.5
-n_mels = 32
-workers = 1
-[methods]
+TINY = TINY_RUN + """[methods]
 representations = ["vae", "pca", "features"]
 [model]
 channels = [4, 8]

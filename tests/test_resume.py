@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import songspace.runner
-from conftest import make_dataset
+from conftest import TINY_RUN, make_dataset
 from songspace.cli import app
 from songspace.config import load_config
 from songspace.runner import run_experiment
@@ -22,13 +22,7 @@ N_DONE = 4  # files whose features are cached when Ctrl-C comes (a multiple of t
 
 # One representation without training, one clusterer, no t-SNE or UMAP; one worker, two clips per batch, so the
 # progress callback fires after every second file.
-TINY = """
-n_seeds = 1
-[features]
-clip_seconds = 1.5
-n_mels = 32
-workers = 1
-batch_size = 2
+TINY = TINY_RUN + """batch_size = 2
 [methods]
 representations = ["pca"]
 [cluster]

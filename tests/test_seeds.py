@@ -11,20 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import make_dataset
+from conftest import TINY_RUN, make_dataset
 from songspace.cli import app
 from songspace.config import SHIPPED, load_config
 from songspace.evaluation.seeds import aggregate_seeds, mean_std, with_std
 
 runner = CliRunner()
 
-TINY = """
-n_seeds = 1
-[features]
-clip_seconds = 1.5
-n_mels = 32
-workers = 1
-[model]
+TINY = TINY_RUN + """[model]
 channels = [4, 8]
 time_frames = 16
 [train]

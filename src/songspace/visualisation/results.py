@@ -59,21 +59,30 @@ def _metric_label(name: str) -> str:
 # --- composition -------------------------------------------------------------------------------------------------
 
 
+def _capped(names: list[str], order: list[int], tail: list[int], most: int, merged_name: str,
+            tail_name: str) -> tuple[list[str], np.ndarray]:
+    """Groups of ``len(names)`` values: those of ``order`` one group each up to ``most`` groups, the rest of
+    ``order`` merged into one (``merged_name``, ``{n}`` = how many), then ``tail`` in a last group. Returns the
+    group names and each value's group."""
+    kept, merged = (order, []) if len(order) <= most else (order[:most - 1], order[most - 1:])
+    out = [names[i] for i in kept]
+    idx = np.empty(len(names), dtype=np.int64)
+    idx[kept] = np.arange(len(kept))
+    if merged:
+        idx[merged] = len(out)
+        out.append(merged_name.format(n=len(merged)))
+    if tail:
+        idx[tail] = len(out)
+        out.append(tail_name)
+    return out, idx
+
+
 def _bars(clusters: np.ndarray, max_clusters: int) -> tuple[list[str], np.ndarray]:
     """Tick labels and each track's bar: clusters by size, the smallest merged past ``max_clusters``, noise last."""
     ids, inverse, sizes = np.unique(clusters, return_inverse=True, return_counts=True)
     real = [i for i in np.argsort(-sizes, kind="stable") if ids[i] >= 0]
-    noise = [i for i in range(len(ids)) if ids[i] < 0]
-    kept, merged = (real, []) if len(real) <= max_clusters else (real[:max_clusters - 1], real[max_clusters - 1:])
-    names = [str(ids[i]) for i in kept]
-    bar_of = np.empty(len(ids), dtype=np.int64)
-    bar_of[kept] = np.arange(len(kept))
-    if merged:
-        bar_of[merged] = len(names)
-        names.append(f"{len(merged)} smaller\nclusters")
-    if noise:
-        bar_of[noise] = len(names)  # every negative id (-1 noise, not placed) shares the last bar
-        names.append(NOISE)
+    noise = [i for i in range(len(ids)) if ids[i] < 0]  # every negative id (-1 noise, not placed) shares a bar
+    names, bar_of = _capped([str(i) for i in ids], real, noise, max_clusters, "{n} smaller\nclusters", NOISE)
     return names, bar_of[inverse.ravel()]
 
 
@@ -81,17 +90,8 @@ def _classes(values: np.ndarray, max_classes: int) -> tuple[list[str], np.ndarra
     """Class names (most common first, rare ones merged into "other", unknown last) and each track's class index."""
     names, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     known = sorted((i for i in range(len(names)) if names[i] != UNKNOWN), key=lambda i: (-counts[i], names[i]))
-    kept, merged = (known, []) if len(known) <= max_classes else (known[:max_classes - 1], known[max_classes - 1:])
-    out = [str(names[i]) for i in kept]
-    idx = np.empty(len(names), dtype=np.int64)
-    idx[kept] = np.arange(len(kept))
-    if merged:
-        idx[merged] = len(out)
-        out.append(f"other ({len(merged)} classes)")
     unknown = [i for i in range(len(names)) if names[i] == UNKNOWN]
-    if unknown:
-        idx[unknown] = len(out)
-        out.append(UNKNOWN)
+    out, idx = _capped([str(n) for n in names], known, unknown, max_classes, "other ({n} classes)", UNKNOWN)
     return out, idx[inverse.ravel()]
 
 
