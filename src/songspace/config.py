@@ -3,22 +3,103 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import numpy as np
 import tomli_w
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from songspace.errors import ConfigError
+
+
+def _representations():  # the registry imports its spec modules only (no torch): cheap, and no import circle
+    from songspace import representations
+
+    return representations
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+# What the feature code can run; FeatureConfig refuses the rest with the allowed range in its message.
+SAMPLE_RATE_RANGE = (4000, 192000)  # Hz: telephone speech up to high-resolution studio audio
+# Seconds: below 0.5 s the rhythm statistics (beat lags of 0.1 to 4 s) see almost nothing; above 10 minutes the
+# cached log-mel of one track passes 6 MB and a batch of clips no longer fits in memory.
+CLIP_SECONDS_RANGE = (0.5, 600.0)
+N_FFT_RANGE = (16, 65536)  # samples per frame: 0.7 ms to 3 s at 22050 Hz
+MAX_WORKERS = 1024  # processes; more is a typo, and would fork one per file
+
+
+def _in_range(name: str, value: float, bounds: tuple[float, float], unit: str = "") -> float:
+    lo, hi = bounds
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} = {value:g}{unit} is outside the allowed range {lo:g}..{hi:g}{unit}"
+                         if isinstance(value, float) else
+                         f"{name} = {value}{unit} is outside the allowed range {lo}..{hi}{unit}")
+    return value
+
+
+def _folder_setting(name: str, value: str) -> str:
+    """``value`` when it can name a folder: not empty, no NUL, and neither it nor a parent is an existing file."""
+    if not value.strip() or "\x00" in value:
+        raise ValueError(f"{name} = {value!r} does not name a folder")
+    path = Path(value).expanduser()
+    for p in (path, *path.parents):
+        try:
+            if p.exists():
+                if not p.is_dir():
+                    raise ValueError(f"{name} = {value!r}: {p} is a file, not a folder; point {name} at a folder")
+                break
+        except OSError:  # cannot be looked at (permissions): the run says so when it writes there
+            break
+    return value
+
+
+def _slaney_hz(mel: np.ndarray) -> np.ndarray:
+    """Hz of Slaney mel values (librosa's default mel scale: linear to 1 kHz, logarithmic above)."""
+    f_sp, min_log_mel, logstep = 200.0 / 3, 15.0, np.log(6.4) / 27.0
+    return np.where(mel < min_log_mel, f_sp * mel, 1000.0 * np.exp(logstep * (mel - min_log_mel)))
+
+
+def _slaney_mel(hz: float) -> float:
+    f_sp, logstep = 200.0 / 3, np.log(6.4) / 27.0
+    return hz / f_sp if hz < 1000.0 else 15.0 + float(np.log(hz / 1000.0)) / logstep
+
+
+def empty_mel_bands(*, sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> int:
+    """How many bands of librosa's mel filterbank (Slaney) hold no FFT bin: a triangle from edge ``i`` to edge
+    ``i + 2`` has a non-zero weight only where a bin frequency lies strictly inside it."""
+    edges = _slaney_hz(np.linspace(_slaney_mel(fmin), _slaney_mel(fmax), n_mels + 2))
+    bins = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
+    inside = np.searchsorted(bins, edges[2:], side="left") - np.searchsorted(bins, edges[:-2], side="right")
+    return int(np.sum(inside <= 0))
+
+
+def max_mel_bands(*, sr: int, n_fft: int, fmin: float, fmax: float) -> int:
+    """The most mel bands that all hold an FFT bin at these settings (0 when not even one does)."""
+    lo, hi = 0, 1 + n_fft // 2  # a band needs a bin of its own at the low end: never more bands than bins
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if empty_mel_bands(sr=sr, n_fft=n_fft, n_mels=mid, fmin=fmin, fmax=fmax) == 0:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 class FeatureConfig(Section):
-    """Audio decoding and features. Defaults are librosa's, which musicians and MIR papers know."""
+    """Audio decoding and features. Defaults are librosa's, which musicians and MIR papers know.
+
+    Settings the feature code cannot run are refused, with the allowed range: see :data:`SAMPLE_RATE_RANGE`,
+    :data:`CLIP_SECONDS_RANGE`, :data:`N_FFT_RANGE`; ``hop_length <= n_fft <= samples of a clip``,
+    ``fmin < fmax <= sample_rate / 2``, every mel band holding an FFT bin, ``n_mfcc <= n_mels``.
+    """
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     sample_rate: int = Field(22050, gt=0)
     clip_seconds: float = Field(10.0, gt=0)  # the middle of longer tracks; shorter ones are repeated
@@ -30,7 +111,7 @@ class FeatureConfig(Section):
     fmax: float | None = None
     n_mfcc: int = Field(20, gt=0)
     batch_size: int = Field(32, gt=0)  # clips per log-mel batch (on the GPU when there is one)
-    workers: int = Field(0, ge=0)  # feature worker processes; 0 = one per core
+    workers: int = Field(0, ge=0, le=MAX_WORKERS)  # feature worker processes; 0 = one per core
     file_timeout_s: float = Field(120.0, gt=0)  # a file that takes longer to decode is skipped (hung decoder)
     # Where per-file feature work runs: None = this machine's worker processes; "local:N" = a Dask cluster of N
     # processes here; "tcp://HOST:8786" = an existing Dask cluster (see songspace.distributed).
@@ -39,17 +120,53 @@ class FeatureConfig(Section):
     cache_dir: str = Field(default_factory=lambda: os.environ.get("SONGSPACE_CACHE_DIR",
                                                                   "~/.cache/songspace/features"))
 
+    @field_validator("sample_rate")
+    @classmethod
+    def _sample_rate(cls, v: int) -> int:
+        return int(_in_range("sample_rate", v, SAMPLE_RATE_RANGE, " Hz"))
 
-REPRESENTATIONS = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "cvae",
-                   "poe_vae", "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid", "hybrid_features",
-                   "naive_hybrid")
-Representation = Literal["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae",
-                         "cvae", "poe_vae", "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid",
-                         "hybrid_features", "naive_hybrid"]
-# What a plain `songspace run` compares: every unconditioned method that trains in minutes on a laptop.
-DEFAULT_REPRESENTATIONS = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "pca", "features",
-                           "lyrics", "hybrid", "hybrid_features", "naive_hybrid"]
-Clusterer = Literal["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
+    @field_validator("clip_seconds")
+    @classmethod
+    def _clip_seconds(cls, v: float) -> float:
+        return _in_range("clip_seconds", v, CLIP_SECONDS_RANGE, " s")
+
+    @field_validator("n_fft")
+    @classmethod
+    def _n_fft(cls, v: int) -> int:
+        return int(_in_range("n_fft", v, N_FFT_RANGE))
+
+    @field_validator("cache_dir")
+    @classmethod
+    def _cache_dir(cls, v: str) -> str:
+        return _folder_setting("cache_dir", v)
+
+    @model_validator(mode="after")
+    def _runnable(self) -> FeatureConfig:
+        samples = int(round(self.clip_seconds * self.sample_rate))
+        if self.hop_length > self.n_fft:
+            raise ValueError(f"hop_length = {self.hop_length} must be at most n_fft = {self.n_fft} (allowed: "
+                             f"1..{self.n_fft}); a larger hop skips samples between frames")
+        if self.n_fft > samples:
+            raise ValueError(f"n_fft = {self.n_fft} is longer than one clip (sample_rate x clip_seconds = {samples} "
+                             f"samples; allowed: {N_FFT_RANGE[0]}..{samples}); lower n_fft or raise clip_seconds")
+        nyquist = self.sample_rate / 2
+        fmax = nyquist if self.fmax is None else self.fmax
+        if not 0 < fmax <= nyquist:
+            raise ValueError(f"fmax = {fmax:g} Hz is outside the allowed range 0..{nyquist:g} Hz (sample_rate / 2)")
+        if self.fmin >= fmax:
+            raise ValueError(f"fmin = {self.fmin:g} Hz must be below fmax = {fmax:g} Hz (allowed: 0..{fmax:g} Hz)")
+        empty = empty_mel_bands(sr=self.sample_rate, n_fft=self.n_fft, n_mels=self.n_mels, fmin=self.fmin, fmax=fmax)
+        if empty:
+            most = max_mel_bands(sr=self.sample_rate, n_fft=self.n_fft, fmin=self.fmin, fmax=fmax)
+            raise ValueError(f"n_mels = {self.n_mels} is too many for n_fft = {self.n_fft} at sample_rate = "
+                             f"{self.sample_rate} Hz ({self.fmin:g}..{fmax:g} Hz): {empty} mel band(s) would hold no "
+                             f"FFT bin (allowed: 1..{most}); lower n_mels or raise n_fft")
+        if self.n_mfcc > self.n_mels:
+            raise ValueError(f"n_mfcc = {self.n_mfcc} is more than n_mels = {self.n_mels} (allowed: 1..{self.n_mels}): "
+                             "the MFCCs are a DCT of the mel bands")
+        return self
+
+
 
 
 class ModelConfig(Section):
@@ -68,15 +185,12 @@ class ModelConfig(Section):
 class MethodsConfig(Section):
     """Which representations a run learns and compares; each is clustered by every ``cluster.algorithms``.
 
-    Audio: vae (MLP-VAE on the spectral statistics), conv_vae (2-D conv VAE on log-mel), mfcc_vae (1-D conv VAE on
-    MFCC sequences), pca and features (baselines). Lyrics: lyrics (TF-IDF/SVD + language profile). Both: hybrid
-    (``hybrid_audio`` latent + lyrics, block-scaled and weighted), hybrid_features (standardised statistics + lyrics,
-    block-scaled), naive_hybrid (the same, concatenated without scaling: shows why scaling matters), bimodal_vae
-    (a VAE that reads and rebuilds statistics and lyrics). Lyrics methods are skipped when no track has lyrics.
+    The names are those of the registry (:mod:`songspace.representations`, one module each, described in
+    ``configs/default.toml``). Lyrics representations are skipped, with a note, when no track has lyrics.
     """
 
-    representations: list[Representation] = Field(default_factory=lambda: list(DEFAULT_REPRESENTATIONS))
-    hybrid_audio: Literal["vae", "conv_vae", "mfcc_vae", "autoencoder", "beta_vae", "pca", "features"] = "vae"
+    representations: list[str] = Field(default_factory=lambda: _representations().default_names())
+    hybrid_audio: str = "vae"  # the audio representation that ``hybrid`` fuses with the lyrics
     lyrics_weight: float = Field(1.0, ge=0)  # lyrics block against the audio block (1 = equal total variance)
     lyrics_components: int = Field(32, gt=0)  # SVD dimensions of the lyrics TF-IDF
     # Label columns the cvae is conditioned on. Its scores against these labels are marked in metrics.csv
@@ -87,10 +201,50 @@ class MethodsConfig(Section):
     poe_labels: list[str] = ["genre"]
     # Betas of the Beta-VAE sweep (beta_sweep.csv, figures/beta_sweep.png); [] = no sweep.
     beta_sweep: list[float] = []
+    # A representation's own settings, [methods.params.<name>], checked against the parameters it declares.
+    params: dict[str, dict[str, Any]] = {}
+
+    @field_validator("representations")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        known = _representations().names()
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(f"unknown representation(s) {', '.join(map(repr, unknown))}; choose from: "
+                             f"{', '.join(known)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("hybrid_audio")
+    @classmethod
+    def _audio(cls, value: str) -> str:
+        reg = _representations()
+        audio = [s.name for s in reg.specs() if s.modality == reg.AUDIO]
+        if value not in audio:
+            raise ValueError(f"hybrid_audio = {value!r} is not an audio representation; choose from: "
+                             f"{', '.join(audio)}")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        reg = _representations()
+        for name, settings in value.items():
+            if name not in reg.names():
+                raise ValueError(f"params for unknown representation {name!r}; choose from: {', '.join(reg.names())}")
+            spec = reg.get(name)
+            if spec.params is None:
+                raise ValueError(f"{name} has no settings of its own; remove [methods.params.{name}]")
+            spec.params.model_validate(settings)  # its errors name the setting and the allowed range
+        return value
+
+
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")  # what train.device may name
 
 
 class TrainConfig(Section):
     """The one trainer's settings (Adam, mini-batches, early stopping on a held-out split)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     epochs: int = Field(300, gt=0)
     batch_size: int = Field(64, gt=0)
@@ -111,6 +265,18 @@ class TrainConfig(Section):
     checkpoint_dir: str = Field(default_factory=lambda: os.environ.get("SONGSPACE_CHECKPOINT_DIR",
                                                                        "~/.cache/songspace/training"))
 
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not DEVICE.fullmatch(v.strip()):
+            raise ValueError(f"device = {v!r} is not one of auto, cpu, cuda, cuda:N (N = 0, 1, ...), mps")
+        return v.strip()
+
+    @field_validator("checkpoint_dir")
+    @classmethod
+    def _checkpoint_dir(cls, v: str) -> str:
+        return _folder_setting("checkpoint_dir", v)
+
 
 class ClusterConfig(Section):
     """How many clusters, and with what. k: explicit, or the class count of ``k_label``, or chosen by silhouette.
@@ -118,8 +284,7 @@ class ClusterConfig(Section):
     DBSCAN and HDBSCAN ignore k: they find their own number of clusters and leave outliers as noise.
     """
 
-    algorithms: list[Clusterer] = ["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan",
-                                   "gmm"]
+    algorithms: list[str] = ["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
     k: int | None = Field(None, ge=2)
     k_label: str | None = None  # default: genre when present, else the first label
     k_range: tuple[int, int] = (2, 12)  # searched by silhouette when there is neither k nor a label
@@ -127,6 +292,17 @@ class ClusterConfig(Section):
     # Above this many tracks agglomerative, dbscan, hdbscan and gmm fit on a seeded sample (the rest are assigned)
     # and kmeans turns to MiniBatchKMeans; None = each method's default (agglomerative 10,000, the others 20,000).
     sample_size: int | None = Field(None, ge=2)
+
+    @field_validator("algorithms")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from songspace.clustering import CLUSTERERS
+
+        unknown = [v for v in value if v not in CLUSTERERS]
+        if unknown:
+            raise ValueError(f"unknown clusterer(s) {', '.join(map(repr, unknown))}; choose from: "
+                             f"{', '.join(CLUSTERERS)}")
+        return list(dict.fromkeys(value))
 
 
 class EvalConfig(Section):
@@ -152,6 +328,7 @@ class RunConfig(Section):
     seed: int = 0
     n_seeds: int = Field(5, ge=1)  # every model x clusterer cell runs with seeds seed, seed + 1, ...
     labels: list[str] | None = None
+    max_labels: int = Field(8, ge=1)  # label columns scored at most (the first found, `labels` first); others listed
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     methods: MethodsConfig = Field(default_factory=MethodsConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -193,6 +370,8 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> RunConfig:
             raise ConfigError(f"{path}: is a folder; pass the path of a .toml config file.") from exc
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc}).") from exc
+        except RecursionError as exc:  # tomllib recurses into nested arrays and tables
+            raise ConfigError(f"{path}: values nested too deeply to be a songspace config.") from exc
     for key, value in overrides.items():
         if value is None:
             continue

@@ -23,8 +23,9 @@ from songspace.clustering import cluster
 from songspace.config import RunConfig
 from songspace.errors import SongspaceError
 from songspace.evaluation import score_clustering
+from songspace.evaluation.registry import is_metric
 from songspace.parallel import one_thread, process_pool
-from songspace.representations import Inputs, Representation, learn, learn_all
+from songspace.representations.base import Inputs, Representation, learn, learn_all
 
 log = logging.getLogger("songspace")
 
@@ -66,7 +67,7 @@ def cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: in
     """Cluster ``rep`` with ``algorithm`` (seeded by ``cfg.seed``) and score it (one metrics row)."""
     name = f"{rep.name}+{algorithm}"
     base = {"method": name, "representation": rep.name, "clusterer": algorithm, "modality": rep.modality,
-            "conditioned_on": ";".join(rep.conditioned_on), "learned": rep.learned, "space": rep.space}
+            "conditioned_on": ";".join(rep.conditioned_on), "space": rep.space}
     covered = np.ones(len(rep.latent), dtype=bool) if rep.present is None else rep.present
     notes = list(rep.notes)
     try:
@@ -107,8 +108,7 @@ def beta_sweep(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, label
         scored = cluster_and_score(c, rep, "kmeans", k, common, labels).row
         rows.append({"beta": float(beta), "seed": cfg.seed, "reconstruction": kept["reconstruction"],
                      "kl": kept["kl"], **{m: v for m, v in scored.items()
-                                          if m.startswith(("silhouette", "calinski", "davies", "nmi_", "ari_",
-                                                           "purity_"))}})
+                                          if is_metric(m) and m not in ("noise_fraction", "n_clusters")}})
     return rows
 
 

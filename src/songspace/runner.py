@@ -2,50 +2,60 @@
 
 One run = read the dataset, extract (or load cached) audio features and lyrics features, then for each seed
 learn each representation, cluster it with each clusterer and score it (:mod:`songspace.experiment`), average
-over seeds, write the analysis, draw, and write everything into a new folder under ``out``::
-
-    runs/20261123-101500-demo/
-        config.toml        the resolved settings (rerun with --config)
-        metrics.csv        one row per representation x clusterer: mean over seeds and <col>_std per number;
-                           conditioned_on names the labels a method was given; *_common in the shared space
-        metrics_seeds.csv  the same, one row per method and seed
-        beta_sweep.csv     when methods.beta_sweep is set (and beta_sweep_seeds.csv)
-        analysis.md        what the numbers say, written from them
-        assignments.csv    track_id, title, artist, audio_path, cluster per method (first seed), labels
-        latents/<representation>.npy, models/<representation>.pt and <representation>_history.json (first seed)
-        projections/<representation>_<tsne|umap>.npz   the 2-D coordinates drawn (index, xy)
-        figures/*.png, figures.json   every figure and its caption
-        problems.csv       every skipped file or row, and why
-        summary.json       counts, k and where it came from, seeds, timings, versions
-        run.log
+over seeds, write the analysis, draw, and write everything into a new folder under ``out``, laid out as
+:mod:`songspace.runfolder` says.
 """
 
 from __future__ import annotations
 
-import csv
+import io
 import json
 import logging
 import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from songspace import representations as registry
 from songspace.clustering import choose_k
 from songspace.config import RunConfig, dump_config
 from songspace.datasets import Manifest, Problem, read_dataset
 from songspace.errors import ConfigError, RunError
 from songspace.evaluation.analysis import analyse
+from songspace.evaluation.registry import metric_columns
 from songspace.evaluation.seeds import aggregate_seeds, with_std
 from songspace.experiment import MethodResult, run_seeds, seed_threads, seed_workers, seeds_of
 from songspace.features import FeatureSet, extract_features
 from songspace.features.text import TextFeatureSet, lyrics_features
 from songspace.models import save_model
-from songspace.representations import USES_LYRICS, Inputs, Representation, common_space
+from songspace.representations.base import Inputs, Representation, common_space
+from songspace.runfolder import (
+    ANALYSIS,
+    ASSIGNMENTS,
+    BASE_COLUMNS,
+    BETA_SWEEP,
+    BETA_SWEEP_SEEDS,
+    CONFIG,
+    FIGURES_INDEX,
+    LOG,
+    METRICS,
+    METRICS_SEEDS,
+    PROBLEM_COLUMNS,
+    PROBLEMS,
+    SUMMARY,
+    RunFolder,
+    aggregated_columns,
+    figure_file,
+    history_file,
+    latent_file,
+    metrics_columns,
+    model_file,
+    projection_file,
+)
 from songspace.training import reconstruct
 from songspace.visualisation import (
     plot_embedding,
@@ -66,56 +76,6 @@ log = logging.getLogger("songspace")
 
 # progress(stage, done, total): the CLI turns these into progress bars.
 Progress = Callable[[str, int, int], None]
-
-
-class RunFolder:
-    """A new folder for one run's results. Never reuses or overwrites an existing folder."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @classmethod
-    def create(cls, out: Path | str, name: str = "") -> RunFolder:
-        out = Path(out).expanduser()
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = f"{stamp}-{name}" if name else stamp
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RunError(f"{out}: cannot create the runs folder ({exc.strerror}); choose another --out.") from exc
-        for i in range(1, 1000):
-            path = out / (base if i == 1 else f"{base}-{i}")
-            try:
-                path.mkdir()  # atomic: fails if a parallel run took the name
-            except FileExistsError:
-                continue
-            return cls(path)
-        raise RunError(f"{out}: could not find a free run folder name for {base!r}.")
-
-    def file(self, rel: str) -> Path:
-        p = self.path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
-
-    def write_text(self, rel: str, text: str) -> Path:
-        p = self.file(rel)
-        p.write_text(text, encoding="utf-8")
-        return p
-
-    def write_csv(self, rel: str, rows: list[dict[str, Any]], columns: list[str]) -> Path:
-        p = self.file(rel)
-        with p.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: _fmt(v) for k, v in r.items()})
-        return p
-
-
-def _fmt(v: Any) -> Any:
-    if isinstance(v, float):
-        return "nan" if np.isnan(v) else f"{v:.6g}"
-    return v
 
 
 @dataclass
@@ -157,15 +117,15 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
     """Run one experiment as configured and write its folder. See the module docstring for the layout."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    manifest = read_dataset(cfg.data, layout=cfg.layout)
+    manifest = read_dataset(cfg.data, layout=cfg.layout, max_labels=cfg.max_labels, labels=cfg.labels)
     label_names = resolve_labels(manifest, cfg.labels)
     run = RunFolder.create(cfg.out, cfg.name or Path(cfg.data).name)
-    handler = logging.FileHandler(run.file("run.log"), encoding="utf-8")
+    handler = logging.FileHandler(run.file(LOG), encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        run.write_text("config.toml", dump_config(cfg))
+        run.write_text(CONFIG, dump_config(cfg))
         log.info("run folder %s; dataset %s (%s layout): %d tracks, %d problem(s)", run.path, manifest.root,
                  manifest.layout, len(manifest), len(manifest.problems))
         timings["read"] = time.perf_counter() - t0
@@ -187,7 +147,7 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
     position = {tr.track_id: i for i, tr in enumerate(manifest.tracks)}
     manifest = manifest.select([position[t] for t in feats.track_ids])
     if len(manifest) < 3:
-        run.write_csv("problems.csv", [p.__dict__ for p in problems], ["path", "reason", "skipped"])
+        run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
         raise RunError(f"{manifest.root}: only {len(manifest)} usable track(s) after skipping "
                        f"{len(feats.failed)} unusable file(s); see {run.path / 'problems.csv'}.")
     labels = {name: manifest.labels(name) for name in label_names}
@@ -195,7 +155,7 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
     t = time.perf_counter()
     lyrics = _lyrics(cfg, manifest)
     timings["lyrics"] = time.perf_counter() - t
-    run.write_csv("problems.csv", [p.__dict__ for p in problems], ["path", "reason", "skipped"])
+    run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
     cfg, conditions, cond_notes = _conditions(cfg, manifest)
     inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel, lyrics=lyrics,
                     n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), conditions=conditions)
@@ -217,28 +177,29 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
         log.warning(note)
     timings["representations+clustering"] = time.perf_counter() - t
 
-    columns = _metric_columns(label_names)
-    numeric = [c for c in columns if c in NUMERIC or c.split("_")[0] in ("ari", "nmi", "purity")]
+    columns = metrics_columns(label_names)
+    numeric = metric_columns(label_names)
     seed_rows = sorted((r for o in outcomes for r in o.rows), key=lambda r: r["seed"])
     rows = aggregate_seeds(seed_rows, numeric)
-    agg_columns = [*columns[:columns.index("silhouette")], "n_seeds",
-                   *with_std(columns[columns.index("silhouette"):], numeric)]
-    run.write_csv("metrics.csv", rows, agg_columns)
-    run.write_csv("metrics_seeds.csv", seed_rows, ["seed", *columns])
+    agg_columns = aggregated_columns(label_names)
+    run.write_csv(METRICS, rows, agg_columns)
+    run.write_csv(METRICS_SEEDS, seed_rows, ["seed", *columns])
     sweep = []
     if cfg.methods.beta_sweep:
         sweep_seed_rows = sorted((r for o in outcomes for r in o.sweep), key=lambda r: (r["beta"], r["seed"]))
         sweep_numeric = [c for c in sweep_seed_rows[0] if c not in ("beta", "seed")] if sweep_seed_rows else []
         sweep = aggregate_seeds(sweep_seed_rows, sweep_numeric, key="beta")
-        run.write_csv("beta_sweep.csv", sweep, ["beta", "n_seeds", *with_std(sweep_numeric, sweep_numeric)])
-        run.write_csv("beta_sweep_seeds.csv", sweep_seed_rows, ["beta", "seed", *sweep_numeric])
+        run.write_csv(BETA_SWEEP, sweep, ["beta", "n_seeds", *with_std(sweep_numeric, sweep_numeric)])
+        run.write_csv(BETA_SWEEP_SEEDS, sweep_seed_rows, ["beta", "seed", *sweep_numeric])
     _write_assignments(run, manifest, results, labels)
     for rep in reps:
-        np.save(run.file(f"latents/{rep.name}.npy"), rep.latent)
+        run.save_npy(latent_file(rep.name), rep.latent)
         if rep.model is not None and rep.history is not None:
-            save_model(rep.model, run.file(f"models/{rep.name}.pt"))
-            run.write_text(f"models/{rep.name}_history.json", json.dumps(rep.history.__dict__, indent=1))
-    run.write_text("analysis.md", analyse(rows, label_names, n_tracks=len(manifest),
+            buf = io.BytesIO()
+            save_model(rep.model, buf)
+            run.write_bytes(model_file(rep.name), buf.getvalue())
+            run.write_text(history_file(rep.name), json.dumps(rep.history.__dict__, indent=1))
+    run.write_text(ANALYSIS, analyse(rows, label_names, n_tracks=len(manifest),
                                           n_with_lyrics=n_lyrics if lyrics is not None else None,
                                           seeds=len(seeds)))
 
@@ -259,6 +220,8 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
         "seed_workers": seed_workers(cfg, len(seeds)),
         "train_threads": seed_threads(cfg, seed_workers(cfg, len(seeds))), "scheduler": cfg.features.scheduler,
         "representations": [r.name for r in reps], "clusterers": list(cfg.cluster.algorithms),
+        # what each representation is (its registry entry), so that the report needs no registry to read the run
+        "representation_specs": {r.name: registry.get(r.name).describe() for r in reps},
         "conditioned_on": {r.name: r.conditioned_on for r in reps if r.conditioned_on},
         "notes": rep_notes,
         "cluster_params": {r.name: r.params for r in results if r.params},
@@ -269,30 +232,32 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
         "train_seconds_all_seeds": {str(o.seed): o.train_seconds for o in outcomes},
         "versions": _versions(), "train_device": trained[0].history.device if trained else None,
     }
-    run.write_text("summary.json", json.dumps(summary, indent=1, ensure_ascii=False, default=str))
+    run.write_json(SUMMARY, summary)
     log.info("done: %s", run.path)
     return RunResult(run.path, rows, agg_columns, summary)
 
 
 def _conditions(cfg: RunConfig, manifest: Manifest) -> tuple[RunConfig, dict[str, list[str]], list[str]]:
-    """The label columns that cvae / poe_vae are configured to read, and the config without those this dataset
-    lacks (a missing ``condition_on`` column is an error; a missing ``poe_labels`` column is left out, noted)."""
-    reps = cfg.methods.representations
+    """The label columns that representations are configured to be given (their spec's ``conditioned_by``), and the
+    config without those this dataset lacks: a missing column is an error where the spec requires its conditions
+    (cvae), else it is left out, noted (poe_vae)."""
     notes: list[str] = []
     wanted: list[str] = []
-    if "cvae" in reps:
-        missing = [c for c in cfg.methods.condition_on if c not in manifest.label_columns]
-        if missing:
-            raise ConfigError(f"methods.condition_on names {missing}, not label columns of {manifest.root} "
+    for name in cfg.methods.representations:
+        spec = registry.get(name)
+        if spec.conditioned_by is None:
+            continue
+        key = spec.conditioned_by
+        given = list(getattr(cfg.methods, key))
+        absent = [c for c in given if c not in manifest.label_columns]
+        if absent and spec.conditions_required:
+            raise ConfigError(f"methods.{key} names {absent}, not label columns of {manifest.root} "
                               f"(found: {', '.join(manifest.label_columns) or 'none'}).")
-        wanted += cfg.methods.condition_on
-    if "poe_vae" in reps:
-        absent = [c for c in cfg.methods.poe_labels if c not in manifest.label_columns]
         if absent:
-            notes.append(f"poe_vae: no label column {', '.join(absent)} in this dataset; modalities without it")
+            notes.append(f"{name}: no label column {', '.join(absent)} in this dataset; modalities without it")
             cfg = cfg.model_copy(deep=True)
-            cfg.methods.poe_labels = [c for c in cfg.methods.poe_labels if c not in absent]
-        wanted += cfg.methods.poe_labels
+            setattr(cfg.methods, key, [c for c in given if c not in absent])
+        wanted += getattr(cfg.methods, key)
     return cfg, {c: manifest.labels(c) for c in dict.fromkeys(wanted)}, notes
 
 
@@ -308,7 +273,7 @@ def _lyrics(cfg: RunConfig, manifest: Manifest) -> TextFeatureSet | None:
     The texts are ``Track.lyrics_text``, decoded once by the dataset reader; its lyrics problems are already in
     ``manifest.problems``. No file is read here.
     """
-    if not any(m in USES_LYRICS for m in cfg.methods.representations):
+    if not any(registry.get(m).needs_lyrics or registry.get(m).reads_lyrics for m in cfg.methods.representations):
         return None
     texts = [tr.lyrics_text for tr in manifest.tracks]
     if not any(texts):
@@ -317,21 +282,6 @@ def _lyrics(cfg: RunConfig, manifest: Manifest) -> TextFeatureSet | None:
     # Seed 0 whatever the run's seed: lyrics features are features, like the audio ones, so that seed s of a run
     # of several seeds gives the same numbers as a run of seed s alone.
     return lyrics_features(texts, n_components=cfg.methods.lyrics_components, seed=0)
-
-
-NUMERIC = ("silhouette", "calinski_harabasz", "davies_bouldin", "silhouette_common", "calinski_harabasz_common",
-           "davies_bouldin_common", "noise_fraction", "n_clusters")
-
-
-def _metric_columns(label_names: list[str]) -> list[str]:
-    """Columns of one seed's metrics row; the aggregated table adds n_seeds and a ``_std`` after each number."""
-    cols = ["method", "representation", "clusterer", "modality", "conditioned_on", "silhouette", "calinski_harabasz",
-            "davies_bouldin", "silhouette_common", "calinski_harabasz_common", "davies_bouldin_common",
-            "noise_fraction"]
-    for name in label_names:
-        cols += [f"ari_{name}", f"nmi_{name}", f"purity_{name}"]
-    # cluster_sample_size: the seeded sample a clusterer that does not scale was fitted on (empty: all tracks)
-    return [*cols, "n_clusters", "cluster_sample_size", "space", "notes"]
 
 
 def _write_assignments(run: RunFolder, manifest: Manifest, results: list[MethodResult],
@@ -344,8 +294,7 @@ def _write_assignments(run: RunFolder, manifest: Manifest, results: list[MethodR
             row[r.name] = int(r.labels[i]) if r.labels is not None else ""
         row.update({name: vals[i] for name, vals in labels.items()})
         rows.append(row)
-    cols = ["track_id", "title", "artist", "audio_path", *[r.name for r in results], *labels]
-    run.write_csv("assignments.csv", rows, cols)
+    run.write_csv(ASSIGNMENTS, rows, [*BASE_COLUMNS, *[r.name for r in results], *labels])
 
 
 class _Figures:
@@ -355,15 +304,14 @@ class _Figures:
         self.run, self.index = run, []
 
     def add(self, fig: Any, name: str, caption: str, kind: str) -> None:
-        save_figure(fig, self.run.file(f"figures/{name}.png"))
-        self.index.append({"file": f"figures/{name}.png", "caption": caption, "kind": kind})
+        buf = io.BytesIO()
+        save_figure(fig, buf)
+        rel = figure_file(name)
+        self.run.write_bytes(rel, buf.getvalue())
+        self.index.append({"file": rel, "caption": caption, "kind": kind})
 
     def write_index(self) -> None:
-        self.run.write_text("figures.json", json.dumps(self.index, indent=1, ensure_ascii=False))
-
-
-RECONSTRUCTED = ("vae", "autoencoder", "beta_vae", "conv_vae", "mfcc_vae", "beta_conv_vae")
-TRAVERSED = ("beta_vae", "beta_conv_vae")
+        self.run.write_json(FIGURES_INDEX, self.index)
 
 
 def _draw(cfg: RunConfig, figures: _Figures, reps: list[Representation], results: list[MethodResult],
@@ -388,7 +336,7 @@ def _draw(cfg: RunConfig, figures: _Figures, reps: list[Representation], results
         res = first[rep.name]
         idx = sample_indices(len(rep.latent), cfg.plots.max_points, seed=cfg.seed)
         coords = project_2d(rep.latent[idx], proj, seed=cfg.seed)
-        np.savez(figures.run.file(f"projections/{rep.name}_{proj}.npz"), index=idx, xy=coords)
+        figures.run.save_npz(projection_file(rep.name, proj), index=idx, xy=coords)
         colourings = {f"cluster ({res.clusterer})": [str(c) if c >= 0 else "none" for c in res.labels[idx]]}
         colourings.update({name: [vals[i] for i in idx] for name, vals in labels.items()})
         sampled = f", sample of {len(idx)}" if len(idx) < len(rep.latent) else ""
@@ -407,9 +355,10 @@ def _draw(cfg: RunConfig, figures: _Figures, reps: list[Representation], results
                         f"Composition of the {r.name} clusters over {', '.join(labels)} ({seed_note}): one bar per "
                         "cluster, its size on top; -1 = noise or not placed.", "composition")
     for rep in reps:
-        if rep.name in RECONSTRUCTED and rep.model is not None and rep.dataset is not None:
+        spec = registry.get(rep.name)
+        if spec.reconstructs and rep.model is not None and rep.dataset is not None:
             _draw_reconstructions(figures, rep, labels.get(k_label or "", None), k_label, cfg.seed)
-        if rep.name in TRAVERSED and rep.model is not None and rep.dataset is not None:
+        if spec.traversal and rep.model is not None and rep.dataset is not None:
             _draw_traversal(figures, rep, cfg.seed)
     for name in labels:
         cols = [f"nmi_{name}", f"ari_{name}", f"purity_{name}"]
@@ -457,8 +406,7 @@ def _draw_reconstructions(figures: _Figures, rep: Representation, classes: list[
     assert rep.model is not None and rep.dataset is not None
     originals, recon = reconstruct(rep.model, rep.dataset, [i for i, _ in picks])
     units = "dB" if originals.ndim == 3 else "standardised"
-    what = "log-mel" if rep.name in ("conv_vae", "beta_conv_vae") else \
-        "log-mel from MFCCs" if rep.name == "mfcc_vae" else "spectral statistics"
+    what = registry.get(rep.name).reconstructs
     figures.add(plot_reconstructions(originals, recon, [t for _, t in picks], title=f"{rep.name}: reconstructions",
                                      units=units), f"reconstructions_{rep.name}",
                 f"{rep.name}: original (left) and reconstructed (right) {what} of a few tracks per class"

@@ -13,7 +13,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-BASELINES = ("pca", "features", "mfcc_stats", "log_mel_flat")
+from songspace.evaluation.registry import as_float, lower_is_better
+
+
+def _is(rep: str, what: str) -> bool:
+    """Whether the registered representation ``rep`` is ``learned`` / a ``baseline`` (unknown names are neither)."""
+    from songspace import representations as registry
+
+    return rep in registry.names() and bool(getattr(registry.get(rep), what))
+
 # A difference in NMI/silhouette below this is reported as a tie: one seed cannot resolve it. With several
 # seeds, a difference within the two standard deviations added is a tie too.
 TIE = 0.02
@@ -22,18 +30,19 @@ Row = Mapping[str, Any]
 
 
 def _num(row: Row, col: str) -> float:
-    try:
-        v = float(row.get(col, math.nan))
-    except (TypeError, ValueError):
-        return math.nan
-    return v
+    return as_float(row.get(col))
 
 
-def _best(rows: Sequence[Row], col: str, *, higher: bool = True) -> Row | None:
+def best(rows: Sequence[Row], col: str) -> Row | None:
+    """The row with the best defined value of ``col`` (the lowest where lower is better); None when none has one."""
     scored = [r for r in rows if not math.isnan(_num(r, col))]
     if not scored:
         return None
-    return max(scored, key=lambda r: _num(r, col) if higher else -_num(r, col))
+    low = lower_is_better(col)
+    return max(scored, key=lambda r: -_num(r, col) if low else _num(r, col))
+
+
+
 
 
 def _std(row: Row, col: str) -> float:
@@ -86,20 +95,20 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
     for label in label_names:
         col = f"nmi_{label}"
         free = [r for r in rows if label not in _conditioned(r)]
-        best = _best(free, col)
-        if best is None:
+        first = best(free, col)
+        if first is None:
             continue
         out.append(f"## {label}")
         out.append("")
-        out.append(f"- Best unsupervised match to `{label}`: **{best['method']}** (NMI {_pm(best, col)}, "
-                   f"ARI {_pm(best, f'ari_{label}')}, purity {_pm(best, f'purity_{label}')}).")
-        given = _best([r for r in rows if label in _conditioned(r)], col)
+        out.append(f"- Best unsupervised match to `{label}`: **{first['method']}** (NMI {_pm(first, col)}, "
+                   f"ARI {_pm(first, f'ari_{label}')}, purity {_pm(first, f'purity_{label}')}).")
+        given = best([r for r in rows if label in _conditioned(r)], col)
         if given is not None:
             out.append(f"- Not counted: **{given['method']}** was given `{label}` (conditioned on it) and reaches "
                        f"NMI {_pm(given, col)}; that is not an unsupervised result.")
         by_modality = {}
         for m in ("audio", "lyrics", "audio+lyrics"):
-            b = _best([r for r in free if r.get("modality") == m], col)
+            b = best([r for r in free if r.get("modality") == m], col)
             if b is not None:
                 by_modality[m] = b
         if len(by_modality) > 1:
@@ -122,7 +131,7 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
 
     out.append("## Learned representations against the baselines")
     out.append("")
-    learned = list(dict.fromkeys(r["representation"] for r in rows if r.get("learned")))
+    learned = [rep for rep in dict.fromkeys(r["representation"] for r in rows) if _is(rep, "learned")]
     if not learned:
         out.append("No learned representation was run.")
     wins = losses = 0
@@ -130,14 +139,14 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
         mine = [r for r in rows if r["representation"] == rep]
         given = _conditioned(mine[0])
         modality = mine[0].get("modality")
-        bases = [b for b in rows if b["representation"] in BASELINES and b.get("modality") == modality] or \
-            [b for b in rows if b["representation"] in BASELINES]
+        bases = [b for b in rows if _is(b["representation"], "baseline") and b.get("modality") == modality] or \
+            [b for b in rows if _is(b["representation"], "baseline")]
         if not bases:
             continue
         parts = []
         for col, what in [*((f"nmi_{lab}", f"{lab} NMI") for lab in label_names if lab not in given),
                           ("silhouette_common", "common-space silhouette")]:
-            a, b = _best(mine, col), _best(bases, col)
+            a, b = best(mine, col), best(bases, col)
             if a is None or b is None:
                 continue
             said = verdict(_num(a, col), _num(b, col), _std(a, col), _std(b, col))

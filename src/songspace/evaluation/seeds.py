@@ -14,17 +14,12 @@ from typing import Any
 
 import numpy as np
 
-
-def _float(v: Any) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
+from songspace.evaluation.registry import as_float
 
 
 def mean_std(values: Sequence[Any]) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof 1) of the defined values; NaN where there are too few."""
-    x = np.array([_float(v) for v in values], dtype=np.float64)
+    x = np.array([as_float(v) for v in values], dtype=np.float64)
     x = x[~np.isnan(x)]
     if x.size == 0:
         return math.nan, math.nan

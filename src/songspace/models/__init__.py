@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -15,12 +15,15 @@ from songspace.models.beta_vae import BetaConvVAE, BetaVAE
 from songspace.models.bimodal_vae import BimodalVAE
 from songspace.models.conv_vae import ConvVAE, ConvVAE1d
 from songspace.models.cvae import ConditionalVAE, one_hot
+from songspace.models.idec import IDEC
 from songspace.models.mlp_vae import MLPVAE
 from songspace.models.poe_vae import PoEOutput, PoEVAE
+from songspace.models.vade import VaDE
 
 MODELS: dict[str, type[VAE]] = {"mlp_vae": MLPVAE, "conv_vae": ConvVAE, "mfcc_conv_vae": ConvVAE1d,
                                 "bimodal_vae": BimodalVAE, "beta_vae": BetaVAE, "beta_conv_vae": BetaConvVAE,
-                                "cvae": ConditionalVAE, "poe_vae": PoEVAE, "autoencoder": Autoencoder}
+                                "cvae": ConditionalVAE, "poe_vae": PoEVAE, "autoencoder": Autoencoder,
+                                "vade": VaDE, "idec": IDEC}
 
 
 def build_model(name: str, *, input_shape: Sequence[int] | None = None, **kwargs: Any) -> VAE:
@@ -52,9 +55,10 @@ def build_model(name: str, *, input_shape: Sequence[int] | None = None, **kwargs
     return model
 
 
-def save_model(model: VAE, path: Path | str) -> None:
-    """Write a model built by :func:`build_model` (its name, arguments and weights) to ``path``."""
-    torch.save({"build_args": model.build_args, "state_dict": model.state_dict()}, Path(path))
+def save_model(model: VAE, path: Path | str | BinaryIO) -> None:
+    """Write a model built by :func:`build_model` (its name, arguments and weights) to ``path`` (or a binary file)."""
+    torch.save({"build_args": model.build_args, "state_dict": model.state_dict()},
+               path if hasattr(path, "write") else Path(path))
 
 
 def load_model(path: Path | str) -> VAE:
@@ -68,4 +72,4 @@ def load_model(path: Path | str) -> VAE:
 
 __all__ = ["MODELS", "VAE", "MLPVAE", "BimodalVAE", "ConvVAE", "ConvVAE1d", "BetaVAE", "BetaConvVAE", "ConditionalVAE",
            "PoEVAE", "PoEOutput", "Autoencoder", "ModelOutput", "build_model", "save_model", "load_model",
-           "kl_to_standard_normal", "one_hot"]
+           "kl_to_standard_normal", "one_hot", "VaDE", "IDEC"]

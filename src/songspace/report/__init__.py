@@ -3,7 +3,7 @@
     files = write_report(Path("runs/20261123-101500-demo-easy"))
     files.html, files.pdf, files.explorer
 
-The stage reads the run folder once (:func:`songspace.report.data.read_run`), then pure functions turn what it
+The stage reads the run folder once (:func:`songspace.runfolder.read_run`), then pure functions turn what it
 read into pages: :func:`~songspace.report.html.report_html` (one self-contained page: figures as data URIs, CSS
 inline, no script, no URL) and :func:`~songspace.report.paper.paper_html` (a NeurIPS-style paper that headless
 Chromium prints to PDF, :mod:`songspace.report.pdf`). The interactive latent-space page is
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from songspace.errors import SongspaceError
-from songspace.report.data import RunData, read_run
 from songspace.report.html import report_html
 from songspace.report.paper import paper_html
 from songspace.report.pdf import find_chromium, print_to_pdf
+from songspace.runfolder import RunData, read_run
 
 log = logging.getLogger(__name__)
 

@@ -9,24 +9,16 @@ deviations added (see :mod:`songspace.evaluation.analysis`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from songspace.evaluation.analysis import BASELINES, verdict
-from songspace.report.data import Row, RunData
+from songspace.evaluation.analysis import best, verdict
+from songspace.report.method import specs
 from songspace.report.tables import conditioned_on, num, pm
+from songspace.runfolder import Row, RunData
 
-# Representations with a trained encoder (a run's summary.json lists those it trained in train_seconds).
-LEARNED = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "cvae",
-           "poe_vae")
 MODALITIES = ("audio", "lyrics", "audio+lyrics")
 
 
-def best(rows: Sequence[Row], col: str, *, higher: bool = True) -> Row | None:
-    scored = [r for r in rows if not math.isnan(num(r, col))]
-    if not scored:
-        return None
-    return max(scored, key=lambda r: num(r, col) if higher else -num(r, col))
 
 
 @dataclass
@@ -61,13 +53,21 @@ class Findings:
 
 
 def learned_names(run: RunData) -> list[str]:
+    """Representations of the run with a trained encoder (those it trained, and those the registry says learn)."""
     trained = run.summary.get("train_seconds")
     names = set(trained) if isinstance(trained, dict) else set()
+    facts = specs(run)
     reps = dict.fromkeys(str(r.get("representation")) for r in run.metrics.rows)
-    return [r for r in reps if r in names or r in LEARNED]
+    return [r for r in reps if r in names or facts.get(r, {}).get("learned")]
 
 
-def _label(run: RunData, lab: str, learned: list[str]) -> LabelFinding | None:
+def baseline_names(run: RunData) -> list[str]:
+    facts = specs(run)
+    reps = dict.fromkeys(str(r.get("representation")) for r in run.metrics.rows)
+    return [r for r in reps if facts.get(r, {}).get("baseline")]
+
+
+def _label(run: RunData, lab: str, learned: list[str], baselines: list[str]) -> LabelFinding | None:
     col = f"nmi_{lab}"
     rows = run.metrics.rows
     free = [r for r in rows if lab not in conditioned_on(r)]
@@ -79,7 +79,7 @@ def _label(run: RunData, lab: str, learned: list[str]) -> LabelFinding | None:
                              num(other, f"{col}_std")) if other else ""
     given = best([r for r in rows if lab in conditioned_on(r)], col)
     mine = best([r for r in free if r.get("representation") in learned], col)
-    base = best([r for r in free if r.get("representation") in BASELINES], col)
+    base = best([r for r in free if r.get("representation") in baselines], col)
     lv = verdict(num(mine, col), num(base, col), num(mine, f"{col}_std"), num(base, f"{col}_std")) \
         if mine and base else ""
     by_modality = {m: b for m in MODALITIES if (b := best([r for r in free if r.get("modality") == m], col))}
@@ -113,15 +113,15 @@ def _sweep(run: RunData) -> tuple[dict[str, float], str | None]:
 def find(run: RunData) -> Findings:
     """The facts of one run (see the module docstring)."""
     learned = learned_names(run)
-    labels = [f for lab in run.labels if (f := _label(run, lab, learned)) is not None]
+    baselines = baseline_names(run)
+    labels = [f for lab in run.labels if (f := _label(run, lab, learned, baselines)) is not None]
     wins = sum(f.learned_verdict == "beats" for f in labels)
     losses = sum(f.learned_verdict == "loses to" for f in labels)
     ties = sum(f.learned_verdict == "ties with" for f in labels)
     noisy = [r for r in run.metrics.rows if num(r, "noise_fraction") > 0]
     sweep_best, trend = _sweep(run)
-    reps = dict.fromkeys(str(r.get("representation")) for r in run.metrics.rows)
     return Findings(labels, best(run.metrics.rows, "silhouette_common"), wins, losses, ties, noisy, sweep_best,
-                    trend, learned, [r for r in reps if r in BASELINES])
+                    trend, learned, baselines)
 
 
 def nmi(row: Row, label: str) -> str:

@@ -1,6 +1,6 @@
 """report.html: one self-contained page that explains a run (figures as data URIs, CSS inline, no script, no URL).
 
-:func:`report_html` takes a :class:`~songspace.report.data.RunData` and returns the page. Every string that comes
+:func:`report_html` takes a :class:`~songspace.runfolder.RunData` and returns the page. Every string that comes
 from the run (titles, labels, notes, the analysis, config values) is HTML-escaped before it is placed.
 """
 
@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from songspace.report.data import Figure, RunData, Table
 from songspace.report.markdown import markdown_html
 from songspace.report.method import CLUSTERERS, clusterers, esc, objective_html, representations
 from songspace.report.tables import (
@@ -25,6 +24,7 @@ from songspace.report.tables import (
     seed_columns,
     sweep_table,
 )
+from songspace.runfolder import Figure, RunData, Table
 
 SHORT_TABLE = 30  # rows: a shorter table is kept on one printed page; a longer one breaks, its header repeated
 MAX_CLASSES = 24  # classes listed per label (largest first); the rest are counted

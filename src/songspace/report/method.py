@@ -10,29 +10,8 @@ import html
 import math
 from typing import Any
 
-from songspace.report.data import RunData
+from songspace.runfolder import RunData
 
-# What each representation is (songspace.representations); a name not listed shows its metrics.csv "space".
-REPRESENTATIONS = {
-    "vae": "MLP-VAE on the standardised spectral statistics (MFCC means and spreads, their deltas, a coarse "
-           "tempogram and loudness dynamics)",
-    "conv_vae": "2-D convolutional VAE on log-mel spectrograms",
-    "mfcc_vae": "1-D convolutional VAE on MFCC sequences",
-    "autoencoder": "plain deterministic autoencoder on the statistics (reconstruction only, no KL term)",
-    "beta_vae": "β-VAE on the statistics",
-    "beta_conv_vae": "β-VAE on log-mel spectrograms",
-    "cvae": "conditional VAE on the statistics, given label columns",
-    "poe_vae": "product-of-experts VAE, one encoder per modality present",
-    "bimodal_vae": "VAE that reads and rebuilds the statistics and the lyrics (lyrics optional per track)",
-    "pca": "baseline: PCA of the statistics to the latent size",
-    "features": "baseline: the standardised statistics themselves",
-    "mfcc_stats": "baseline: MFCC means and spreads only",
-    "log_mel_flat": "baseline: the log-mel spectrogram pooled to 16 frames and flattened",
-    "lyrics": "TF-IDF/SVD embedding of the lyrics (words, grapheme n-grams, phonetic keys) beside a language profile",
-    "hybrid": "a learned audio latent and the lyrics embedding, block-scaled and weighted",
-    "hybrid_features": "the statistics and the lyrics embedding, block-scaled",
-    "naive_hybrid": "the statistics and the lyrics embedding concatenated unscaled (shows why scaling matters)",
-}
 CLUSTERERS = {
     "kmeans": "K-Means with seeded restarts",
     "agglomerative_ward": "agglomerative clustering, Ward linkage",
@@ -41,8 +20,17 @@ CLUSTERERS = {
     "hdbscan": "HDBSCAN (ignores k; leaves noise)",
     "gmm": "Gaussian mixture with full covariances",
 }
-VAES = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "cvae", "poe_vae")
-BETA_VAES = ("beta_vae", "beta_conv_vae")
+
+
+def specs(run: RunData) -> dict[str, dict[str, Any]]:
+    """What each representation of the run is: the facts the run recorded (summary.json), else the registry's."""
+    from songspace import representations as registry
+
+    recorded = run.summary.get("representation_specs")
+    out = dict(recorded) if isinstance(recorded, dict) else {}
+    for name in registry.names():
+        out.setdefault(name, registry.get(name).describe())
+    return out
 
 
 def esc(value: Any) -> str:
@@ -56,12 +44,13 @@ def representations(run: RunData) -> list[dict[str, str]]:
     train = run.summary.get("train_seconds") if isinstance(run.summary.get("train_seconds"), dict) else {}
     order = [str(r) for r in run.summary.get("representations", []) if isinstance(r, str)]
     order += [str(r.get("representation")) for r in run.metrics.rows]
+    facts = specs(run)
     out = []
     for rep in dict.fromkeys(order):
         row = next((r for r in run.metrics.rows if r.get("representation") == rep), {})
         seconds = train.get(rep) if isinstance(train, dict) else None
         out.append({"name": rep, "modality": str(row.get("modality") or ""),
-                    "what": REPRESENTATIONS.get(rep, ""), "space": str(row.get("space") or ""),
+                    "what": str(facts.get(rep, {}).get("description", "")), "space": str(row.get("space") or ""),
                     "conditioned_on": str(row.get("conditioned_on") or "").replace(";", ", "),
                     "train_seconds": f"{float(seconds):.1f}" if isinstance(seconds, (int, float)) else ""})
     return out
@@ -94,7 +83,12 @@ def objective_html(run: RunData, *, cite: Any = None) -> str:
     def c(key: str, text: str) -> str:
         return cite(key) if cite else text
 
+    from songspace import representations as registry
+
     reps = {r["name"] for r in representations(run)}
+    facts = specs(run)
+    vaes = {r for r in reps if facts.get(r, {}).get("kl_beta") == "beta"}
+    beta_vaes = {r for r in reps if facts.get(r, {}).get("kl_beta") == "beta_vae"}
     beta = _model(run, "beta", 1.0)
     beta_vae = _model(run, "beta_vae", 4.0)
     capacity = _model(run, "capacity_max", None)
@@ -116,11 +110,11 @@ def objective_html(run: RunData, *, cite: Any = None) -> str:
         '<i>σ</i><sub><i>i</i></sub><sup>2</sup>)</span><span class="eqno">(2)</span></div>',
     ]
     notes = []
-    if reps & set(VAES):
-        notes.append(f"β = {beta_text(beta)} for {', '.join(sorted(reps & set(VAES)))}"
+    if vaes:
+        notes.append(f"β = {beta_text(beta)} for {', '.join(sorted(vaes))}"
                      + (" (the plain VAE)" if beta == 1.0 else ""))
-    if reps & set(BETA_VAES):
-        text = (f"β = {beta_text(beta_vae)} for the β-VAE ({', '.join(sorted(reps & set(BETA_VAES)))}) "
+    if beta_vaes:
+        text = (f"β = {beta_text(beta_vae)} for the β-VAE ({', '.join(sorted(beta_vaes))}) "
                 f"{c('higgins2017', '(Higgins et al., 2017)')}, which trades reconstruction for a more factorised "
                 "latent")
         if capacity is not None:
@@ -128,17 +122,11 @@ def objective_html(run: RunData, *, cite: Any = None) -> str:
                      f"rising linearly from 0 to {beta_text(capacity)} nats over {beta_text(epochs)} epochs "
                      f"{c('burgess2018', '(Burgess et al., 2018)')}")
         notes.append(text)
-    if "cvae" in reps:
-        notes.append("the conditional VAE encodes <i>q</i><sub>φ</sub>(<i>z</i>|<i>x</i>, <i>c</i>) and decodes "
-                     "<i>p</i><sub>θ</sub>(<i>x</i>|<i>z</i>, <i>c</i>) given the one-hot label <i>c</i> "
-                     f"{c('sohn2015', '(Sohn et al., 2015)')}: its latent is meant to hold what <i>c</i> does not")
-    if "poe_vae" in reps:
-        notes.append("the product-of-experts VAE combines one Gaussian expert per modality present, "
-                     "<i>q</i>(<i>z</i>|<i>x</i><sub>1..<i>M</i></sub>) ∝ <i>p</i>(<i>z</i>) "
-                     "Π<sub><i>m</i></sub> <i>q</i>(<i>z</i>|<i>x</i><sub><i>m</i></sub>), so a track missing lyrics "
-                     f"(or a label) still has a posterior {c('wu2018', '(Wu &amp; Goodman, 2018)')}")
-    if "autoencoder" in reps:
-        notes.append("the plain autoencoder keeps only the reconstruction term (deterministic <i>z</i>)")
+    for name in sorted(reps & set(registry.names())):
+        spec = registry.get(name)
+        if spec.objective_note:
+            ref = c(spec.cite[0], f"({spec.cite[1]})") if spec.cite else ""
+            notes.append(spec.objective_note.replace("{cite}", ref).replace(" {cite}", ""))
     if notes:
         parts.append("<p>In this run: " + "; ".join(notes) + ".</p>")
     parts.append("<p>A track's embedding is its posterior mean <i>μ</i><sub>φ</sub>(<i>x</i>); the weights kept are "

@@ -1,7 +1,7 @@
 """The run as a paper: an HTML document in the NeurIPS style (US letter, single column 5.5 in wide, Times-like
 10 pt serif) that headless Chromium prints to ``report.pdf`` (:mod:`songspace.report.pdf`).
 
-:func:`paper_html` takes a :class:`~songspace.report.data.RunData` and returns the document. Its findings
+:func:`paper_html` takes a :class:`~songspace.runfolder.RunData` and returns the document. Its findings
 (abstract, discussion) are written from the numbers by :mod:`songspace.report.findings`; no result is fixed prose.
 Every string from the run is HTML-escaped. Bengali text falls back to an installed Bengali font (Lohit Bengali or
 Noto Sans Bengali).
@@ -14,7 +14,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from songspace.report.data import Figure, RunData
 from songspace.report.findings import Findings, LabelFinding, find, nmi, verdict
 from songspace.report.html import data_uri, table_html
 from songspace.report.method import CLUSTERERS, clusterers, esc, objective_html, representations
@@ -28,6 +27,7 @@ from songspace.report.tables import (
     pm,
     sweep_table,
 )
+from songspace.runfolder import Figure, RunData
 
 SERIF = ('"Times New Roman", Times, "Liberation Serif", "Nimbus Roman", "Nimbus Roman No9 L", "TeX Gyre Termes", '
          '"DejaVu Serif", "Lohit Bengali", "Noto Sans Bengali", "Noto Serif Bengali", serif')
@@ -113,26 +113,28 @@ REFERENCES: dict[str, tuple[str, str]] = {
     "rousseeuw1987": ("Rousseeuw, 1987", "P. J. Rousseeuw. Silhouettes: A graphical aid to the interpretation and "
                       "validation of cluster analysis. <i>Journal of Computational and Applied Mathematics</i>, "
                       "20:53–65, 1987."),
-    "sohn2015": ("Sohn et al., 2015", "K. Sohn, H. Lee, and X. Yan. Learning structured output representation "
-                 "using deep conditional generative models. In <i>Advances in Neural Information Processing "
-                 "Systems (NeurIPS)</i>, 2015."),
     "tzanetakis2002": ("Tzanetakis &amp; Cook, 2002", "G. Tzanetakis and P. Cook. Musical genre classification of "
                        "audio signals. <i>IEEE Transactions on Speech and Audio Processing</i>, 10(5):293–302, "
                        "2002."),
     "vinh2010": ("Vinh et al., 2010", "N. X. Vinh, J. Epps, and J. Bailey. Information theoretic measures for "
                  "clusterings comparison: Variants, properties, normalization and correction for chance. "
                  "<i>Journal of Machine Learning Research</i>, 11:2837–2854, 2010."),
-    "wu2018": ("Wu &amp; Goodman, 2018", "M. Wu and N. Goodman. Multimodal generative models for scalable "
-               "weakly-supervised learning. In <i>Advances in Neural Information Processing Systems (NeurIPS)</i>, "
-               "2018."),
     "xie2016": ("Xie et al., 2016", "J. Xie, R. Girshick, and A. Farhadi. Unsupervised deep embedding for "
                 "clustering analysis. In <i>International Conference on Machine Learning (ICML)</i>, 2016."),
 }
 
 
+def _references() -> dict[str, tuple[str, str]]:
+    """The general references above and those the representations declare (their spec's ``cite``)."""
+    from songspace import representations as registry
+
+    return {**REFERENCES, **{s.cite[0]: (s.cite[1], s.cite[2]) for s in registry.specs() if s.cite}}
+
+
 def cite(*keys: str) -> str:
     """``(Kingma &amp; Welling, 2014; Higgins et al., 2017)``: the in-text citation of reference keys."""
-    return "(" + "; ".join(REFERENCES[k][0] for k in keys) + ")"
+    refs = _references()
+    return "(" + "; ".join(refs[k][0] for k in keys) + ")"
 
 
 def _m(row: dict[str, Any] | None) -> str:
@@ -512,7 +514,8 @@ def limitations(run: RunData) -> str:
 
 
 def references() -> str:
-    entries = [REFERENCES[k][1] for k in sorted(REFERENCES)]  # keys are first authors' surnames and years
+    refs = _references()
+    entries = [refs[k][1] for k in sorted(refs)]  # keys are first authors' surnames and years
     return "<h2>References</h2><div class=\"refs\">" + "".join(f"<p>{e}</p>" for e in entries) + "</div>"
 
 

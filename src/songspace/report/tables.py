@@ -13,36 +13,40 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from songspace.report.data import Row, RunData, Table
+from songspace.evaluation.registry import (
+    COMMON,
+    METRICS,
+    as_float,
+    has_direction,
+    is_count,
+    lower_is_better,
+    metric_of,
+)
+from songspace.evaluation.registry import header as metric_header
+from songspace.runfolder import Row, RunData, Table
 
 DAGGER = "†"
 UNDEFINED = "–"
-LOWER_IS_BETTER = ("davies_bouldin", "davies_bouldin_common", "noise_fraction", "reconstruction")
-COUNTS = ("n_clusters", "n_seeds")  # whole numbers when every seed agrees
-NO_BEST = (*COUNTS, "kl", "beta")  # no better direction: never bold
-HEADER = {"silhouette": "Silhouette", "calinski_harabasz": "Calinski–Harabasz", "davies_bouldin": "Davies–Bouldin",
-          "noise_fraction": "Noise", "n_clusters": "Clusters", "nmi": "NMI", "ari": "ARI", "purity": "Purity",
-          "reconstruction": "Reconstruction", "kl": "KL", "beta": "β", "n_seeds": "Seeds"}
-INTERNAL_COMMON = ("silhouette_common", "calinski_harabasz_common", "davies_bouldin_common")
-INTERNAL_OWN = ("silhouette", "calinski_harabasz", "davies_bouldin")
+# Headers of the columns that are not metrics (the metrics' own are in songspace.evaluation.registry).
+OTHER_HEADER = {"reconstruction": "Reconstruction", "kl": "KL", "beta": "β", "n_seeds": "Seeds"}
+INTERNAL_OWN = tuple(m.name for m in METRICS if m.kind == "internal")
+INTERNAL_COMMON = tuple(f"{c}{COMMON}" for c in INTERNAL_OWN)
+
+
+def _is_count(col: str) -> bool:
+    return is_count(col) or col == "n_seeds"  # whole numbers when every seed agrees
 
 
 def num(row: Row, col: str) -> float:
     """The float in ``row[col]``; NaN when absent or not a number."""
-    v = row.get(col)
-    if isinstance(v, (int, float)):
-        return float(v)
-    try:
-        return float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return math.nan
+    return as_float(row.get(col))
 
 
 def fmt(value: float, std: float = math.nan, *, col: str = "") -> str:
     """``0.840 ± 0.033``; one decimal from 100 up; counts without decimals when whole and not spread."""
     if math.isnan(value):
         return UNDEFINED
-    if col in COUNTS:
+    if _is_count(col):
         if value == int(value) and (math.isnan(std) or std == 0):
             return str(int(value))
         return f"{value:.1f}" + ("" if math.isnan(std) else f" ± {std:.1f}")
@@ -65,16 +69,13 @@ def conditioned_on(row: Row) -> list[str]:
 
 def metric_label(col: str) -> str | None:
     """``genre`` for ``nmi_genre`` / ``ari_genre`` / ``purity_genre``; None for other columns."""
-    head, _, rest = col.partition("_")
-    return rest if head in ("nmi", "ari", "purity") and rest else None
+    found = metric_of(col)
+    return found[1] if found is not None else None
 
 
 def header(col: str) -> str:
     """Short column heading: ``NMI`` for ``nmi_genre`` (the label is the group heading)."""
-    if metric_label(col):
-        return HEADER[col.partition("_")[0]]
-    base = col.removesuffix("_common")
-    return HEADER.get(base, col.replace("_", " "))
+    return OTHER_HEADER.get(col) or metric_header(col)
 
 
 @dataclass
@@ -110,7 +111,7 @@ class ResultTable:
 
 
 def _best_index(rows: Sequence[Row], col: str) -> set[int]:
-    if col in NO_BEST:
+    if not has_direction(col):
         return set()
     lab = metric_label(col)
     scored = [(i, num(r, col)) for i, r in enumerate(rows)
@@ -120,7 +121,7 @@ def _best_index(rows: Sequence[Row], col: str) -> set[int]:
     values = [v for _, v in scored]
     if min(values) == max(values):
         return set()  # all equal: nothing stands out
-    best = min(values) if col in LOWER_IS_BETTER else max(values)
+    best = min(values) if lower_is_better(col) else max(values)
     return {i for i, v in scored if v == best}
 
 

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
+from songspace.evaluation.registry import as_float, lower_is_better
 from songspace.visualisation.fonts import configure_fonts  # noqa: E402
 
 UNKNOWN = "(unknown)"
@@ -33,17 +34,11 @@ COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
            "#332288", "#882255", "#999933", "#44AA99", "#661100")
 UNKNOWN_COLOUR = "#BBBBBB"
 OTHER_COLOUR = "#E4E4E4"
-LOWER_IS_BETTER = ("davies_bouldin", "reconstruction", "loss")
 
 Row = Mapping[str, Any]
 
 
-def _num(v: Any) -> float:
-    """``v`` as a float; NaN for ``None``, ``""``, ``"nan"`` and anything else that is not a number."""
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
+_num = as_float
 
 
 def _nums(values: Sequence[Any], what: str, n: int) -> np.ndarray:
@@ -53,7 +48,7 @@ def _nums(values: Sequence[Any], what: str, n: int) -> np.ndarray:
 
 
 def _metric_label(name: str) -> str:
-    return f"{name} (lower is better)" if any(k in name for k in LOWER_IS_BETTER) else name
+    return f"{name} (lower is better)" if lower_is_better(name) else name
 
 
 # --- composition -------------------------------------------------------------------------------------------------

@@ -1,33 +1,236 @@
-"""Read a run folder once into a :class:`RunData`: the only code of the report that touches the disk to read.
+"""The run folder: every path and column of it defined once, written and read through this module alone.
 
-Everything else in :mod:`songspace.report` takes a ``RunData`` and returns strings. Old run folders (no
+A run folder (``runs/<date>-<time>-<name>/``)::
+
+    config.toml        the resolved settings (rerun with --config)
+    metrics.csv        one row per representation x clusterer (a "method"): mean over seeds and <col>_std per number;
+                       conditioned_on names the labels a method was given; *_common in the shared space
+    metrics_seeds.csv  the same, one row per method and seed
+    beta_sweep.csv     when methods.beta_sweep is set (and beta_sweep_seeds.csv)
+    analysis.md        what the numbers say, written from them
+    assignments.csv    track_id, title, artist, audio_path (relative to the dataset), cluster per method (first
+                       seed), labels
+    latents/<representation>.npy, models/<representation>.pt and <representation>_history.json (first seed)
+    projections/<representation>_<tsne|umap>.npz   the 2-D coordinates drawn (index, xy)
+    figures/*.png, figures.json   every figure and its caption
+    problems.csv       every skipped file or row, and why
+    summary.json       counts, k and where it came from, seeds, timings, versions
+    report.html, report.pdf, explorer.html, clips/   written by ``songspace report``
+    run.log
+
+The runner writes a new folder through :class:`RunFolder` (``RunFolder.create``); ``songspace report`` adds its
+files through ``RunFolder.open``. Every name that comes from data (a label column, a representation) passes
+:func:`safe_name` before it becomes part of a path, every path is checked to lie inside the folder, and every file
+is written under a temporary name and renamed, so that a full disk or a crash never leaves a half-written file
+under its final name. :func:`read_run` reads a folder for the report and the explorer: old run folders (no
 ``metrics_seeds.csv``, no ``*_std`` columns, no ``conditioned_on``, no ``figures.json``) read fine: what is absent
-is ``None`` or empty and listed in ``RunData.missing``, so the report can say so instead of failing.
-
-Memory and time stay bounded on a large collection: ``assignments.csv`` is streamed once (class counts only),
-``problems.csv`` keeps its first rows and a count, and only the figures are read whole (their number does not grow
-with the tracks).
+is ``None`` or empty and listed in ``RunData.missing``. Memory and time stay bounded on a large collection:
+``assignments.csv`` is streamed once (class counts only), ``problems.csv`` keeps its first rows and a count, and
+only the figures are read whole (their number does not grow with the tracks).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import json
 import logging
 import math
+import os
+import tempfile
+import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import regex
 import tomllib
 
 from songspace.errors import RunError
+from songspace.evaluation.registry import as_float, metric_columns
 
 log = logging.getLogger(__name__)
 
-TEXT_COLUMNS = ("method", "representation", "clusterer", "modality", "conditioned_on", "space", "notes", "learned")
-BASE_COLUMNS = ("track_id", "title", "artist", "audio_path")
+# --- schema --------------------------------------------------------------------------------------------------------
+CONFIG, METRICS, METRICS_SEEDS, BETA_SWEEP, BETA_SWEEP_SEEDS = ("config.toml", "metrics.csv", "metrics_seeds.csv",
+                                                                "beta_sweep.csv", "beta_sweep_seeds.csv")
+ANALYSIS, ASSIGNMENTS, FIGURES_INDEX, PROBLEMS, SUMMARY, LOG = ("analysis.md", "assignments.csv", "figures.json",
+                                                               "problems.csv", "summary.json", "run.log")
+REPORT_HTML, REPORT_PDF, EXPLORER_HTML, CLIPS = "report.html", "report.pdf", "explorer.html", "clips"
+IDENTITY_COLUMNS = ("method", "representation", "clusterer", "modality", "conditioned_on")
+# cluster_sample_size: the seeded sample a clusterer that does not scale was fitted on (empty: all tracks)
+TRAILING_COLUMNS = ("cluster_sample_size", "space", "notes")
+TEXT_COLUMNS = (*IDENTITY_COLUMNS, "space", "notes")
+BASE_COLUMNS = ("track_id", "title", "artist", "audio_path")  # assignments.csv before the methods and labels
+PROBLEM_COLUMNS = ("path", "reason", "skipped")
+
+
+def metrics_columns(labels: Sequence[str]) -> list[str]:
+    """Columns of one seed's row of ``metrics.csv``; the aggregated table adds ``n_seeds`` after the identity
+    columns and a ``<col>_std`` after each number (:func:`aggregated_columns`)."""
+    return [*IDENTITY_COLUMNS, *metric_columns(labels), *TRAILING_COLUMNS]
+
+
+def aggregated_columns(labels: Sequence[str]) -> list[str]:
+    out = [*IDENTITY_COLUMNS, "n_seeds"]
+    for c in metric_columns(labels):
+        out += [c, f"{c}_std"]
+    return [*out, *TRAILING_COLUMNS]
+
+
+def latent_file(representation: str) -> str:
+    return f"latents/{safe_name(representation)}.npy"
+
+
+def model_file(representation: str) -> str:
+    return f"models/{safe_name(representation)}.pt"
+
+
+def history_file(representation: str) -> str:
+    return f"models/{safe_name(representation)}_history.json"
+
+
+def projection_file(representation: str, projection: str) -> str:
+    return f"projections/{safe_name(representation)}_{safe_name(projection)}.npz"
+
+
+def figure_file(name: str) -> str:
+    return f"figures/{safe_name(name)}.png"
+
+
+_UNSAFE = regex.compile(r"[^\p{L}\p{M}\p{N}_.+-]+")  # letters with their vowel signs, any script
+
+
+def safe_name(name: str, *, max_length: int = 80) -> str:
+    """``name`` as one safe file-name component.
+
+    Letters (with their vowel signs and marks) and digits of any script, ``.``, ``+``, ``-`` and ``_`` are kept;
+    every other run of characters (``/``, ``\\``, spaces, control characters) becomes ``_``; leading and trailing
+    dots go (no ``..``, no hidden file). A name that had to change, or is longer than ``max_length``, ends in a
+    short hash of the original, so that two names never meet in one file. Never empty.
+    """
+    import hashlib
+
+    text = unicodedata.normalize("NFC", str(name))
+    safe = _UNSAFE.sub("_", text).strip(".") or "_"
+    if safe != text or len(safe) > max_length:
+        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        safe = f"{safe[:max_length - 9]}-{digest}"
+    return safe
+
+
+def _disk_error(path: Path, exc: OSError) -> RunError:
+    why = {errno.ENOSPC: "the disk is full", errno.EROFS: "the disk is read-only", errno.EACCES: "permission denied",
+           errno.EPERM: "permission denied", errno.EDQUOT: "the disk quota is used up"}.get(exc.errno or 0,
+                                                                                        exc.strerror or str(exc))
+    return RunError(f"{path}: cannot write ({why}); free space or choose another --out.")
+
+
+# --- writing -------------------------------------------------------------------------------------------------------
+class RunFolder:
+    """One run's folder. ``create`` makes a new one (never reusing or overwriting an existing folder); ``open`` an
+    existing one to add the report. Every write goes through :meth:`write_bytes` (temporary name, then rename)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, out: Path | str, name: str = "") -> RunFolder:
+        out = Path(out).expanduser()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = f"{stamp}-{safe_name(name)}" if name else stamp
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"{out}: cannot create the runs folder ({exc.strerror}); choose another --out.") from exc
+        for i in range(1, 1000):
+            path = out / (base if i == 1 else f"{base}-{i}")
+            try:
+                path.mkdir()  # atomic: fails if a parallel run took the name
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise _disk_error(out, exc) from exc
+            return cls(path)
+        raise RunError(f"{out}: could not find a free run folder name for {base!r}.")
+
+    @classmethod
+    def open(cls, path: Path | str) -> RunFolder:
+        path = Path(path)
+        if not path.is_dir():
+            raise RunError(f"{path}: no such run folder.")
+        return cls(path)
+
+    def file(self, rel: str) -> Path:
+        """The path of ``rel`` inside the folder (its parent folders made); a path leading out is refused."""
+        root = self.path.resolve()
+        p = (root / rel).resolve()
+        if not p.is_relative_to(root) or p == root:
+            raise RunError(f"{rel!r}: refusing to write outside the run folder {self.path}.")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _disk_error(p.parent, exc) from exc
+        return p
+
+    def write_bytes(self, rel: str, data: bytes) -> Path:
+        p = self.file(rel)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, p)
+        except OSError as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            raise _disk_error(p, exc) from exc
+        return p
+
+    def write_text(self, rel: str, text: str) -> Path:
+        return self.write_bytes(rel, text.encode("utf-8"))
+
+    def write_json(self, rel: str, value: Any) -> Path:
+        return self.write_text(rel, json.dumps(value, indent=1, ensure_ascii=False, default=str))
+
+    def write_csv(self, rel: str, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Path:
+        """``rows`` under ``columns``; a row with a column not in ``columns`` is an error, not a silent drop."""
+        buf = io.StringIO(newline="")
+        w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="raise")
+        w.writeheader()
+        for r in rows:
+            try:
+                w.writerow({k: _fmt(v) for k, v in r.items()})
+            except ValueError as exc:
+                raise ValueError(f"{rel}: {exc}; add the column to the schema in songspace.runfolder") from exc
+        return self.write_text(rel, buf.getvalue())
+
+    def save_npy(self, rel: str, array: Any) -> Path:
+        import numpy as np
+
+        buf = io.BytesIO()
+        np.save(buf, array)
+        return self.write_bytes(rel, buf.getvalue())
+
+    def save_npz(self, rel: str, **arrays: Any) -> Path:
+        import numpy as np
+
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return self.write_bytes(rel, buf.getvalue())
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, float):
+        return "nan" if v != v else f"{v:.6g}"
+    return v
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
                ".webp": "image/webp"}
 MAX_PROBLEMS = 200  # problems.csv rows kept for the report; the count covers them all
@@ -110,13 +313,6 @@ class RunData:
         return int(max(ns)) if ns else 1
 
 
-def _float(value: str | None) -> float:
-    try:
-        return float(value) if value not in (None, "") else math.nan
-    except ValueError:
-        return math.nan
-
-
 def read_table(path: Path, *, text: tuple[str, ...] = TEXT_COLUMNS) -> Table:
     """A small CSV (metrics, seeds, beta sweep) with numbers parsed. Raises RunError naming the file."""
     try:
@@ -127,7 +323,7 @@ def read_table(path: Path, *, text: tuple[str, ...] = TEXT_COLUMNS) -> Table:
     except (OSError, csv.Error) as exc:
         raise RunError(f"{path}: cannot be read as CSV ({exc}); the run folder is damaged. Rerun the experiment."
                        ) from exc
-    rows = [{c: (r.get(c) or "") if c in text else _float(r.get(c)) for c in columns} for r in raw]
+    rows = [{c: (r.get(c) or "") if c in text else as_float(r.get(c)) for c in columns} for r in raw]
     return Table(columns, rows)
 
 
@@ -236,7 +432,7 @@ def _problems(path: Path) -> tuple[list[dict[str, str]], int]:
 
 
 def read_run(run_dir: Path | str) -> RunData:
-    """Read the run folder ``run_dir`` (see :mod:`songspace.runner` for its layout) for the report.
+    """Read the run folder ``run_dir`` (see this module's docstring for its layout) for the report.
 
     Raises
     ------

@@ -1,0 +1,154 @@
+"""Every metric of a results row, declared once: what it computes, where it goes, which way is better, its header.
+
+``metrics.csv``'s metric columns, which columns are averaged over seeds, the report's table headers and which
+direction is better in tables and figures all derive from :data:`METRICS`. To add a metric: write its function
+in :mod:`songspace.evaluation.metrics` and add one :class:`Metric` line here.
+
+Kinds of metric and their columns (for labels ``L``):
+
+- ``internal``: computed in a space, twice: ``<name>`` in the method's own space and ``<name>_common`` in the
+  common space every method shares; ``fn(X, labels_pred, *, sample_size, seed)``.
+- ``partition``: of the clustering alone, ``<name>``; ``fn(labels_pred)``.
+- ``label``: against each label column, ``<name>_L``; ``fn(labels_true, labels_pred)``.
+- ``count``: a whole number (``n_clusters``), averaged like the others but printed as an integer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from songspace.evaluation import metrics as m
+
+KINDS = ("internal", "partition", "label", "count")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: str  # one of KINDS
+    header: str  # short column heading in tables
+    fn: Callable[..., float]
+    higher_is_better: bool | None  # None: no better direction (counts)
+    description: str
+
+
+def _n_clusters(labels_pred: np.ndarray) -> float:
+    labels = np.asarray(labels_pred)
+    return int(np.unique(labels[labels >= 0]).size)
+
+
+def _silhouette(X: np.ndarray, labels_pred: np.ndarray, *, sample_size: int, seed: int) -> float:
+    return m.silhouette(X, labels_pred, sample_size=sample_size, seed=seed)
+
+
+def _calinski_harabasz(X: np.ndarray, labels_pred: np.ndarray, **_: Any) -> float:
+    return m.calinski_harabasz(X, labels_pred)
+
+
+def _davies_bouldin(X: np.ndarray, labels_pred: np.ndarray, **_: Any) -> float:
+    return m.davies_bouldin(X, labels_pred)
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("silhouette", "internal", "Silhouette", _silhouette, True,
+           "mean silhouette coefficient, in [-1, 1]"),
+    Metric("calinski_harabasz", "internal", "Calinski–Harabasz", _calinski_harabasz, True,
+           "between- over within-cluster dispersion"),
+    Metric("davies_bouldin", "internal", "Davies–Bouldin", _davies_bouldin, False,
+           "mean worst-case cluster similarity, 0 is best"),
+    Metric("noise_fraction", "partition", "Noise", m.noise_fraction, False,
+           "share of tracks left as noise (-1) or not placed"),
+    Metric("ari", "label", "ARI", m.ari, True, "adjusted Rand index against the label (0 = chance)"),
+    Metric("nmi", "label", "NMI", m.nmi, True, "normalised mutual information with the label, in [0, 1]"),
+    Metric("purity", "label", "Purity", m.purity, True, "share of tracks whose cluster's majority label is theirs"),
+    Metric("n_clusters", "count", "Clusters", _n_clusters, None, "clusters found (noise not counted)"),
+)
+BY_NAME = {mt.name: mt for mt in METRICS}
+COMMON = "_common"  # suffix of the internal metrics measured in the common space
+
+
+def metric_columns(labels: Sequence[str]) -> list[str]:
+    """The metric columns of one results row, in ``metrics.csv`` order."""
+    internal = [mt.name for mt in METRICS if mt.kind == "internal"]
+    cols = [*internal, *[f"{c}{COMMON}" for c in internal]]
+    cols += [mt.name for mt in METRICS if mt.kind == "partition"]
+    for label in labels:
+        cols += [f"{mt.name}_{label}" for mt in METRICS if mt.kind == "label"]
+    return cols + [mt.name for mt in METRICS if mt.kind == "count"]
+
+
+def metric_of(col: str) -> tuple[Metric, str | None] | None:
+    """The metric behind a column and its label (``(nmi, "genre")`` for ``nmi_genre``); None for other columns.
+    A ``_std`` column is its metric's too."""
+    col = col.removesuffix("_std")
+    if col in BY_NAME:
+        return BY_NAME[col], None
+    base = col.removesuffix(COMMON)
+    if base != col and base in BY_NAME and BY_NAME[base].kind == "internal":
+        return BY_NAME[base], None
+    for mt in METRICS:
+        if mt.kind == "label" and col.startswith(f"{mt.name}_"):
+            return mt, col[len(mt.name) + 1:]
+    return None
+
+
+def is_metric(col: str) -> bool:
+    return metric_of(col) is not None
+
+
+def lower_is_better(col: str) -> bool:
+    """Whether smaller values of ``col`` are better (Davies-Bouldin, noise, reconstruction error, loss)."""
+    found = metric_of(col)
+    if found is not None:
+        return found[0].higher_is_better is False
+    return col.removesuffix("_std") in ("reconstruction", "loss") or col.endswith("_loss")
+
+
+def has_direction(col: str) -> bool:
+    """Whether ``col`` has a better direction (counts and settings do not)."""
+    found = metric_of(col)
+    return found[0].higher_is_better is not None if found is not None else col in ("reconstruction", "loss")
+
+
+def is_count(col: str) -> bool:
+    found = metric_of(col)
+    return found is not None and found[0].kind == "count"
+
+
+def header(col: str) -> str:
+    """Short column heading: ``NMI`` for ``nmi_genre`` (the label is the group heading)."""
+    found = metric_of(col)
+    return found[0].header if found is not None else col.replace("_", " ")
+
+
+def as_float(value: Any) -> float:
+    """``value`` as a float; NaN for None, ``""``, ``"nan"`` and anything else that is not a number."""
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def score(labels_pred: np.ndarray, *, own_space: np.ndarray, common_space: np.ndarray,
+          labels: Mapping[str, Sequence[str]], seed: int = 0, silhouette_sample: int = 10000) -> dict[str, float]:
+    """Every metric of :data:`METRICS` for one clustering, keyed by column (see :func:`metric_columns`)."""
+    row: dict[str, float] = {}
+    for suffix, X in (("", own_space), (COMMON, common_space)):
+        for mt in METRICS:
+            if mt.kind == "internal":
+                row[f"{mt.name}{suffix}"] = mt.fn(X, labels_pred, sample_size=silhouette_sample, seed=seed)
+    for mt in METRICS:
+        if mt.kind in ("partition", "count"):
+            row[mt.name] = mt.fn(labels_pred)
+    for name, truth in labels.items():
+        for mt in METRICS:
+            if mt.kind == "label":
+                row[f"{mt.name}_{name}"] = mt.fn(truth, labels_pred)
+    return row

@@ -1,0 +1,79 @@
+"""Representations: every way a run turns tracks into vectors before they are clustered, one module each.
+
+Each module of this package defines ``SPEC``, a :class:`RepresentationSpec`: its name, modality, whether it is
+learned or a baseline, what it reconstructs, which labels it is given, its own parameters and a one-line
+description, and ``build(ctx)``, which makes it from the run's inputs. The registry below is the only list of
+them. To add a representation: write ``representations/<name>.py`` with a ``SPEC`` (copy ``pca.py`` or
+``vae.py``) and add its module name to ``_MODULES``; code outside the package (a plugin, a test) can call
+:func:`register` instead. Config validation, the runner, the analysis, the report and its findings all read the
+registry.
+
+Labels enter only where a configuration asks for them by name (``conditioned_by``): such a representation
+lists those labels in ``conditioned_on``, and its scores against them are not unsupervised results.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from songspace.representations.spec import AUDIO, BOTH, CONDITIONED, LYRICS, MODALITIES, RepresentationSpec
+
+# Module names, in the order tables list them.
+_MODULES = (
+    "vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "cvae", "poe_vae",
+    "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid", "hybrid_features", "naive_hybrid",
+)
+_REGISTRY: dict[str, RepresentationSpec] = {}
+
+
+def _load() -> dict[str, RepresentationSpec]:
+    if not _REGISTRY:
+        for module in _MODULES:
+            spec = import_module(f"{__name__}.{module}").SPEC
+            _REGISTRY[spec.name] = spec
+    return _REGISTRY
+
+
+def register(spec: RepresentationSpec) -> RepresentationSpec:
+    """Add (or replace) a representation in the registry; returns it."""
+    _load()[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a representation added by :func:`register` (tests)."""
+    _load().pop(name, None)
+
+
+def get(name: str) -> RepresentationSpec:
+    """The spec registered as ``name``; KeyError naming the valid ones otherwise."""
+    try:
+        return _load()[name]
+    except KeyError:
+        raise KeyError(f"unknown representation {name!r}; choose from: {', '.join(names())}") from None
+
+
+def names() -> list[str]:
+    return list(_load())
+
+
+def specs() -> list[RepresentationSpec]:
+    return list(_load().values())
+
+
+def default_names() -> list[str]:
+    """What a plain ``songspace run`` compares."""
+    return [s.name for s in specs() if s.default]
+
+
+def __getattr__(attr: str):  # the build-time API, imported on first use (it pulls in torch and scikit-learn)
+    if attr in ("Inputs", "Representation", "Context", "common_space", "language_vector", "learn", "learn_all",
+                "checkpoint_path"):
+        from songspace.representations import base
+
+        return getattr(base, attr)
+    raise AttributeError(attr)
+
+
+__all__ = ["AUDIO", "BOTH", "CONDITIONED", "LYRICS", "MODALITIES", "RepresentationSpec", "register", "unregister",
+           "get", "names", "specs", "default_names"]

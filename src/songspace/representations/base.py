@@ -1,0 +1,225 @@
+"""What every representation is built from and returns, and the pieces several of them share.
+
+:class:`Inputs` holds the run's features (one row per usable track), :class:`Context` what a spec's ``build``
+receives, :class:`Representation` what it returns. :func:`learn` builds one representation by name from the
+registry, :func:`learn_all` those a config asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.preprocessing import StandardScaler
+
+from songspace.checkpoint import training_key
+from songspace.config import RunConfig
+from songspace.features.text import TextFeatureSet
+from songspace.fusion import Block, fuse
+from songspace.models import VAE, build_model
+from songspace.representations import get
+from songspace.training import History, RowDataset, embed, read_rows, resolve_device, seed_everything, time_pool, train
+
+log = logging.getLogger(__name__)
+
+TrainProgress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Inputs:
+    """What the representations are learned from, one row per usable track."""
+
+    stats: np.ndarray  # [shape=(n, n_stats)] spectral statistics
+    log_mel: np.ndarray  # [shape=(n, n_mels, n_frames)] dB, may be a float16 memmap
+    lyrics: TextFeatureSet | None = None  # None: no track has lyrics (or lyrics are not used)
+    n_mfcc: int = 20
+    stat_names: list[str] | None = None  # names of the stats columns (mfcc_stats picks the MFCC ones)
+    # Label values of the columns a configuration asks a method to use (a spec's ``conditioned_by``), "" =
+    # unknown; no other label is ever passed here.
+    conditions: dict[str, list[str]] = field(default_factory=dict)
+
+    def standardised_stats(self) -> np.ndarray:
+        return standardise(self.stats)
+
+    def lyrics_block(self) -> np.ndarray:
+        """Lyrics embedding beside the language profile, each block-scaled: [shape=(n, d)], zeros without lyrics."""
+        assert self.lyrics is not None
+        lyr = self.lyrics
+        return fuse([Block("words", lyr.embedding, lyr.present),
+                     Block("language", language_vector(lyr.profile, lyr.profile_names), lyr.present)])
+
+
+def standardise(X: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance per column. [shape=(n, d), dtype=float32]"""
+    return StandardScaler().fit_transform(np.asarray(X, dtype=np.float64)).astype(np.float32)
+
+
+def language_vector(profile: np.ndarray, names: list[str]) -> np.ndarray:
+    """Which language each lyric is in, whatever the script it is written in. [shape=(n, n_languages)]
+
+    The language-ID probabilities of the profile, with the romanised-Bangla score moved onto Bangla: a song
+    in romanised Bangla is Bangla. Script shares are left out on purpose: they say how a song is written,
+    and would pull romanised Bangla away from Bengali-script Bangla and towards English.
+    """
+    cols = [i for i, n in enumerate(names) if n.startswith("lang_")]
+    probs = np.asarray(profile, dtype=np.float32)[:, cols]
+    if "romanised_bangla" in names and "lang_bn" in names:
+        r = np.clip(np.asarray(profile, dtype=np.float32)[:, names.index("romanised_bangla")], 0.0, 1.0)[:, None]
+        probs = probs * (1.0 - r)
+        probs[:, [names[i] for i in cols].index("lang_bn")] += r[:, 0]
+    return probs
+
+
+@dataclass
+class Representation:
+    """One representation of the tracks. ``present`` marks the rows it covers (None: all)."""
+
+    name: str
+    modality: str
+    latent: np.ndarray  # [shape=(n, d)]
+    space: str  # what the vectors are, for tables and figure titles
+    learned: bool = False
+    present: np.ndarray | None = None
+    model: VAE | None = None
+    history: History | None = None
+    dataset: RowDataset | None = None  # what the model was trained on (for reconstructions)
+    notes: list[str] = field(default_factory=list)
+    conditioned_on: list[str] = field(default_factory=list)  # labels it was given: scores on them are not unsupervised
+
+
+@dataclass
+class Context:
+    """What a spec's ``build`` receives: the inputs, the run's settings, the representations already made (a
+    fusion reads them through :meth:`need`) and a progress callback for trainings."""
+
+    inputs: Inputs
+    cfg: RunConfig
+    learned: dict[str, Representation]
+    progress: TrainProgress | None = None
+
+    def need(self, name: str) -> Representation:
+        """The representation ``name``, learned now if it has not been yet."""
+        if name not in self.learned:
+            self.learned[name] = learn(name, self.inputs, self.cfg, self.learned, progress=self.progress)
+        return self.learned[name]
+
+    def params(self, name: str) -> Any:
+        """The representation's own settings (``[methods.params.<name>]`` over its defaults)."""
+        spec = get(name)
+        assert spec.params is not None, f"{name} declares no params"
+        return spec.params.model_validate(self.cfg.methods.params.get(name, {}))
+
+    def train_model(self, name: str, dataset: RowDataset, *, model: str | None = None,
+                    **model_kwargs: Any) -> tuple[VAE, History, np.ndarray]:
+        """Build the model of representation ``name`` (its spec's, or ``model``) on ``dataset``, train it with the
+        one trainer (checkpointed) and embed the dataset. ``model_kwargs`` beyond ``latent_dim`` are the model's."""
+        cfg = self.cfg
+        model_name = model or get(name).model
+        assert model_name is not None, f"{name} names no model"
+        seed_everything(cfg.seed)  # initial weights too, not only the training loop
+        kwargs: dict[str, Any] = {"latent_dim": cfg.model.latent_dim, **model_kwargs}
+        net = build_model(model_name, input_shape=dataset.item_shape, **kwargs)
+        cb = (lambda e, n, _t: self.progress(f"train {name}", e, n)) if self.progress else None
+        hist = train(net, dataset, cfg.train, seed=cfg.seed, progress=cb,
+                     checkpoint=checkpoint_path(name, dataset, cfg, kwargs, model=model_name))
+        return net, hist, embed(net, dataset)
+
+
+def vae_kwargs(cfg: RunConfig, kl_beta: str | None) -> dict[str, Any]:
+    """The KL settings of a model whose spec says ``kl_beta``: ``beta`` for the VAEs, ``beta_vae`` and the capacity
+    schedule for the Beta-VAEs, nothing for a model without a KL term."""
+    if kl_beta == "beta_vae":
+        return {"beta": cfg.model.beta_vae, "capacity_max": cfg.model.capacity_max,
+                "capacity_epochs": cfg.model.capacity_epochs}
+    return {"beta": cfg.model.beta} if kl_beta == "beta" else {}
+
+
+def checkpoint_path(name: str, dataset: RowDataset, cfg: RunConfig, model_kwargs: dict,
+                    *, model: str | None = None) -> Path | None:
+    """Where the training of ``name`` on ``dataset`` under ``cfg`` keeps its checkpoint (None: train.resume off)."""
+    if not cfg.train.resume:
+        return None
+    settings = cfg.train.model_dump(include={"epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction",
+                                              "amp"})
+    device = resolve_device(cfg.train.device).type
+    if device == "cpu":  # a parallel reduction adds in another order with another thread count
+        settings["threads"] = torch.get_num_threads()
+    key = training_key(model or get(name).model or name, model_kwargs, settings, cfg.seed, device,
+                       dataset.fingerprint())
+    return Path(cfg.train.checkpoint_dir).expanduser() / f"{name}-seed{cfg.seed}-{key}.pt"
+
+
+def common_space(inputs: Inputs) -> np.ndarray:
+    """The space every clustering is also scored in: the standardised statistics, beside the lyrics block
+    when lyrics are used (block-scaled, so that neither modality dominates the distances)."""
+    stats = inputs.standardised_stats()
+    if inputs.lyrics is None:
+        return stats
+    return fuse([Block("audio", stats), Block("lyrics", inputs.lyrics_block(), inputs.lyrics.present)])
+
+
+def mfcc_columns(names: list[str] | None, n_stats: int) -> np.ndarray:
+    """Indices of the MFCC means and standard deviations among the statistics (the first 40 when unnamed)."""
+    if names is None:
+        return np.arange(min(40, n_stats))
+    return np.array([i for i, n in enumerate(names) if n.startswith("mfcc") and n.endswith(("_mean", "_std"))])
+
+
+def flat_log_mel(log_mel: np.ndarray, *, frames: int, batch_size: int = 256) -> np.ndarray:
+    """Log-mel pooled to ``frames`` time frames and flattened, read in slices (a memmap stays on disk).
+
+    Returns np.ndarray [shape=(n, n_mels * frames), dtype=float32], dB. At 100k tracks, 128 mels and 16 frames
+    this is 0.8 GB: the size of the baseline itself.
+    """
+    n = len(log_mel)
+    n_mels = np.shape(log_mel[0])[0] if n else 0
+    out = np.empty((n, n_mels * frames), dtype=np.float32)
+    for start in range(0, n, batch_size):
+        chunk = read_rows(log_mel, slice(start, start + batch_size)).astype(np.float32)
+        pooled = time_pool(chunk, frames)
+        if pooled.shape[-1] < frames:  # shorter than ``frames``: repeat the last frame
+            pooled = np.concatenate([pooled, np.repeat(pooled[..., -1:], frames - pooled.shape[-1], -1)], -1)
+        out[start:start + len(chunk)] = pooled.reshape(len(chunk), -1)
+    return out
+
+
+def shares_note(shares: dict[str, float]) -> str:
+    return "variance share " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
+
+
+def learn(name: str, inputs: Inputs, cfg: RunConfig, learned: dict[str, Representation], *,
+          progress: TrainProgress | None = None) -> Representation:
+    """Build the representation registered as ``name`` (``learned`` holds those already made, for fusions)."""
+    spec = get(name)
+    if spec.needs_lyrics and inputs.lyrics is None:
+        raise ValueError(f"{name} needs lyrics")
+    return spec.build(Context(inputs, cfg, learned, progress))
+
+
+def learn_all(inputs: Inputs, cfg: RunConfig, *,
+              progress: TrainProgress | None = None) -> tuple[list[Representation], list[str]]:
+    """Every representation of ``cfg.methods.representations`` that the inputs allow, in that order, and
+    notes on those skipped (lyrics methods when no track has lyrics, conditioned ones given no label)."""
+    learned: dict[str, Representation] = {}
+    skipped: list[str] = []
+    notes: list[str] = []
+    for name in cfg.methods.representations:
+        spec = get(name)
+        if spec.needs_lyrics and (inputs.lyrics is None or not inputs.lyrics.present.any()):
+            skipped.append(name)
+            continue
+        if spec.conditions_required and not getattr(cfg.methods, spec.conditioned_by or "", None):
+            notes.append(f"{name} skipped: methods.{spec.conditioned_by} names no label column to condition on")
+            continue
+        if name not in learned:
+            learned[name] = learn(name, inputs, cfg, learned, progress=progress)
+    order = [n for n in cfg.methods.representations if n in learned]
+    order += [n for n in learned if n not in order]  # an audio latent learned only for a fusion
+    if skipped:
+        notes.append(f"no track has lyrics: {', '.join(skipped)} skipped; audio representations only")
+    return [learned[n] for n in order], notes

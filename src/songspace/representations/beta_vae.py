@@ -1,0 +1,21 @@
+"""``beta_vae``: a Beta-VAE on the statistics (beta = ``model.beta_vae``, optionally the capacity schedule)."""
+
+from __future__ import annotations
+
+from songspace.representations.spec import AUDIO, RepresentationSpec
+
+
+def build(ctx):
+    from songspace.representations.base import Representation, vae_kwargs
+    from songspace.training import RowDataset
+
+    X = ctx.inputs.standardised_stats()
+    model, hist, Z = ctx.train_model(SPEC.name, RowDataset(X), **vae_kwargs(ctx.cfg, SPEC.kl_beta),
+                                     hidden_dims=ctx.cfg.model.hidden_dims)
+    return Representation(SPEC.name, AUDIO, Z, f"Beta-VAE (beta {ctx.cfg.model.beta_vae:g}) posterior means "
+                          f"({ctx.cfg.model.latent_dim}-d)", True, None, model, hist, RowDataset(X))
+
+
+SPEC = RepresentationSpec(
+    name="beta_vae", modality=AUDIO, build=build, learned=True, model="beta_vae", kl_beta="beta_vae",
+    reconstructs="spectral statistics", traversal=True, default=True, description="β-VAE on the statistics")

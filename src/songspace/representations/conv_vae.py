@@ -1,0 +1,16 @@
+"""``conv_vae``: a 2-D convolutional VAE on log-mel spectrograms."""
+
+from __future__ import annotations
+
+from songspace.representations.spec import AUDIO, RepresentationSpec
+
+
+def build(ctx):
+    from songspace.representations._spectrogram import build_conv
+
+    return build_conv(ctx, SPEC, "conv VAE on log-mel", mfcc=False)
+
+
+SPEC = RepresentationSpec(
+    name="conv_vae", modality=AUDIO, build=build, learned=True, model="conv_vae", kl_beta="beta",
+    reconstructs="log-mel", default=True, description="2-D convolutional VAE on log-mel spectrograms")

@@ -1,0 +1,19 @@
+"""``mfcc_stats``: baseline, the MFCC means and standard deviations alone (the classic MIR summary)."""
+
+from __future__ import annotations
+
+from songspace.representations.spec import AUDIO, RepresentationSpec
+
+
+def build(ctx):
+    import numpy as np
+
+    from songspace.representations.base import Representation, mfcc_columns, standardise
+
+    cols = mfcc_columns(ctx.inputs.stat_names, ctx.inputs.stats.shape[1])
+    X = standardise(np.asarray(ctx.inputs.stats)[:, cols])
+    return Representation(SPEC.name, AUDIO, X, f"standardised MFCC means and standard deviations ({X.shape[1]}-d)")
+
+
+SPEC = RepresentationSpec(name="mfcc_stats", modality=AUDIO, build=build, baseline=True,
+                          description="baseline: MFCC means and spreads only")

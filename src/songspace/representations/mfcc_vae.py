@@ -1,0 +1,16 @@
+"""``mfcc_vae``: a 1-D convolutional VAE on MFCC sequences."""
+
+from __future__ import annotations
+
+from songspace.representations.spec import AUDIO, RepresentationSpec
+
+
+def build(ctx):
+    from songspace.representations._spectrogram import build_conv
+
+    return build_conv(ctx, SPEC, "conv VAE on MFCC sequences", mfcc=True)
+
+
+SPEC = RepresentationSpec(
+    name="mfcc_vae", modality=AUDIO, build=build, learned=True, model="mfcc_conv_vae", kl_beta="beta",
+    reconstructs="log-mel from MFCCs", default=True, description="1-D convolutional VAE on MFCC sequences")

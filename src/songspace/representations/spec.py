@@ -1,0 +1,77 @@
+"""What a representation is, declared once: :class:`RepresentationSpec`.
+
+Every module of this package defines one ``SPEC``; the package finds them (see :mod:`songspace.representations`).
+Config validation, the runner (which methods read lyrics or labels, which are drawn as reconstructions), the
+analysis, the report and the findings read these declarations; none of them lists representations by hand.
+This module imports nothing heavy, so that the command line and config validation stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from songspace.representations.base import Context, Representation
+
+AUDIO = "audio"
+LYRICS = "lyrics"
+BOTH = "audio+lyrics"
+CONDITIONED = "conditioned"
+MODALITIES = (AUDIO, LYRICS, BOTH, CONDITIONED)
+
+
+@dataclass(frozen=True)
+class RepresentationSpec:
+    """One way of turning tracks into vectors before they are clustered.
+
+    name : the name used in configs (``[methods] representations``), on the command line (``-m``), in
+        ``metrics.csv`` and in the report.
+    modality : what it reads: ``audio``, ``lyrics``, ``audio+lyrics`` or ``conditioned`` (given labels).
+    description : one line for the report's method section.
+    build : ``build(ctx) -> Representation``; heavy imports go inside it.
+    learned : it has a trained encoder (counts as "learned" against the baselines).
+    model : the name of the model it trains in :data:`songspace.models.MODELS` (learned ones).
+    baseline : a fixed, non-learned reference that learned representations are compared with.
+    reconstructs : what its decoder rebuilds, for the reconstruction figure (None: no figure).
+    traversal : draw latent traversals (disentangling models).
+    needs_lyrics : skipped, with a note, when no track has lyrics.
+    reads_lyrics : reads lyrics where there are any (needs_lyrics implies it).
+    conditioned_by : the ``[methods]`` key listing the label columns it is given; its scores against them are not
+        unsupervised.
+    conditions_required : the run stops when a ``conditioned_by`` column is missing (else it is dropped, noted);
+        with none configured the representation is skipped, noted.
+    kl_beta : which ``[model]`` weight its KL term uses (``beta`` or ``beta_vae``), for the report's objective;
+        None: no KL term.
+    objective_note : a sentence (HTML) on its objective for the report, ``{cite}`` standing for ``cite`` below.
+    cite : the reference of that sentence: (key, in-text form, full entry), HTML.
+    params : its own settings (a pydantic model with defaults), read from ``[methods.params.<name>]``.
+    default : one of the representations a plain ``songspace run`` compares.
+    """
+
+    name: str
+    modality: str
+    description: str
+    build: Callable[[Context], Representation]
+    learned: bool = False
+    model: str | None = None
+    baseline: bool = False
+    reconstructs: str | None = None
+    traversal: bool = False
+    needs_lyrics: bool = False
+    reads_lyrics: bool = False
+    conditioned_by: str | None = None
+    conditions_required: bool = False
+    kl_beta: str | None = None
+    objective_note: str = ""
+    cite: tuple[str, str, str] | None = None
+    params: type[BaseModel] | None = None
+    default: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        """The facts a run folder keeps about this representation (summary.json), for the report."""
+        return {"modality": self.modality, "description": self.description, "learned": self.learned,
+                "baseline": self.baseline, "kl_beta": self.kl_beta}
