@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/memmap_rss.py [N]     # N items of 128 x 128 float16 (default 20000: 625 MB)
 
 Writes a temporary ``.npy`` of N spectrograms, then, in two fresh processes, reads it all in batches of 256 as
-training does, once by indexing the memmap and once with ``songspace.training.read_rows``, and prints each
+training does, once by indexing the memmap and once with ``songspace.parallel.read_rows``, and prints each
 process's resident set (VmRSS) before and after. Pages read through a mapping count as resident until the
 kernel drops them; pread leaves them in the page cache only.
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 CHILD = """
 import sys, numpy as np
-from songspace.training import read_rows
+from songspace.parallel import read_rows
 def rss():
     return int([ln for ln in open("/proc/self/status") if ln.startswith("VmRSS")][0].split()[1]) // 1024
 m = np.load(sys.argv[1], mmap_mode="r"); before = rss()

@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 
 from conftest import tone, write_wav
-from songspace import training
+from songspace import parallel
 from songspace.clustering import cluster
 from songspace.config import FeatureConfig
 from songspace.errors import ConfigError, RunError
@@ -186,12 +186,12 @@ def test_benchmark_generates_labelled_tracks_and_measures_memory(tmp_path: Path)
 def test_reading_batches_trims_the_heap(tmp_path: Path, monkeypatch) -> None:
     # Batch buffers freed leave holes in the heap that grow with the collection: read_rows trims it as it reads.
     calls = []
-    monkeypatch.setattr(training, "trim_heap", lambda: calls.append(1) or True)
-    monkeypatch.setattr(training, "TRIM_EVERY", 1 << 20)
-    monkeypatch.setattr(training, "_read_since_trim", 0)
+    monkeypatch.setattr(parallel, "trim_heap", lambda: calls.append(1) or True)
+    monkeypatch.setattr(parallel, "TRIM_EVERY", 1 << 20)
+    monkeypatch.setattr(parallel, "_read_since_trim", 0)
     np.save(tmp_path / "x.npy", np.zeros((64, 128, 128), np.float16))  # 2 MB
     x = np.load(tmp_path / "x.npy", mmap_mode="r")
     for start in range(0, 64, 8):
-        training.read_rows(x, slice(start, start + 8))  # 256 KB each
+        parallel.read_rows(x, slice(start, start + 8))  # 256 KB each
     assert len(calls) == 2
     assert trim_heap() is True

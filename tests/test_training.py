@@ -8,16 +8,14 @@ import torch
 
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
+from songspace.features.spectral import log_mel_from_mfcc, mfcc_sequence, time_pool
 from songspace.models import build_model
 from songspace.training import (
     RowDataset,
     SpectrogramDataset,
     embed,
-    log_mel_from_mfcc,
-    mfcc_sequence,
     reconstruct,
     resolve_device,
-    time_pool,
     train,
 )
 
@@ -384,7 +382,7 @@ def test_conv_training_on_cuda(spectrograms: np.ndarray, name: str) -> None:
 
 
 def test_read_rows_reads_a_memmapped_npy_like_indexing(tmp_path) -> None:
-    from songspace.training import read_rows
+    from songspace.parallel import read_rows
 
     a = np.random.default_rng(0).normal(size=(50, 7, 9)).astype(np.float16)
     np.save(tmp_path / "x.npy", a)

@@ -98,7 +98,7 @@ def _task(fn: Callable[..., Any], args: tuple, timeout_s: float) -> Any:
     """On a worker: ``fn(*args)``, under the hard per-file time limit where the worker has one thread."""
     from distributed import get_worker
 
-    from songspace.features.extract import time_limit
+    from songspace.parallel import time_limit
 
     try:
         hard = get_worker().state.nthreads == 1
@@ -114,10 +114,10 @@ def map_files(scheduler: str, fn: Callable[..., Any], args: Sequence[tuple], *, 
               ) -> Iterator[tuple[int, Any]]:
     """``fn(*a)`` for each ``a`` of ``args`` on the Dask cluster ``scheduler``, yielded as ``(position,
     result)`` in the order they finish. ``a[0]`` is the file's path; a task that fails on the cluster gives
-    :class:`songspace.features.extract.Fault` (a ``str``: the file is skipped, not cached) as its result."""
+    :class:`songspace.parallel.Fault` (a ``str``: the file is skipped, not cached) as its result."""
     from distributed import as_completed
 
-    from songspace.features.extract import Fault
+    from songspace.parallel import Fault
 
     with dask_client(scheduler) as client:
         window = max(8, IN_FLIGHT * sum(client.nthreads().values()))

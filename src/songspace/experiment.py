@@ -23,7 +23,7 @@ from songspace.clustering import cluster
 from songspace.config import RunConfig
 from songspace.errors import SongspaceError
 from songspace.evaluation import score_clustering
-from songspace.evaluation.registry import is_metric
+from songspace.evaluation.registry import is_metric, score_space
 from songspace.parallel import one_thread, process_pool
 from songspace.representations.base import Inputs, Representation, learn, learn_all
 
@@ -118,9 +118,17 @@ def run_seed(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels:
     with one_thread(cfg.train.threads or 1):
         reps, notes = learn_all(inputs, cfg, progress=progress)
         results = []
+        spaces = {}
+        for rep in reps:  # how well each space keeps each label together, whatever clusterer is used on it
+            covered = np.ones(len(rep.latent), dtype=bool) if rep.present is None else rep.present
+            spaces[rep.name] = score_space(rep.latent[covered], {n: [v for v, c in zip(vals, covered, strict=True)
+                                                                     if c] for n, vals in labels.items()},
+                                           seed=cfg.seed)
         todo = [(r, a) for r in reps for a in cfg.cluster.algorithms]
         for j, (rep, algorithm) in enumerate(todo):
-            results.append(cluster_and_score(cfg, rep, algorithm, k, common, labels))
+            result = cluster_and_score(cfg, rep, algorithm, k, common, labels)
+            result.row.update(spaces[rep.name])
+            results.append(result)
             if progress:
                 progress("cluster", j + 1, len(todo))
         sweep = beta_sweep(cfg, inputs, k, common, labels, reps) if cfg.methods.beta_sweep else []

@@ -1,4 +1,5 @@
-"""Worker processes that do not fight over the cores.
+"""Worker processes that do not fight over the cores, time limits for work that may hang, and reading rows of
+memory-mapped arrays without growing the process.
 
 Each worker of a process pool would otherwise start its own BLAS/OpenMP thread pool with one thread
 per core, so ``workers`` processes run ``workers x cores`` threads and go slower than one process.
@@ -6,14 +7,21 @@ per core, so ``workers`` processes run ``workers x cores`` threads and go slower
 
 from __future__ import annotations
 
+import faulthandler
+import mmap
 import multiprocessing
+import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 
@@ -34,7 +42,7 @@ def trim_heap() -> bool:
 
     Batch buffers of a few MB come from the heap once glibc has raised its mmap threshold, and freed ones
     leave holes that ordinary frees never return: embedding 100k log-mels in batches of 256 grew this
-    process's own memory by 1.5 GB, with the number of tracks. :func:`songspace.training.read_rows` calls this
+    process's own memory by 1.5 GB, with the number of tracks. :func:`read_rows` calls this
     after every 256 MB it reads, which keeps it flat (peak under 0.5 GB) at about 2% of training speed.
     (Fixing the mmap threshold instead keeps it flat too, but slows conv training 1.7x: every activation
     is then mapped and zeroed afresh.)
@@ -81,3 +89,106 @@ def one_thread(n: int = 1) -> Iterator[None]:
         finally:
             if torch is not None and before is not None:
                 torch.set_num_threads(before)
+
+
+class Fault(str):
+    """Why a file was skipped when the fault was the worker's (a crash, a time limit): reported, not cached."""
+
+
+class TimeLimit(BaseException):
+    """Raised by the alarm; a BaseException, so that the decoders' ``except Exception`` cannot swallow it."""
+
+
+_DEVNULL = None  # the watchdog's traceback goes nowhere: the parent logs the reason
+
+
+@contextmanager
+def time_limit(seconds: float, *, hard: bool = False) -> Iterator[None]:
+    """Interrupt the block with :class:`TimeLimit` after ``seconds`` (an alarm: main thread only, where the
+    block runs Python code); ``hard`` also ends the whole process at ``1.5 * seconds + 2`` (a watchdog thread
+    that needs no interpreter lock, for code hung in C). Only worker processes may ask for ``hard``."""
+    global _DEVNULL
+    soft = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    if soft:
+        def on_alarm(signum: int, frame: Any) -> None:
+            raise TimeLimit
+
+        started = time.monotonic()
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        outer, interval = signal.setitimer(signal.ITIMER_REAL, seconds)  # an alarm set before ours: kept below
+    if hard:
+        if _DEVNULL is None:
+            _DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - kept open for the worker's life
+        faulthandler.dump_traceback_later(1.5 * seconds + 2, exit=True, file=_DEVNULL)
+    try:
+        yield
+    finally:
+        if hard:
+            faulthandler.cancel_dump_traceback_later()
+        if soft:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if outer:
+                signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3), interval)
+
+
+def read_rows(data: np.ndarray, index: int | slice | np.ndarray) -> np.ndarray:
+    """``data[index]`` as an array in memory, for an int, a slice of step 1 or an array of ints.
+
+    A memory-mapped ``.npy`` (``np.load(path, mmap_mode="r")``) is read with ``os.pread`` instead of through the
+    mapping: the rows then live in the page cache, not in this process's resident set, which so stays flat over an
+    epoch of a 100k-track collection (reading through the mapping leaves every page touched counted as resident).
+    Anything else (arrays, views, array-likes) is indexed as it is. Every 256 MB read, the heap is trimmed
+    (:func:`~songspace.parallel.trim_heap`), so that batch buffers freed do not pile up over an epoch.
+    """
+    if not (isinstance(data, np.memmap) and isinstance(data.base, mmap.mmap) and data.filename
+            and data.flags.c_contiguous and data.ndim >= 1):
+        return np.asarray(data[index])
+    n = data.shape[0]
+    row_shape, row_bytes = data.shape[1:], int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize
+    if isinstance(index, slice):
+        start, stop, step = index.indices(n)
+        if step != 1:
+            return np.asarray(data[index])
+        rows = np.arange(start, stop)
+    else:
+        rows = np.asarray(index, dtype=np.int64)
+        if rows.ndim > 1:
+            return np.asarray(data[index])
+    single = rows.ndim == 0
+    rows = np.atleast_1d(rows)
+    if rows.size and (rows.min() < -n or rows.max() >= n):
+        raise IndexError(f"row index out of range for {n} rows")
+    rows = np.where(rows < 0, rows + n, rows)
+    out = np.empty((rows.size, *row_shape), dtype=data.dtype)
+    if rows.size == 0 or row_bytes == 0:
+        return out
+    buf = out.reshape(rows.size, -1).view(np.uint8)
+    fd = os.open(data.filename, os.O_RDONLY)
+    try:
+        j = 0
+        while j < rows.size:  # one read per run of consecutive rows
+            k = j + 1
+            while k < rows.size and rows[k] == rows[k - 1] + 1:
+                k += 1
+            want, offset = (k - j) * row_bytes, data.offset + int(rows[j]) * row_bytes
+            got = os.preadv(fd, [memoryview(buf[j:k]).cast("B")], offset)
+            if got != want:
+                raise OSError(f"{data.filename}: short read ({got} of {want} bytes); the file changed on disk?")
+            j = k
+    finally:
+        os.close(fd)
+    _trim_after(out.nbytes)
+    return out[0] if single else out
+
+
+TRIM_EVERY = 256 << 20  # bytes read by read_rows between two heap trims
+_read_since_trim = 0
+
+
+def _trim_after(nbytes: int) -> None:
+    global _read_since_trim
+    _read_since_trim += nbytes
+    if _read_since_trim >= TRIM_EVERY:
+        _read_since_trim = 0
+        trim_heap()

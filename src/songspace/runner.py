@@ -135,17 +135,36 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
         handler.close()
 
 
-def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFolder, timings: dict[str, float],
-         progress: Progress | None) -> RunResult:
-    t = time.perf_counter()
+def usable_features(cfg: RunConfig, manifest: Manifest, *, progress: Progress | None = None
+                    ) -> tuple[Manifest, FeatureSet, list[Problem]]:
+    """Audio features of the manifest's tracks (cached), the manifest narrowed to the tracks that have them, and
+    every problem so far (the reader's and the files that could not be used)."""
     feats: FeatureSet = extract_features(
         [tr.audio_path for tr in manifest.tracks], [tr.track_id for tr in manifest.tracks], cfg.features,
         device=None if cfg.train.device == "auto" else cfg.train.device,
         progress=(lambda d, n: progress("features", d, n)) if progress else None)
-    timings["features"] = time.perf_counter() - t
     problems: list[Problem] = [*manifest.problems, *feats.failed]
     position = {tr.track_id: i for i, tr in enumerate(manifest.tracks)}
-    manifest = manifest.select([position[t] for t in feats.track_ids])
+    return manifest.select([position[t] for t in feats.track_ids]), feats, problems
+
+
+def learning_inputs(cfg: RunConfig, manifest: Manifest, feats: FeatureSet
+                    ) -> tuple[RunConfig, Inputs, np.ndarray, list[str]]:
+    """What the representations learn from (audio features, lyrics features, the labels a config names as
+    conditions), the common space every clustering is scored in, the config narrowed to the conditions this
+    dataset has, and notes on what was left out."""
+    lyrics = _lyrics(cfg, manifest)
+    cfg, conditions, notes = _conditions(cfg, manifest)
+    inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel, lyrics=lyrics,
+                    n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), conditions=conditions)
+    return cfg, inputs, common_space(inputs), notes
+
+
+def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFolder, timings: dict[str, float],
+         progress: Progress | None) -> RunResult:
+    t = time.perf_counter()
+    manifest, feats, problems = usable_features(cfg, manifest, progress=progress)
+    timings["features"] = time.perf_counter() - t
     if len(manifest) < 3:
         run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
         raise RunError(f"{manifest.root}: only {len(manifest)} usable track(s) after skipping "
@@ -153,13 +172,10 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
     labels = {name: manifest.labels(name) for name in label_names}
 
     t = time.perf_counter()
-    lyrics = _lyrics(cfg, manifest)
+    cfg, inputs, common, cond_notes = learning_inputs(cfg, manifest, feats)
+    lyrics = inputs.lyrics
     timings["lyrics"] = time.perf_counter() - t
     run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
-    cfg, conditions, cond_notes = _conditions(cfg, manifest)
-    inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel, lyrics=lyrics,
-                    n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), conditions=conditions)
-    common = common_space(inputs)  # the space every clustering is also scored in
     k, k_source = resolve_k(cfg, labels, inputs.standardised_stats())
     # Tracks with usable lyrics in the dataset, whether or not this run's methods read them.
     n_lyrics = int(lyrics.present.sum()) if lyrics is not None else sum(tr.has_lyrics for tr in manifest.tracks)

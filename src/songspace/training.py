@@ -11,13 +11,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-import mmap
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +24,9 @@ from torch.utils.data import DataLoader, Dataset
 from songspace import checkpoint as ckpt
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
+from songspace.features.spectral import log_mel_from_mfcc, mfcc_sequence, time_pool
 from songspace.models.base import VAE
-from songspace.parallel import trim_heap
+from songspace.parallel import read_rows
 
 log = logging.getLogger(__name__)
 
@@ -49,68 +47,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"train.device = {name!r} but CUDA is not available here; use 'auto' or 'cpu'.")
     return dev
-
-
-def read_rows(data: np.ndarray, index: int | slice | np.ndarray) -> np.ndarray:
-    """``data[index]`` as an array in memory, for an int, a slice of step 1 or an array of ints.
-
-    A memory-mapped ``.npy`` (``np.load(path, mmap_mode="r")``) is read with ``os.pread`` instead of through the
-    mapping: the rows then live in the page cache, not in this process's resident set, which so stays flat over an
-    epoch of a 100k-track collection (reading through the mapping leaves every page touched counted as resident).
-    Anything else (arrays, views, array-likes) is indexed as it is. Every 256 MB read, the heap is trimmed
-    (:func:`~songspace.parallel.trim_heap`), so that batch buffers freed do not pile up over an epoch.
-    """
-    if not (isinstance(data, np.memmap) and isinstance(data.base, mmap.mmap) and data.filename
-            and data.flags.c_contiguous and data.ndim >= 1):
-        return np.asarray(data[index])
-    n = data.shape[0]
-    row_shape, row_bytes = data.shape[1:], int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize
-    if isinstance(index, slice):
-        start, stop, step = index.indices(n)
-        if step != 1:
-            return np.asarray(data[index])
-        rows = np.arange(start, stop)
-    else:
-        rows = np.asarray(index, dtype=np.int64)
-        if rows.ndim > 1:
-            return np.asarray(data[index])
-    single = rows.ndim == 0
-    rows = np.atleast_1d(rows)
-    if rows.size and (rows.min() < -n or rows.max() >= n):
-        raise IndexError(f"row index out of range for {n} rows")
-    rows = np.where(rows < 0, rows + n, rows)
-    out = np.empty((rows.size, *row_shape), dtype=data.dtype)
-    if rows.size == 0 or row_bytes == 0:
-        return out
-    buf = out.reshape(rows.size, -1).view(np.uint8)
-    fd = os.open(data.filename, os.O_RDONLY)
-    try:
-        j = 0
-        while j < rows.size:  # one read per run of consecutive rows
-            k = j + 1
-            while k < rows.size and rows[k] == rows[k - 1] + 1:
-                k += 1
-            want, offset = (k - j) * row_bytes, data.offset + int(rows[j]) * row_bytes
-            got = os.preadv(fd, [memoryview(buf[j:k]).cast("B")], offset)
-            if got != want:
-                raise OSError(f"{data.filename}: short read ({got} of {want} bytes); the file changed on disk?")
-            j = k
-    finally:
-        os.close(fd)
-    _trim_after(out.nbytes)
-    return out[0] if single else out
-
-
-TRIM_EVERY = 256 << 20  # bytes read by read_rows between two heap trims
-_read_since_trim = 0
-
-
-def _trim_after(nbytes: int) -> None:
-    global _read_since_trim
-    _read_since_trim += nbytes
-    if _read_since_trim >= TRIM_EVERY:
-        _read_since_trim = 0
-        trim_heap()
 
 
 class RowDataset(Dataset):
@@ -175,91 +111,6 @@ class RowDataset(Dataset):
     def item_shape(self) -> tuple[int, ...]:
         """Shape of one item as served (``build_model(..., input_shape=dataset.item_shape)``)."""
         return tuple(self[0].shape)
-
-
-def time_pool(x: np.ndarray, frames: int | None) -> np.ndarray:
-    """Average the last (time) axis down to ``frames`` frames, like ``torch.nn.AdaptiveAvgPool1d``.
-
-    Output frame ``j`` averages input frames ``floor(j * t / frames)`` to ``ceil((j + 1) * t / frames)``
-    (exclusive). On a dB spectrogram this averages log-power (the geometric mean of the power).
-    ``frames=None`` or ``frames >= t`` returns ``x`` unchanged.
-
-    Parameters
-    ----------
-    x : np.ndarray [shape=(..., t)]
-    frames : number of output frames.
-
-    Returns
-    -------
-    np.ndarray [shape=(..., frames), dtype=float32]
-    """
-    t = x.shape[-1]
-    if frames is None or frames >= t:
-        return x
-    return _matmul(x, _pool_matrix(t, frames))
-
-
-def mfcc_sequence(log_mel: np.ndarray, *, n_mfcc: int = 20) -> np.ndarray:
-    """MFCCs of every frame of a dB log-mel spectrogram, as ``librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc)``.
-
-    Parameters
-    ----------
-    log_mel : np.ndarray [shape=(..., n_mels, t)], dB
-    n_mfcc : number of coefficients kept (at most ``n_mels``).
-
-    Returns
-    -------
-    np.ndarray [shape=(..., n_mfcc, t), dtype=float32]
-    """
-    n_mels = log_mel.shape[-2]
-    if not 0 < n_mfcc <= n_mels:
-        raise ValueError(f"n_mfcc must be between 1 and the number of mel bands ({n_mels}), got {n_mfcc}")
-    return _matmul(_dct_matrix(n_mfcc, n_mels), log_mel)
-
-
-def log_mel_from_mfcc(mfcc: np.ndarray, *, n_mels: int = 128) -> np.ndarray:
-    """The dB log-mel spectrogram that MFCCs describe: the inverse DCT, with dropped coefficients taken as zero.
-
-    With ``n_mfcc < n_mels`` this is the spectral envelope (the log-mel smoothed over frequency); with
-    ``n_mfcc == n_mels`` it inverts :func:`mfcc_sequence` exactly.
-
-    Parameters
-    ----------
-    mfcc : np.ndarray [shape=(..., n_mfcc, t)]
-    n_mels : number of mel bands of the output.
-
-    Returns
-    -------
-    np.ndarray [shape=(..., n_mels, t), dtype=float32], dB
-    """
-    return _matmul(_dct_matrix(mfcc.shape[-2], n_mels).T, mfcc)
-
-
-def _matmul(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
-    """``a @ b`` in float32, computed by torch: batches are prepared between training steps, and numpy's BLAS
-    threads would spin against torch's on a small CPU (measured: about 20 % slower epochs on 2 cores)."""
-    def tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
-        return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.require(x, np.float32, "W"))
-
-    return (tensor(a) @ tensor(b)).numpy()
-
-
-@lru_cache(maxsize=8)
-def _pool_matrix(t: int, frames: int) -> torch.Tensor:
-    """Averaging weights of :func:`time_pool`. [shape=(t, frames)]"""
-    j = np.arange(frames)
-    start, stop = (j * t) // frames, -((-(j + 1) * t) // frames)
-    frame = np.arange(t)[:, None]
-    return torch.from_numpy((((frame >= start) & (frame < stop)) / (stop - start)).astype(np.float32))
-
-
-@lru_cache(maxsize=8)
-def _dct_matrix(n_mfcc: int, n_mels: int) -> torch.Tensor:
-    """Orthonormal DCT-II rows (scipy's ``dct(type=2, norm="ortho")``). [shape=(n_mfcc, n_mels)]"""
-    n, k = np.arange(n_mels), np.arange(n_mfcc)[:, None]
-    d = np.sqrt(2.0 / n_mels) * np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels))
-    d[0] /= np.sqrt(2.0)
-    return torch.from_numpy(d.astype(np.float32))
 
 
 class SpectrogramDataset(RowDataset):
@@ -391,9 +242,14 @@ def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
     device = resolve_device(cfg.device)
     model.to(device)
     n = len(dataset)
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(n * cfg.val_fraction)) if n >= 20 else 0  # too few tracks to spare a split
+    groups = getattr(dataset, "groups", None)  # items of one group (the crops of one track) stay on one side
+    g = np.arange(n) if groups is None else np.unique(groups, return_inverse=True)[1]
+    order = np.random.default_rng(seed).permutation(int(g.max()) + 1 if n else 0)
+    n_val = int(round(len(order) * cfg.val_fraction)) if len(order) >= 20 else 0  # too few tracks to spare a split
     val_idx, train_idx = order[:n_val].tolist(), order[n_val:].tolist()
+    if groups is not None:
+        held = np.isin(g, order[:n_val])
+        val_idx, train_idx = np.flatnonzero(held).tolist(), np.flatnonzero(~held).tolist()
     gen = torch.Generator().manual_seed(seed)
     pin = device.type == "cuda"
     train_loader = DataLoader(torch.utils.data.Subset(dataset, train_idx), batch_size=cfg.batch_size, shuffle=True,
@@ -442,6 +298,8 @@ def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
 
     for epoch in range(first, cfg.epochs):
         model.on_epoch(epoch, cfg.epochs)
+        if hasattr(dataset, "set_epoch"):  # a dataset that draws new items each epoch (random crops)
+            dataset.set_epoch(epoch)
         hist.train.append(_run_epoch(model, train_loader, device, optimiser, amp=amp, scaler=scaler))
         if val_loader is not None:
             hist.val.append(_run_epoch(model, val_loader, device, None, amp=amp))

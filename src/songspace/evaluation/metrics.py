@@ -113,3 +113,30 @@ def nmi(labels_true: Sequence, labels_pred: Sequence[int]) -> float:
     """Normalised mutual information (arithmetic mean normalisation) against the known labels, in [0, 1]."""
     t, p = _known(labels_true, labels_pred)
     return float("nan") if t.size == 0 else float(skm.normalized_mutual_info_score(t, p))
+
+
+def neighbour_agreement(X: np.ndarray, labels_true: Sequence, *, k: int = 10, sample_size: int | None = 3000,
+                        seed: int = 0) -> float:
+    """How well a space keeps a label together, whatever clusterer is used on it: the share of each track's ``k``
+    nearest neighbours (Euclidean in ``X``) that share its label, averaged over the tracks, in [0, 1].
+
+    Only tracks whose label is known take part (as queries and as neighbours). Above ``sample_size`` such tracks,
+    a seeded sample of that size is scored among itself (neighbours then lie a little further apart), which keeps
+    the cost at ``O(sample_size^2 d)``. NaN with fewer than ``k + 1`` known tracks. Chance level is the sum of the
+    squared class shares (what a random space would give).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    t = np.asarray([("" if v is None else str(v)) for v in labels_true], dtype=object)
+    X = np.asarray(X)
+    if len(t) != len(X):
+        raise ValueError(f"labels_true has {len(t)} entries but X has {len(X)} rows")
+    keep = np.flatnonzero(t != "")
+    if sample_size is not None and keep.size > sample_size:
+        keep = np.sort(np.random.default_rng(seed).choice(keep, size=sample_size, replace=False))
+    if keep.size <= k:
+        return float("nan")
+    Xs, ts = np.asarray(X[keep], dtype=np.float64), t[keep]
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(Xs).kneighbors(Xs)
+    idx = idx[:, 1:]  # the track itself is its own nearest neighbour (ties aside: dropped by position)
+    return float(np.mean(ts[idx] == ts[:, None]))

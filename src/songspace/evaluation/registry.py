@@ -10,6 +10,8 @@ Kinds of metric and their columns (for labels ``L``):
   common space every method shares; ``fn(X, labels_pred, *, sample_size, seed)``.
 - ``partition``: of the clustering alone, ``<name>``; ``fn(labels_pred)``.
 - ``label``: against each label column, ``<name>_L``; ``fn(labels_true, labels_pred)``.
+- ``space``: of the representation's space against each label, whatever the clusterer, ``<name>_L``;
+  ``fn(X, labels_true, *, seed)``, computed once per representation (:func:`score_space`).
 - ``count``: a whole number (``n_clusters``), averaged like the others but printed as an integer.
 """
 
@@ -24,7 +26,7 @@ import numpy as np
 
 from songspace.evaluation import metrics as m
 
-KINDS = ("internal", "partition", "label", "count")
+KINDS = ("internal", "partition", "label", "space", "count")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("ari", "label", "ARI", m.ari, True, "adjusted Rand index against the label (0 = chance)"),
     Metric("nmi", "label", "NMI", m.nmi, True, "normalised mutual information with the label, in [0, 1]"),
     Metric("purity", "label", "Purity", m.purity, True, "share of tracks whose cluster's majority label is theirs"),
+    Metric("knn", "space", "10-NN", lambda X, truth, *, seed: m.neighbour_agreement(X, truth, k=10, seed=seed), True,
+           "share of each track's 10 nearest neighbours in the space with its label (any clusterer)"),
     Metric("n_clusters", "count", "Clusters", _n_clusters, None, "clusters found (noise not counted)"),
 )
 BY_NAME = {mt.name: mt for mt in METRICS}
@@ -78,7 +82,7 @@ def metric_columns(labels: Sequence[str]) -> list[str]:
     cols = [*internal, *[f"{c}{COMMON}" for c in internal]]
     cols += [mt.name for mt in METRICS if mt.kind == "partition"]
     for label in labels:
-        cols += [f"{mt.name}_{label}" for mt in METRICS if mt.kind == "label"]
+        cols += [f"{mt.name}_{label}" for mt in METRICS if mt.kind in ("label", "space")]
     return cols + [mt.name for mt in METRICS if mt.kind == "count"]
 
 
@@ -92,7 +96,7 @@ def metric_of(col: str) -> tuple[Metric, str | None] | None:
     if base != col and base in BY_NAME and BY_NAME[base].kind == "internal":
         return BY_NAME[base], None
     for mt in METRICS:
-        if mt.kind == "label" and col.startswith(f"{mt.name}_"):
+        if mt.kind in ("label", "space") and col.startswith(f"{mt.name}_"):
             return mt, col[len(mt.name) + 1:]
     return None
 
@@ -152,3 +156,9 @@ def score(labels_pred: np.ndarray, *, own_space: np.ndarray, common_space: np.nd
             if mt.kind == "label":
                 row[f"{mt.name}_{name}"] = mt.fn(truth, labels_pred)
     return row
+
+
+def score_space(X: np.ndarray, labels: Mapping[str, Sequence[str]], *, seed: int = 0) -> dict[str, float]:
+    """The ``space`` metrics of one representation (rows it covers), keyed by column."""
+    return {f"{mt.name}_{name}": mt.fn(X, truth, seed=seed)
+            for name, truth in labels.items() for mt in METRICS if mt.kind == "space"}

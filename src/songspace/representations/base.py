@@ -19,11 +19,13 @@ from sklearn.preprocessing import StandardScaler
 
 from songspace.checkpoint import training_key
 from songspace.config import RunConfig
+from songspace.features.spectral import time_pool
 from songspace.features.text import TextFeatureSet
 from songspace.fusion import Block, fuse
 from songspace.models import VAE, build_model
+from songspace.parallel import read_rows
 from songspace.representations import get
-from songspace.training import History, RowDataset, embed, read_rows, resolve_device, seed_everything, time_pool, train
+from songspace.training import History, RowDataset, embed, resolve_device, seed_everything, train
 
 log = logging.getLogger(__name__)
 
