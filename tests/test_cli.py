@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from conftest import TINY_RUN, make_dataset, tone, write_wav
 from songspace.cli import app
+from songspace.evaluation.registry import metric_columns
 
 runner = CliRunner()
 
@@ -57,11 +59,13 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
     every = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "pca", "features", "lyrics", "hybrid",
              "hybrid_features", "naive_hybrid"]
     args = ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--seed", "3", "-c", "kmeans",
-            "-c", "dbscan", *[a for m in every for a in ("-m", m)]]
+            "-c", "dbscan", "--no-report", *[a for m in every for a in ("-m", m)]]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     folder = only_run(runs)
-    assert "run folder:" in res.output and "vae+kmeans" in res.output
+    assert "run folder:" in res.output
+    for m in every:  # the headline table: each representation's best clusterer
+        assert re.search(rf"(?<![\w]){m}\+(kmeans|dbscan)\b", res.output), m
     assert "Best unsupervised match to `genre`" in res.output
     for rel in ("config.toml", "metrics.csv", "assignments.csv", "summary.json", "problems.csv", "run.log",
                 "analysis.md", "latents/vae.npy", "latents/conv_vae.npy", "latents/lyrics.npy", "models/vae.pt",
@@ -70,9 +74,8 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
         assert (folder / rel).is_file(), rel
     rows = read_csv(folder / "metrics.csv")
     assert [r["method"] for r in rows] == [f"{m}+{c}" for m in every for c in ("kmeans", "dbscan")]
-    numbers = ["silhouette", "calinski_harabasz", "davies_bouldin", "silhouette_common", "calinski_harabasz_common",
-               "davies_bouldin_common", "noise_fraction", "ari_language", "nmi_language", "purity_language",
-               "ari_genre", "nmi_genre", "purity_genre", "n_clusters"]
+    numbers = metric_columns(["language", "genre"])  # the metric registry's columns, in its order
+    assert {"silhouette_common", "noise_fraction", "nmi_genre", "ari_language", "n_clusters"} <= set(numbers)
     expected = ["method", "representation", "clusterer", "modality", "conditioned_on", "n_seeds",
                 *[c for n in numbers for c in (n, f"{n}_std")], "cluster_sample_size", "space", "notes"]
     assert list(rows[0]) == expected
@@ -104,7 +107,7 @@ def test_no_lyrics_falls_back_to_audio(tmp_path: Path, tiny_config: Path) -> Non
         f.unlink()
     runs = tmp_path / "runs"
     res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "-m", "pca",
-                              "-m", "lyrics", "-m", "hybrid_features"])
+                              "-m", "lyrics", "-m", "hybrid_features", "--no-report"])
     assert res.exit_code == 0, res.output
     assert "no track has lyrics" in res.output
     assert [r["method"] for r in read_csv(only_run(runs) / "metrics.csv")] == ["pca+kmeans"]
@@ -113,7 +116,7 @@ def test_no_lyrics_falls_back_to_audio(tmp_path: Path, tiny_config: Path) -> Non
 def test_second_run_new_folder_same_numbers_from_cache(tmp_path: Path, tiny_config: Path) -> None:
     data = make_dataset(tmp_path / "data", n=12)
     runs = tmp_path / "runs"
-    args = ["run", str(data), "--config", str(tiny_config), "--out", str(runs)]
+    args = ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--no-report"]
     assert runner.invoke(app, args).exit_code == 0
     first = only_run(runs)
     before = (first / "metrics.csv").read_bytes()
@@ -133,7 +136,7 @@ def test_bad_files_are_skipped_and_listed(tmp_path: Path, tiny_config: Path) -> 
     write_wav(data / "audio" / "silent.wav", np.zeros(22050 * 2, np.float32))
     write_wav(data / "audio" / "short.wav", tone(440, 0.01))
     runs = tmp_path / "runs"
-    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs)])
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--no-report"])
     assert res.exit_code == 0, res.output
     assert "problem(s)" in res.output and "Traceback" not in res.output
     problems = {Path(r["path"]).name: r["reason"] for r in read_csv(only_run(runs) / "problems.csv")}
@@ -149,14 +152,15 @@ def test_clear_errors_without_traceback(tmp_path: Path, tiny_config: Path) -> No
     assert res.exit_code == 2 and "error:" in res.output and "no such folder" in res.output
     assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit)
     data = make_dataset(tmp_path / "data", n=6)
-    res = runner.invoke(app, ["run", str(data), "--label", "mood", "--config", str(tiny_config)])
+    res = runner.invoke(app, ["run", str(data), "--label", "mood", "--config", str(tiny_config), "--no-report"])
     assert res.exit_code == 2 and "mood" in res.output and "language, genre" in res.output
 
 
 def test_k_larger_than_n_gives_nan_rows_with_reason(tmp_path: Path, tiny_config: Path) -> None:
     data = make_dataset(tmp_path / "data", n=6)
     runs = tmp_path / "runs"
-    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--k", "50"])
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--k", "50",
+                              "--no-report"])
     assert res.exit_code == 0, res.output
     rows = read_csv(only_run(runs) / "metrics.csv")
     assert all(r["silhouette"] in ("", "nan") for r in rows)
@@ -170,7 +174,8 @@ def test_demo_data_then_run(tmp_path: Path, tiny_config: Path) -> None:
     assert (out / "metadata.csv").is_file() and len(list((out / "audio").iterdir())) == 24
     again = runner.invoke(app, ["demo-data", str(out), "--n-tracks", "24"])
     assert again.exit_code == 2 and "error:" in again.output  # never overwrites
-    res = runner.invoke(app, ["run", str(out), "--config", str(tiny_config), "--out", str(tmp_path / "runs")])
+    res = runner.invoke(app, ["run", str(out), "--config", str(tiny_config), "--out", str(tmp_path / "runs"),
+                              "--no-report"])
     assert res.exit_code == 0, res.output
     rows = read_csv(only_run(tmp_path / "runs") / "metrics.csv")
     assert {"nmi_language", "nmi_genre"} <= set(rows[0])
@@ -179,3 +184,120 @@ def test_demo_data_then_run(tmp_path: Path, tiny_config: Path) -> None:
 def test_python_dash_m() -> None:
     out = subprocess.run([sys.executable, "-m", "songspace", "--help"], capture_output=True, text=True, check=True)
     assert "demo-data" in out.stdout and "run" in out.stdout
+
+
+# -- what the command line prints ----------------------------------------------------------------------------------
+
+
+
+def _one_error_line(output: str) -> str:
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    line = lines[0]
+    assert line.startswith("error: "), output
+    for leak in ("pydantic", "http", "Traceback", "validation error", "╭"):
+        assert leak not in line, output
+    return line
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["run", "DATA", "--k", "0"], "error: --k must be at least 2 (got 0)"),
+    (["run", "DATA", "--seeds", "0"], "error: --seeds must be at least 1 (got 0)"),
+    (["run", "DATA", "--epochs", "0"], "error: --epochs must be at least 1 (got 0)"),
+    (["run", "DATA", "--k", "abc"], "error: --k must be a whole number (got 'abc')"),
+    (["run", "DATA", "-m", "nosuchmethod"], "error: -m/--method must be one of vae, "),
+    (["run", "DATA", "-c", "x"], "error: -c/--clusterer must be one of kmeans, "),
+    (["run", "DATA", "--table", "wide"], "error: --table must be one of headline, full (got 'wide')"),
+    (["run", "DATA", "--config", "nosuchlevel"], "error: --config must be a shipped config ("),
+    (["experiment", "nosuchlevel", "--data", "DATA"], "error: CONFIG must be a shipped config ("),
+    (["demo", "--level", "huge"], "error: --level must be one of "),
+    (["run"], "error: missing argument DATA_DIR"),
+])
+def test_argument_errors_are_one_line_naming_the_option(tmp_path: Path, args: list[str], expected: str) -> None:
+    from songspace.clustering import CLUSTERERS
+    from songspace.representations import names
+
+    out = tmp_path / "runs"
+    args = [str(tmp_path) if a == "DATA" else a for a in args] + ["--out", str(out)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    line = _one_error_line(res.output)
+    assert line.startswith(expected), line
+    if "-m/--method" in line:
+        assert all(n in line for n in names()) and "(got 'nosuchmethod')" in line
+    if "-c/--clusterer" in line:
+        assert all(n in line for n in CLUSTERERS) and "(got 'x')" in line
+    if "shipped config" in line:
+        assert all(level in line for level in ("easy", "medium", "hard", "large")) and ".toml" in line
+    assert not out.exists()  # nothing written before the inputs are known to be usable
+
+
+def test_config_file_errors_name_the_file_and_the_setting(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[cluster]\nk = 0\n")
+    res = runner.invoke(app, ["run", str(tmp_path), "--config", str(bad)])
+    assert res.exit_code == 2
+    assert _one_error_line(res.output) == f"error: {bad}: cluster.k must be at least 2 (got 0)"
+    bad.write_text("[cluster]\nkk = 3\n")
+    res = runner.invoke(app, ["run", str(tmp_path), "--config", str(bad)])
+    assert res.exit_code == 2
+    assert "unknown setting cluster.kk (did you mean cluster.k?)" in _one_error_line(res.output)
+    res = runner.invoke(app, ["run", str(tmp_path), "--config", str(bad), "--k", "1"])  # two mistakes, two lines
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 2 and "--k must be at least 2" in res.output
+
+
+def test_help_and_argument_errors_import_nothing_heavy() -> None:
+    code = ("import sys\n"
+            "from typer.testing import CliRunner\n"
+            "from songspace.cli import app\n"
+            "r = CliRunner()\n"
+            "assert r.invoke(app, ['--help']).exit_code == 0\n"
+            "assert r.invoke(app, ['run', '--help']).exit_code == 0\n"
+            "assert r.invoke(app, ['run', '.', '--k', '0']).exit_code == 2\n"
+            "assert r.invoke(app, ['run', '.', '-m', 'nosuch']).exit_code == 2\n"
+            "heavy = ('torch', 'sklearn', 'librosa', 'umap', 'songspace.runner', 'songspace.datasets',\n"
+            "         'songspace.features', 'songspace.clustering')\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_run_prints_a_readable_table_writes_the_report_and_says_where(tmp_path: Path, tiny_config: Path) -> None:
+    data = make_dataset(tmp_path / "data", n=12)
+    runs = tmp_path / "runs"
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs)])
+    assert res.exit_code == 0, res.output
+    folder = only_run(runs)
+    out = res.output
+    # Not a terminal: plain progress lines, no bars.
+    assert re.search(r"^features 12/12 done in \d+\.\d s$", out, re.M) and "━" not in out
+    assert re.search(r"^train vae (8/8 done|stopped early at \d/8) in \d+\.\d s$", out, re.M)
+    # The headline table fits 80 columns and prints counts as integers.
+    rows = [ln for ln in out.splitlines() if re.fullmatch(r".*\b(vae|pca|features)\+kmeans( +[-\d.±]+)+ *", ln)]
+    assert len(rows) == 3 and all(len(ln) <= 80 for ln in rows)
+    assert all(ln.split()[-1] in ("3", "-") or "±" not in ln.split()[-1] for ln in rows)
+    assert "3.000" not in out and "baseline" in out
+    by = {r["method"]: r for r in read_csv(folder / "metrics.csv")}
+    genre_nmi = f"{float(by['features+kmeans']['nmi_genre']):.2f}"
+    assert genre_nmi in next(ln for ln in rows if "features+kmeans" in ln)
+    # The report is written and the last lines say where it and the run folder are.
+    last = out.strip().splitlines()
+    assert last[-1] == f"run folder: {folder}"
+    assert f"report: {folder / 'report.html'}" in last and f"explorer: {folder / 'explorer.html'}" in last
+    assert (folder / "report.html").is_file() and (folder / "explorer.html").is_file()
+
+
+def test_full_table_and_no_report(tmp_path: Path, tiny_config: Path) -> None:
+    data = make_dataset(tmp_path / "data", n=9)
+    runs = tmp_path / "runs"
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "-c", "kmeans",
+                              "-c", "gmm", "--table", "full", "--no-report"])
+    assert res.exit_code == 0, res.output
+    folder = only_run(runs)
+    methods = [r["method"] for r in read_csv(folder / "metrics.csv")]
+    assert len(methods) == 6
+    for m in methods:  # every row, in at least one part of the table
+        assert re.search(rf"(?<!\w){re.escape(m)}\b", res.output), m
+    assert "DB" in res.output and "CH" in res.output and "purity" in res.output  # every metric column
+    assert not (folder / "report.html").exists()
+    assert f"songspace report {folder}" in res.output and res.output.strip().splitlines()[-1] == f"run folder: {folder}"

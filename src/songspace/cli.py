@@ -1,38 +1,99 @@
-"""Command line: parse, call the runner, print. No logic of its own."""
+"""Command line: parse, call the runner, print. No logic of its own.
+
+Only typer and rich are imported here: torch, scikit-learn, librosa, the runner, the datasets and the features are
+imported inside the commands that use them, so that ``songspace --help`` and a mistyped option answer at once.
+"""
 
 from __future__ import annotations
 
+import difflib
 import logging
-import math
 import os
+import re
+import sys
+from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
-from songspace.config import load_config
-from songspace.errors import SongspaceError
+from songspace.errors import ConfigError, SongspaceError
+from songspace.terminal import StageProgress
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+class _Commands(TyperGroup):
+    """Typer's command group, except that a command-line mistake is one ``error:`` line and exit code 2 (not a
+    boxed usage message)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as exc:  # typer's usage errors (its own copy of click's)
+            if not standalone_mode:
+                raise
+            if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
+                _error(_escape(_usage_message(exc)))
+            sys.exit(getattr(exc, "exit_code", 2))
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            _error("aborted.")
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(rv if isinstance(rv, int) else 0)
+        return rv
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
                   help="Cluster a music collection without labels, in a learned latent space of its sound.")
 console = Console()
+err_console = Console(stderr=True)
 
 DEMO_CACHE = Path(os.environ.get("SONGSPACE_DEMO_DIR", "~/.cache/songspace/demo")).expanduser()
 
 
+class TableView(str, Enum):
+    """What the terminal shows after a run (metrics.csv always has everything)."""
+
+    headline = "headline"
+    full = "full"
+
+
+TABLE_HELP = ("results shown: headline (the best per label, each representation's best, the baselines) or full "
+              "(every row and column)")
+
+
 def _setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
     handler = RichHandler(console=console, show_path=False, show_time=False)
     handler.setLevel(logging.INFO if verbose else logging.WARNING)  # run.log gets everything regardless
     logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(message)s", force=True)
 
 
-def _fail(exc: BaseException, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+# -- errors ------------------------------------------------------------------------------------------------------
+
+
+def _error(line: str) -> None:
+    err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True, markup=True)
+
+
+def _fail(exc: BaseException | str, code: int = 2) -> typer.Exit:
+    """Print ``exc`` as one ``error:`` line (or one per line of ``exc``) and return the exit to raise."""
+    for line in str(exc).splitlines() or [""]:
+        _error(_escape(line))
     return typer.Exit(code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _interrupted() -> typer.Exit:
@@ -41,97 +102,248 @@ def _interrupted() -> typer.Exit:
     return typer.Exit(130)
 
 
-class _Bars:
-    """One progress bar per stage, fed by the runner's ``progress(stage, done, total)`` calls."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress, self.tasks = progress, {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(stage, total=total)
-        self.progress.update(self.tasks[stage], completed=done, total=total)
+def _param_name(param: Any) -> str:
+    """How an option reads as typed: ``-m/--method``, ``--k``; an argument as ``DATA_DIR``."""
+    if getattr(param, "param_type_name", "") == "argument":
+        return str(param.name or "").upper()
+    return "/".join(sorted(getattr(param, "opts", []), key=len))
 
 
-def _fmt_cell(row: dict[str, Any], col: str) -> str:
-    """``0.840 ± 0.033`` (the mean alone with one seed); NaN as ``nan``."""
-    v = row.get(col)
-    if not isinstance(v, float):
-        return "" if v is None else str(v)
-    if math.isnan(v):
-        return "nan"
-    sd = row.get(f"{col}_std")
-    big = abs(v) >= 100
-    mean = f"{v:.1f}" if big else f"{v:.3f}"
-    if isinstance(sd, float) and not math.isnan(sd):
-        return f"{mean} ± {sd:.1f}" if big else f"{mean} ± {sd:.3f}"
-    return mean
+def _usage_message(exc: typer.TyperException) -> str:
+    """A command-line mistake on one line, naming the option as typed: ``--k must be a whole number (got 'x')``."""
+    from pydantic import ValidationError
 
-
-DEFAULT_SHOW = ("silhouette_common", "nmi_{label}", "ari_{label}", "noise_fraction", "n_clusters")
-
-
-def _print_table(result: Any, show: list[str]) -> None:
-    """The key columns of metrics.csv (means ± std over seeds), one row per representation x clusterer."""
-    labels = result.summary.get("labels", [])
-    if show:
-        cols = [c for c in show if c in result.metric_columns]
+    param = getattr(exc, "param", None)
+    cause = exc.__cause__
+    if type(exc).__name__ == "MissingParameter" and param is not None:
+        text = f"missing {param.param_type_name} {_param_name(param)}"
+    elif param is not None and isinstance(cause, ValidationError) and cause.errors():
+        text = f"{_param_name(param)} {_requirement(cause.errors()[0])}"
+    elif param is not None:
+        text = f"{_param_name(param)}: {exc.message}"
     else:
-        cols = [c.format(label=lab) for c in DEFAULT_SHOW for lab in (labels if "{label}" in c else [None])]
+        text = exc.format_message()
+    text = " ".join(text.split()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    return text[:1].lower() + text[1:] + (f" (see: {ctx.command_path} --help)" if ctx is not None else "")
+
+
+def _shown(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else str(value)
+
+
+def _requirement(err: dict[str, Any]) -> str:
+    """What a pydantic error says the value must be, in a few words: ``must be at least 2 (got 0)``."""
+    kind, ctx, got = err.get("type", ""), err.get("ctx") or {}, err.get("input")
+    given = f" (got {_shown(got)})"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}{given}"
+    if kind == "greater_than":
+        gt = ctx["gt"]
+        whole = isinstance(gt, int) and isinstance(got, int)
+        return (f"must be at least {gt + 1}" if whole else f"must be greater than {gt}") + given
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}{given}"
+    if kind == "less_than":
+        return f"must be less than {ctx['lt']}{given}"
+    if kind in ("literal_error", "enum"):
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return f"must be one of {', '.join(choices)}{given}"
+    if kind.startswith("int_"):
+        return f"must be a whole number{given}"
+    if kind.startswith("float_"):
+        return f"must be a number{given}"
+    if kind.startswith("bool_"):
+        return f"must be true or false{given}"
+    if kind == "missing":
+        return "is required"
+    if kind == "value_error":
+        return f"is not valid: {ctx.get('error', err.get('msg', ''))}"
+    msg = str(err.get("msg", "is not valid"))
+    return f"is not valid: {msg[:1].lower() + msg[1:]}{given}"
+
+
+def _close_setting(loc: tuple[Any, ...]) -> str:
+    """`` (did you mean cluster.k?)`` for a mistyped setting in a config file, else ``""``."""
+    from pydantic import BaseModel
+
+    from songspace.config import RunConfig
+
+    model: Any = RunConfig
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    match = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean {'.'.join([*map(str, loc[:-1]), match[0]])}?)" if match else ""
+
+
+def _setting_errors(exc: Exception, given: dict[str, tuple[str, Any]], config: Any) -> list[str]:
+    """One line per invalid setting: the option as typed when the command line set it (``--k must be at least 2
+    (got 0)``), else the config file and the setting's key."""
+    lines = []
+    for err in exc.errors():  # type: ignore[attr-defined]
+        loc = tuple(err.get("loc", ()))
+        key = ".".join(str(p) for p in loc if isinstance(p, str))
+        option, value = given.get(key, ("", None))
+        if option and value is not None:
+            lines.append(f"{option} {_requirement(err)}")
+        elif err.get("type") == "extra_forbidden":
+            lines.append(f"{config}: unknown setting {key}{_close_setting(loc)}; every setting is listed in "
+                         "configs/default.toml")
+        else:
+            lines.append(f"{f'{config}: ' if config else ''}{key} {_requirement(err)}")
+    return lines
+
+
+def _load(config: Path | str | None, given: dict[str, tuple[str, Any]]) -> Any:
+    """:func:`songspace.config.load_config` with what the command line set (config key -> (option as typed,
+    value or None)); an invalid value is one ``error:`` line per setting, naming the option, and exit 2."""
+    from pydantic import ValidationError
+
+    from songspace.config import load_config
+
+    try:
+        return load_config(config, **{key: value for key, (_, value) in given.items()})
+    except ConfigError as exc:
+        cause = exc.__cause__
+        if not isinstance(cause, ValidationError):
+            raise
+        lines = _setting_errors(cause, given, config)
+    for line in lines:
+        _error(_escape(line))
+    raise typer.Exit(2)
+
+
+def _representation_names() -> list[str]:
+    """The valid ``-m/--method`` values: the representation registry's names."""
+    from songspace import representations
+
+    return representations.names()
+
+
+def _baseline_names() -> list[str]:
+    """The representations that learned ones are compared with (shown as baselines in the headline table)."""
+    from songspace import representations
+
+    return [s.name for s in representations.specs() if s.baseline]
+
+
+def _clusterer_names() -> list[str]:
+    """The valid ``-c/--clusterer`` values. (Imports songspace.clustering, hence torch: about 2 s.)"""
+    from songspace.clustering import CLUSTERERS
+
+    return list(CLUSTERERS)
+
+
+def _shipped_configs() -> list[str]:
+    """Names of the configs shipped with songspace (``easy``, ``medium``, ...), usable instead of a path."""
+    from songspace.config import SHIPPED
+
+    return sorted(p.stem for p in SHIPPED.glob("*.toml"))
+
+
+def _check_choices(option: str, values: Sequence[str] | None, allowed: Sequence[str]) -> None:
+    bad = [v for v in values or [] if v not in allowed]
+    if bad:
+        raise _fail(f"{option} must be one of {', '.join(allowed)} (got {', '.join(map(_shown, bad))})")
+
+
+def _check_config(option: str, value: Path | str | None) -> None:
+    """A config option names an existing file or a shipped config; otherwise one error line listing those."""
+    if value is None:
+        return
+    from songspace.config import config_path
+
+    if not config_path(value).exists():
+        raise _fail(f"{option} must be a shipped config ({', '.join(_shipped_configs())}) or the path of a .toml "
+                    f"file (got {_shown(str(value))}: no such file)")
+
+
+# -- running and printing ----------------------------------------------------------------------------------------
+
+
+def _print_results(result: Any, view: TableView, show: Sequence[str]) -> None:
+    """The results table sized to the terminal: the headline rows, or every row (``--table full``)."""
+    from songspace.terminal import full_table, headline_table
+
+    labels = list(result.summary.get("labels", []))
     n_seeds = len(result.summary.get("seeds", [])) or 1
-    spread = f"mean ± std over {n_seeds} seeds" if n_seeds > 1 else "one seed"
-    table = Table(title=f"metrics.csv ({spread}; *_common = in the one space all methods share)",
-                  title_justify="left")
-    table.add_column("method", no_wrap=True)  # the name matters most; narrow terminals squeeze the numbers
-    for c in cols:
-        table.add_column(c.replace("_common", " (common)"), justify="right", overflow="fold")
-    previous = None
-    marked = False
-    for row in result.metrics:
-        if previous is not None and row.get("representation") != previous:
-            table.add_section()
-        previous = row.get("representation")
-        name = str(row["method"])
-        if row.get("conditioned_on"):
-            name += " †"
-            marked = True
-        table.add_row(name, *[_fmt_cell(row, c) for c in cols])
-    console.print(table)
-    if marked:
-        console.print("† conditioned on (given) a label: its scores against that label are not unsupervised "
-                      "(column conditioned_on).", highlight=False)
+    if view is TableView.full:
+        parts = full_table(result.metrics, result.metric_columns, width=console.width, n_seeds=n_seeds)
+    else:
+        parts = headline_table(result.metrics, labels, width=console.width, show=show,
+                               baselines=_baseline_names(), n_seeds=n_seeds)
+    for part in parts:
+        console.print(part, highlight=False)
 
 
-def _run(cfg: Any) -> Any:
+def _run(cfg: Any, view: TableView = TableView.headline) -> Any:
     from songspace.runner import run_experiment
 
-    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as bars:
-        result = run_experiment(cfg, progress=_Bars(bars))
+    with StageProgress(console) as progress:
+        result = run_experiment(cfg, progress=progress)
     s = result.summary
     console.print(f"{s['tracks_used']} tracks used; features: {s['features_computed']} computed, "
-                  f"{s['features_cached']} from cache; k = {s['k']} ({s['k_source']}); seeds {s['seeds']}")
+                  f"{s['features_cached']} from cache; k = {s['k']} ({s['k_source']}); seeds {s['seeds']}",
+                  highlight=False)
     if s["problems"]:
         console.print(f"[yellow]{s['problems']} problem(s) in the dataset, {s['skipped']} file(s)/row(s) skipped: "
-                      f"see {result.folder / 'problems.csv'}[/]")
+                      f"see {result.folder / 'problems.csv'}[/]", highlight=False)
     for note in s.get("notes", []):
-        console.print(f"[yellow]{note}[/]")
-    _print_table(result, list(cfg.eval.show))
+        console.print(f"[yellow]{_escape(note)}[/]", highlight=False)
+    _print_results(result, view, list(cfg.eval.show))
     analysis = result.folder / "analysis.md"
-    lines = analysis.read_text(encoding="utf-8").splitlines()
-    best = [ln[2:] for ln in lines if ln.startswith("- Best unsupervised match")]
-    for line in best:
-        console.print(line.replace("**", ""), highlight=False)
-    console.print(f"notes per method: {result.folder / 'metrics.csv'}; written analysis: {analysis}")
-    console.print(f"[bold green]run folder:[/] {result.folder}")
+    if analysis.is_file():
+        for line in analysis.read_text(encoding="utf-8").splitlines():
+            if line.startswith("- Best unsupervised match"):
+                console.print(line[2:].replace("**", ""), highlight=False)
+    console.print(f"every row and column: {result.folder / 'metrics.csv'}; written analysis: {analysis}",
+                  highlight=False, soft_wrap=True)
     return result
+
+
+def _report(folder: Path, *, pdf: bool = True, explorer: bool = True) -> Any:
+    """report.html / report.pdf / explorer.html of a run folder; prints why any of them was not written."""
+    from songspace.report import write_report
+
+    with console.status("writing the report and the explorer (with audio clips) ..."):
+        files = write_report(folder, pdf=pdf, explorer=explorer)
+    for note in files.notes:
+        console.print(f"[yellow]{_escape(note)}[/]", highlight=False, soft_wrap=True)
+    return files
+
+
+def _where(folder: Path, files: Any) -> None:
+    """The last lines of a run: where its report, explorer and folder are."""
+    if files is None:
+        console.print(f"report: not written (--no-report); to write it: songspace report {folder}",
+                      highlight=False, soft_wrap=True)
+    else:
+        for what, path in (("report", files.html), ("paper", files.pdf), ("explorer", files.explorer)):
+            if path is not None:
+                console.print(f"[bold]{what}:[/] {path}", highlight=False, soft_wrap=True)
+    console.print(f"[bold green]run folder:[/] {folder}", highlight=False, soft_wrap=True)
+
+
+def _run_and_report(cfg: Any, view: TableView, report: bool) -> Path:
+    result = _run(cfg, view)
+    files = _report(result.folder) if report else None
+    _where(result.folder, files)
+    return result.folder
+
+
+# -- commands ----------------------------------------------------------------------------------------------------
 
 
 @app.command()
 def run(
     data_dir: Annotated[Path, typer.Argument(help="dataset folder: audio/ [+ lyrics/, metadata.csv], GTZAN, or "
                                                   "a plain folder of audio files")],
-    config: Annotated[Path | None, typer.Option(help="TOML settings file (see configs/)")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file (see configs/), or a shipped one: easy, "
+                                                     "medium, hard, large")] = None,
     k: Annotated[int | None, typer.Option(help="number of clusters (default: classes of a label, else chosen "
                                                "by silhouette)")] = None,
     seed: Annotated[int | None, typer.Option(help="seed for every random choice")] = None,
@@ -141,7 +353,7 @@ def run(
     layout: Annotated[str | None, typer.Option(help="dataset layout: auto, folder, gtzan, fma, jamendo, mir1k, "
                                                     "lyrics_csv")] = None,
     method: Annotated[list[str] | None, typer.Option("--method", "-m", help="representation to learn "
-                                                     "(repeatable; default: all, see configs/default.toml)")] = None,
+                                                     "(repeatable; default: see configs/default.toml)")] = None,
     clusterer: Annotated[list[str] | None, typer.Option("--clusterer", "-c", help="clusterer (repeatable; "
                                                         "default: all six)")] = None,
     epochs: Annotated[int | None, typer.Option(help="maximum training epochs")] = None,
@@ -151,17 +363,26 @@ def run(
                                                      "per core)")] = None,
     scheduler: Annotated[str | None, typer.Option(help="extract features on a Dask cluster: tcp://HOST:8786, or "
                                                        "local:N for N local worker processes")] = None,
+    table: Annotated[str, typer.Option(help=TABLE_HELP)] = "headline",
+    report: Annotated[bool, typer.Option(help="write report.html, report.pdf (with Chromium) and explorer.html")]
+    = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every step")] = False,
 ) -> None:
-    """Cluster a dataset folder and write a new run folder with metrics, assignments, latents and figures."""
+    """Cluster a dataset folder and write a new run folder with metrics, assignments, latents, figures and a report."""
     _setup_logging(verbose)
+    _check_choices("--table", [table], [v.value for v in TableView])
+    _check_choices("-m/--method", method, _representation_names())
+    if clusterer:
+        _check_choices("-c/--clusterer", clusterer, _clusterer_names())
+    _check_config("--config", config)
+    cfg = _load(config, {
+        "data": ("DATA_DIR", str(data_dir)), "seed": ("--seed", seed), "labels": ("--label", label or None),
+        "out": ("--out", str(out) if out else None), "layout": ("--layout", layout), "n_seeds": ("--seeds", seeds),
+        "cluster.k": ("--k", k), "train.epochs": ("--epochs", epochs), "train.workers": ("--workers", workers),
+        "features.scheduler": ("--scheduler", scheduler), "methods.representations": ("-m/--method", method or None),
+        "cluster.algorithms": ("-c/--clusterer", clusterer or None)})
     try:
-        cfg = load_config(config, data=str(data_dir), seed=seed, labels=label or None, out=str(out) if out else None,
-                          layout=layout, n_seeds=seeds,
-                          **{"cluster.k": k, "train.epochs": epochs, "train.workers": workers,
-                             "features.scheduler": scheduler,
-                             "methods.representations": method or None, "cluster.algorithms": clusterer or None})
-        _run(cfg)
+        _run_and_report(cfg, TableView(table), report)
     except SongspaceError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -179,62 +400,45 @@ def demo_data(
     from songspace.datasets.demo import generate_demo
 
     try:
-        with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as bars:
-            task = bars.add_task("generating demo", total=n_tracks)
+        with StageProgress(console) as progress:
             s = generate_demo(out_dir, n_tracks=n_tracks, seed=seed,
-                              progress=lambda d, n: bars.update(task, completed=d, total=n))
+                              progress=lambda d, n: progress("generating demo", d, n))
     except (FileExistsError, SongspaceError) as exc:
         raise _fail(exc) from None
     console.print(f"{s.n_tracks} tracks in {s.seconds:.1f} s -> {s.out_dir}\n  languages: {s.n_by_language}\n"
                   f"  genres: {s.n_by_genre}")
 
 
-LEVELS = ("easy", "medium", "hard")
-
-
-def _report(folder: Path, *, pdf: bool = True, explorer: bool = True) -> None:
-    """report.html / report.pdf / explorer.html of a run folder, and why any of them was not written."""
-    from songspace.report import write_report
-
-    with console.status("writing the report and the explorer (with audio clips) ..."):
-        files = write_report(folder, pdf=pdf, explorer=explorer)
-    for f in (files.html, files.pdf, files.explorer):
-        if f is not None:
-            console.print(f"wrote {f}", highlight=False, soft_wrap=True)
-    for note in files.notes:
-        console.print(f"[yellow]{note}[/]", highlight=False, soft_wrap=True)
+LEVELS = ("easy", "medium", "hard")  # what `songspace demo` runs by default
 
 
 @app.command()
 def experiment(
     config: Annotated[str, typer.Argument(help="a TOML settings file, or the name of a shipped one: easy, medium, "
-                                               "hard (configs/)")],
+                                               "hard, large (configs/)")],
     data: Annotated[Path, typer.Option("--data", help="dataset folder (as for `songspace run`)")],
     out: Annotated[Path | None, typer.Option(help="folder that receives the run folder")] = None,
     seed: Annotated[int | None, typer.Option(help="first seed")] = None,
     seeds: Annotated[int | None, typer.Option(help="seeds per method (default: the config's)")] = None,
     layout: Annotated[str | None, typer.Option(help="dataset layout (default: auto)")] = None,
+    table: Annotated[str, typer.Option(help=TABLE_HELP)] = "headline",
     report: Annotated[bool, typer.Option(help="write report.html, report.pdf and explorer.html")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run one experiment config (easy, medium, hard, large or your own) on a dataset folder, then write its report."""
     _setup_logging(verbose)
+    _check_choices("--table", [table], [v.value for v in TableView])
+    _check_config("CONFIG", config)
+    cfg = _load(config, {"data": ("--data", str(data)), "out": ("--out", str(out) if out else None),
+                         "seed": ("--seed", seed), "n_seeds": ("--seeds", seeds), "layout": ("--layout", layout)})
+    if not cfg.name:
+        cfg.name = f"{cfg.experiment or Path(str(config)).stem}-{data.name}"
     try:
-        cfg = load_config(config, data=str(data), out=str(out) if out else None, seed=seed, n_seeds=seeds,
-                          layout=layout)
-        if not cfg.name:
-            cfg.name = f"{cfg.experiment or Path(str(config)).stem}-{data.name}"
-        result = _run(cfg)
+        _run_and_report(cfg, TableView(table), report)
     except SongspaceError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
         raise _interrupted() from None
-    if report:
-        try:
-            _report(result.folder)
-        except SongspaceError as exc:
-            raise _fail(exc) from None
 
 
 def _demo_data(n_tracks: int, seed: int) -> Path:
@@ -242,14 +446,12 @@ def _demo_data(n_tracks: int, seed: int) -> Path:
 
     data = DEMO_CACHE / f"v{DEMO_VERSION}-n{n_tracks}-seed{seed}"
     if not (data / "metadata.csv").exists():
-        console.print(f"generating the demo collection into {data} (once; later runs reuse it)")
-        with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as bars:
-            task = bars.add_task("generating demo", total=n_tracks)
+        console.print(f"generating the demo collection into {data} (once; later runs reuse it)", highlight=False)
+        with StageProgress(console) as progress:
             generate_demo(data, n_tracks=n_tracks, seed=seed,
-                          progress=lambda d, n: bars.update(task, completed=d, total=n))
+                          progress=lambda d, n: progress("generating demo", d, n))
     else:
-        console.print(f"using the cached demo collection in {data}")
+        console.print(f"using the cached demo collection in {data}", highlight=False)
     return data
 
 
@@ -258,31 +460,31 @@ def demo(
     out: Annotated[Path, typer.Option(help="folder that receives the run folders")] = Path("runs"),
     n_tracks: Annotated[int, typer.Option(help="tracks in the demo collection")] = 300,
     seed: Annotated[int, typer.Option(help="seed of the collection and first seed of the runs")] = 0,
-    level: Annotated[list[str] | None, typer.Option(help="experiment(s) to run: easy, medium, hard (repeatable; "
-                                                         "default: all three)")] = None,
+    level: Annotated[list[str] | None, typer.Option(help="experiment(s) to run: easy, medium, hard, large "
+                                                         "(repeatable; default: easy, medium and hard)")] = None,
     seeds: Annotated[int | None, typer.Option(help="seeds per method (default: each config's, 5)")] = None,
-    config: Annotated[Path | None, typer.Option(help="run this TOML settings file instead of the three levels")] = None,
+    config: Annotated[Path | None, typer.Option(help="run this TOML settings file instead of the levels")] = None,
+    table: Annotated[str, typer.Option(help=TABLE_HELP)] = "headline",
     report: Annotated[bool, typer.Option(help="write report.html, report.pdf and explorer.html per run")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Generate (once, then cached) the bilingual demo collection and run the easy, medium and hard experiments."""
     _setup_logging(verbose)
+    _check_choices("--table", [table], [v.value for v in TableView])
+    _check_choices("--level", level, _shipped_configs())
+    _check_config("--config", config)
     levels = list(level or LEVELS)
-    bad = [lv for lv in levels if lv not in LEVELS]
-    if bad:
-        raise _fail(ValueError(f"unknown level(s) {bad}; choose from {', '.join(LEVELS)}"))
+    given = {"seed": ("--seed", seed), "out": ("--out", str(out)), "n_seeds": ("--seeds", seeds)}
+    configs: list[Path | str] = [config] if config is not None else levels
+    cfgs = [_load(c, given) for c in configs]  # every setting checked before anything runs
     try:
         data = _demo_data(n_tracks, seed)
-        configs: list[Path | str] = [config] if config is not None else levels
         folders = []
-        for c in configs:
-            cfg = load_config(c, data=str(data), seed=seed, out=str(out), n_seeds=seeds)
+        for c, cfg in zip(configs, cfgs, strict=True):
+            cfg.data = str(data)
             cfg.name = f"demo-{cfg.experiment or Path(str(c)).stem}"
             console.rule(f"{cfg.name}: {cfg.title or c}")
-            result = _run(cfg)
-            if report:
-                _report(result.folder)
-            folders.append(result.folder)
+            folders.append(_run_and_report(cfg, TableView(table), report))
     except (FileExistsError, SongspaceError) as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -301,9 +503,10 @@ def report_command(
     """Write report.html (self-contained), report.pdf (a paper) and explorer.html into a finished run folder."""
     _setup_logging(verbose)
     try:
-        _report(run_dir, pdf=pdf, explorer=explorer)
+        files = _report(run_dir, pdf=pdf, explorer=explorer)
     except SongspaceError as exc:
         raise _fail(exc) from None
+    _where(run_dir, files)
 
 
 def _counts(counter: Any, unit: str = "") -> str:
