@@ -116,7 +116,7 @@ def run_seed(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels:
              keep: bool = False, progress: Progress | None = None) -> SeedOutcome:
     """Everything one seed (``cfg.seed``) measures; ``keep`` returns the representations and clusterings too."""
     with one_thread(cfg.train.threads or 1):
-        reps, notes = learn_all(inputs, cfg, progress=progress)
+        reps, notes = learn_all(inputs, cfg, progress=progress, k=k)
         results = []
         spaces = {}
         for rep in reps:  # how well each space keeps each label together, whatever clusterer is used on it

@@ -103,11 +103,12 @@ class Context:
     cfg: RunConfig
     learned: dict[str, Representation]
     progress: TrainProgress | None = None
+    k: int | None = None  # the run's number of clusters (deep-clustering models size their mixture by it)
 
     def need(self, name: str) -> Representation:
         """The representation ``name``, learned now if it has not been yet."""
         if name not in self.learned:
-            self.learned[name] = learn(name, self.inputs, self.cfg, self.learned, progress=self.progress)
+            self.learned[name] = learn(name, self.inputs, self.cfg, self.learned, progress=self.progress, k=self.k)
         return self.learned[name]
 
     def params(self, name: str) -> Any:
@@ -195,16 +196,17 @@ def shares_note(shares: dict[str, float]) -> str:
 
 
 def learn(name: str, inputs: Inputs, cfg: RunConfig, learned: dict[str, Representation], *,
-          progress: TrainProgress | None = None) -> Representation:
-    """Build the representation registered as ``name`` (``learned`` holds those already made, for fusions)."""
+          progress: TrainProgress | None = None, k: int | None = None) -> Representation:
+    """Build the representation registered as ``name`` (``learned`` holds those already made, for fusions; ``k`` is
+    the run's number of clusters)."""
     spec = get(name)
     if spec.needs_lyrics and inputs.lyrics is None:
         raise ValueError(f"{name} needs lyrics")
-    return spec.build(Context(inputs, cfg, learned, progress))
+    return spec.build(Context(inputs, cfg, learned, progress, k))
 
 
-def learn_all(inputs: Inputs, cfg: RunConfig, *,
-              progress: TrainProgress | None = None) -> tuple[list[Representation], list[str]]:
+def learn_all(inputs: Inputs, cfg: RunConfig, *, progress: TrainProgress | None = None,
+              k: int | None = None) -> tuple[list[Representation], list[str]]:
     """Every representation of ``cfg.methods.representations`` that the inputs allow, in that order, and
     notes on those skipped (lyrics methods when no track has lyrics, conditioned ones given no label)."""
     learned: dict[str, Representation] = {}
@@ -219,7 +221,7 @@ def learn_all(inputs: Inputs, cfg: RunConfig, *,
             notes.append(f"{name} skipped: methods.{spec.conditioned_by} names no label column to condition on")
             continue
         if name not in learned:
-            learned[name] = learn(name, inputs, cfg, learned, progress=progress)
+            learned[name] = learn(name, inputs, cfg, learned, progress=progress, k=k)
     order = [n for n in cfg.methods.representations if n in learned]
     order += [n for n in learned if n not in order]  # an audio latent learned only for a fusion
     if skipped:

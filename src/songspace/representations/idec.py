@@ -1,0 +1,49 @@
+"""``idec``: Improved Deep Embedded Clustering (Guo et al., 2017): an autoencoder on the statistics trained with a
+clustering loss (KL of Student-t soft assignments to their sharpened target) beside its reconstruction loss,
+started from a pretrained autoencoder and K-Means on its codes. The track is its code."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from songspace.representations.spec import AUDIO, RepresentationSpec
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n_clusters: int | None = Field(None, ge=2)  # cluster centres; default: the run's k
+    gamma: float = Field(0.1, ge=0)  # weight of the clustering loss (the paper's 0.1)
+    pretrain_epochs: int | None = Field(None, gt=0)  # autoencoder pretraining; default: min(train.epochs, 100)
+
+
+def build(ctx):
+    from songspace.deep_clustering import fit_idec
+    from songspace.representations.base import Representation, checkpoint_path
+    from songspace.training import RowDataset
+
+    cfg, params = ctx.cfg, ctx.params(SPEC.name)
+    k = params.n_clusters or ctx.k or 10
+    X = ctx.inputs.standardised_stats()
+    ds = RowDataset(X)
+    kwargs = {"latent_dim": cfg.model.latent_dim, "hidden_dims": cfg.model.hidden_dims, "n_clusters": k,
+              "gamma": params.gamma, "pretrain_epochs": params.pretrain_epochs}
+    cb = (lambda stage, e, n: ctx.progress(f"train idec ({stage})", e, n)) if ctx.progress else None
+    model, hist, Z, _q = fit_idec(X, n_clusters=k, latent_dim=cfg.model.latent_dim,
+                                  hidden_dims=cfg.model.hidden_dims, train_cfg=cfg.train, seed=cfg.seed,
+                                  pretrain_epochs=params.pretrain_epochs, gamma=params.gamma, progress=cb,
+                                  checkpoint=checkpoint_path(SPEC.name, ds, cfg, kwargs))
+    return Representation(SPEC.name, AUDIO, Z, f"IDEC codes, {k} centres, clustering weight {params.gamma:g} "
+                          f"({cfg.model.latent_dim}-d)", True, None, model, hist, ds)
+
+
+SPEC = RepresentationSpec(
+    name="idec", modality=AUDIO, build=build, learned=True, model="idec", params=Params,
+    reconstructs="spectral statistics",
+    objective_note="IDEC trains an autoencoder with the reconstruction loss plus γ·KL(<i>P</i> ‖ <i>Q</i>), where "
+                   "<i>Q</i> are Student-t soft assignments of the codes to learnable centres and <i>P</i> their "
+                   "sharpened target {cite}",
+    cite=("guo2017", "Guo et al., 2017", "X. Guo, L. Gao, X. Liu, and J. Yin. Improved deep embedded clustering with "
+          "local structure preservation. In <i>International Joint Conference on Artificial Intelligence "
+          "(IJCAI)</i>, 2017."),
+    description="IDEC: autoencoder on the statistics trained with a clustering loss (deep clustering)")

@@ -1,0 +1,55 @@
+"""``n2d``: N2D (McConville et al., 2020): a learned latent (``base``, the autoencoder's by default) reduced by UMAP
+to a few dimensions that keep its local neighbourhoods; the paper then fits a GMM, which is one of the run's
+clusterers. UMAP is seeded, so a seed gives the same embedding (single-threaded)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from songspace.representations.spec import AUDIO, RepresentationSpec
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base: str = "autoencoder"  # the learned representation that UMAP reduces
+    n_components: int | None = Field(None, ge=2)  # default: the run's k (the paper's choice), at most 10
+    n_neighbors: int = Field(20, ge=2)  # the paper's 20
+    min_dist: float = Field(0.0, ge=0)  # 0: tight clumps, what clustering wants
+
+
+def build(ctx):
+    import warnings
+
+    import numpy as np
+
+    from songspace.representations.base import Representation
+
+    params = ctx.params(SPEC.name)
+    base = ctx.need(params.base)
+    X = base.latent if base.present is None else base.latent[base.present]
+    d = params.n_components or min(ctx.k or 10, 10)
+    n_neighbors = max(2, min(params.n_neighbors, len(X) - 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "n_jobs overridden by random_state": seeded UMAP is single-threaded
+        import umap
+
+        reducer = umap.UMAP(n_components=d, n_neighbors=n_neighbors, min_dist=params.min_dist,
+                            random_state=ctx.cfg.seed, init="spectral" if len(X) > d + 1 else "random")
+        Z = reducer.fit_transform(np.asarray(X, dtype=np.float32)).astype(np.float32)
+    if base.present is not None:
+        full = np.zeros((len(base.latent), d), dtype=np.float32)
+        full[base.present] = Z
+        Z = full
+    return Representation(SPEC.name, base.modality, Z, f"UMAP ({d}-d, {n_neighbors} neighbours) of the "
+                          f"{params.base} latent", True, None if base.present is None else base.present.copy(),
+                          conditioned_on=list(base.conditioned_on))
+
+
+SPEC = RepresentationSpec(
+    name="n2d", modality=AUDIO, build=build, learned=True, params=Params,
+    cite=("mcconville2020", "McConville et al., 2020", "R. McConville, R. Santos-Rodriguez, R. J. Piechocki, and "
+          "I. Craddock. N2D: (Not too) deep clustering via clustering the local manifold of an autoencoded "
+          "embedding. In <i>International Conference on Pattern Recognition (ICPR)</i>, 2020."),
+    objective_note="N2D reduces the autoencoder's codes with UMAP to a few dimensions before clustering {cite}",
+    description="N2D: UMAP of a learned latent (the autoencoder's) to a few dimensions, then clustered")

@@ -1,0 +1,50 @@
+"""``vade``: Variational Deep Embedding (Jiang et al., 2017): a VAE on the statistics whose prior is a Gaussian
+mixture of ``n_clusters`` components, started from a pretrained autoencoder and a GMM on its codes. The track is its
+posterior mean; every clusterer of the run clusters that latent like any other."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from songspace.representations.spec import AUDIO, RepresentationSpec
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n_clusters: int | None = Field(None, ge=2)  # mixture components; default: the run's k
+    pretrain_epochs: int | None = Field(None, gt=0)  # autoencoder pretraining; default: min(train.epochs, 100)
+
+
+def build(ctx):
+    from songspace.deep_clustering import fit_vade
+    from songspace.representations.base import Representation, checkpoint_path
+    from songspace.training import RowDataset
+
+    cfg, params = ctx.cfg, ctx.params(SPEC.name)
+    k = params.n_clusters or ctx.k or 10
+    X = ctx.inputs.standardised_stats()
+    ds = RowDataset(X)
+    kwargs = {"latent_dim": cfg.model.latent_dim, "hidden_dims": cfg.model.hidden_dims, "n_clusters": k,
+              "beta": cfg.model.beta, "pretrain_epochs": params.pretrain_epochs}
+    cb = (lambda stage, e, n: ctx.progress(f"train vade ({stage})", e, n)) if ctx.progress else None
+    model, hist, Z, probs = fit_vade(X, n_clusters=k, latent_dim=cfg.model.latent_dim,
+                                     hidden_dims=cfg.model.hidden_dims, train_cfg=cfg.train, seed=cfg.seed,
+                                     pretrain_epochs=params.pretrain_epochs, beta=cfg.model.beta, progress=cb,
+                                     checkpoint=checkpoint_path(SPEC.name, ds, cfg, kwargs))
+    used = int((probs.argmax(1)[:, None] == range(k)).any(0).sum())
+    return Representation(SPEC.name, AUDIO, Z, f"VaDE posterior means, {k}-component mixture prior "
+                          f"({cfg.model.latent_dim}-d)", True, None, model, hist, ds,
+                          notes=[f"VaDE: {used} of {k} mixture components hold tracks"])
+
+
+SPEC = RepresentationSpec(
+    name="vade", modality=AUDIO, build=build, learned=True, model="vade", kl_beta="beta", params=Params,
+    reconstructs="spectral statistics",
+    objective_note="VaDE replaces the prior by a Gaussian mixture, <i>p</i>(<i>z</i>) = Σ<sub><i>c</i></sub> "
+                   "π<sub><i>c</i></sub> 𝒩(<i>μ</i><sub><i>c</i></sub>, diag <i>σ</i><sup>2</sup><sub><i>c</i></sub>), "
+                   "learned with the encoder and started from a GMM on a pretrained autoencoder's codes {cite}",
+    cite=("jiang2017", "Jiang et al., 2017", "Z. Jiang, Y. Zheng, H. Tan, B. Tang, and H. Zhou. Variational deep "
+          "embedding: An unsupervised and generative approach to clustering. In <i>International Joint Conference "
+          "on Artificial Intelligence (IJCAI)</i>, 2017."),
+    description="VaDE: VAE on the statistics with a Gaussian-mixture prior (deep clustering)")
