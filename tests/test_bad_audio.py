@@ -145,3 +145,16 @@ def test_one_millisecond_silence_and_nan(tmp_path: Path) -> None:
 def test_unicode_file_name(tmp_path: Path) -> None:
     path = write_wav(tmp_path / "গান ১ – আমার সোনার বাংলা.wav", tone(440, 1.5))
     assert load_clip(path, clip_seconds=1.0).shape == (SR,)
+
+
+@pytest.mark.parametrize("peak,ok", [(0.9, True), (8.0, True), (999.0, True), (32767.0, False), (1e30, False)])
+def test_samples_far_beyond_full_scale_are_refused(tmp_path: Path, peak: float, ok: bool) -> None:
+    # Float files may exceed +-1 a little (an unclipped mix); beyond +60 dBFS they are not audio as recorded, and
+    # their power spectrum would overflow float32 into inf/NaN features.
+    path = tmp_path / "float.wav"
+    sf.write(path, peak * np.sin(2 * np.pi * 440 * np.arange(int(1.5 * SR)) / SR), SR, subtype="FLOAT")
+    if ok:
+        assert np.abs(load_clip(path, clip_seconds=1.0)).max() == pytest.approx(peak, rel=1e-3)
+    else:
+        with pytest.raises(AudioDecodeError, match=r"float\.wav: samples reach .* dB above full scale"):
+            load_clip(path, clip_seconds=1.0)

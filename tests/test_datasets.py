@@ -50,7 +50,8 @@ def test_metadata_row_without_audio_and_audio_without_row(dataset: Path) -> None
 
 
 def test_duplicate_ids_in_metadata_and_files(dataset: Path) -> None:
-    rows = [{"track_id": "t01", "genre": "a"}, {"track_id": "t01", "genre": "b"}, {"track_id": "t02", "genre": "c"}]
+    rows = [{"track_id": "t01", "genre": "a"}, {"track_id": "t01", "genre": "b"}, {"track_id": "t02", "genre": "c"},
+            {"track_id": "t03", "genre": "a"}, {"track_id": "t04", "genre": "c"}]
     write_metadata(dataset, rows)
     write_wav(dataset / "audio" / "sub" / "t02.wav", tone(500))  # same stem, second file
     m = read_dataset(dataset)
@@ -115,11 +116,12 @@ def test_metadata_not_utf8(dataset: Path) -> None:
 
 
 def test_bengali_file_names_and_metadata(tmp_path: Path) -> None:
-    write_wav(tmp_path / "audio" / "গান_১.wav", tone(400))
-    write_wav(tmp_path / "audio" / "গান_২.wav", tone(800))
-    write_metadata(tmp_path, [{"track_id": "গান_১", "genre": "আধুনিক"}, {"track_id": "গান_২", "genre": "লোকগীতি"}])
+    genres = {"গান_১": "আধুনিক", "গান_২": "লোকগীতি", "গান_৩": "আধুনিক", "গান_৪": "লোকগীতি"}
+    for i, tid in enumerate(genres):
+        write_wav(tmp_path / "audio" / f"{tid}.wav", tone(400 + 200 * i))
+    write_metadata(tmp_path, [{"track_id": tid, "genre": g} for tid, g in genres.items()])
     m = read_dataset(tmp_path)
-    assert {t.labels["genre"] for t in m.tracks} == {"আধুনিক", "লোকগীতি"}
+    assert {t.track_id: t.labels["genre"] for t in m.tracks} == genres
 
 
 @pytest.mark.parametrize("nested", ["genres", "genres_original", None])

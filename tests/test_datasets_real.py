@@ -89,13 +89,14 @@ def make_fma(root: Path, ids_with_audio: list[int], rows: list[dict], subset: st
 
 
 def test_fma_reads_labels_and_reports_rows_without_audio_once(tmp_path: Path) -> None:
-    rows = [fma_row(i) for i in (2, 3, 5, 10)] + [fma_row(i, "large") for i in range(1000, 1500)]
-    make_fma(tmp_path, [2, 3, 5, 99], rows)  # 10 (small) has no audio; 99 has no row
+    rows = [fma_row(i) for i in (2, 3, 5, 6, 10)] + [fma_row(i, "large") for i in range(1000, 1500)]
+    make_fma(tmp_path, [2, 3, 5, 6, 99], rows)  # 10 (small) has no audio; 99 has no row
     assert detect_layout(tmp_path) == "fma"
     before = snapshot(tmp_path)
     m = read_dataset(tmp_path)
     assert snapshot(tmp_path) == before  # nothing written into the dataset
-    assert m.layout == "fma" and [t.track_id for t in m.tracks] == ["000002", "000003", "000005", "000099"]
+    assert m.layout == "fma" and [t.track_id for t in m.tracks] == ["000002", "000003", "000005", "000006",
+                                                                    "000099"]
     t2 = m.tracks[0]
     assert (t2.title, t2.artist, t2.labels) == ("Song 2", "Artist 0", {"genre": "Folk", "language": "fr"})
     assert t2.audio_path == tmp_path / "fma_small" / "000" / f"000002.{FMA_EXT}"
@@ -105,8 +106,8 @@ def test_fma_reads_labels_and_reports_rows_without_audio_once(tmp_path: Path) ->
     meta = [p.reason for p in m.problems if p.path == "fma_metadata/tracks.csv"]
     # 500 rows of other subsets and one missing small file: two lines, not 501.
     assert len(meta) == 2
-    assert any(s.startswith("1 of 504 metadata rows have no audio") and "000010" in s for s in meta)
-    assert any(s.startswith("500 of 504 rows are tracks outside fma_small") for s in meta)
+    assert any(s.startswith("1 of 505 metadata rows have no audio") and "000010" in s for s in meta)
+    assert any(s.startswith("500 of 505 rows are tracks outside fma_small") for s in meta)
 
 
 def test_fma_largest_subset_wins(tmp_path: Path) -> None:
@@ -170,18 +171,22 @@ def test_jamendo_genres_moods_and_audio_variants(tmp_path: Path) -> None:
     genre_rows = [("track_0000214", "artist_000014", ["genre---punkrock"]),
                   ("track_0000215", "artist_000014", ["genre---rock", "genre---alternative"]),
                   ("track_0000316", "artist_000020", ["genre---jazz"]),
-                  ("track_0000417", "artist_000021", ["genre---pop"])]  # no audio
+                  ("track_0000417", "artist_000021", ["genre---pop"]),  # no audio
+                  ("track_0000518", "artist_000022", ["genre---jazz"]),
+                  ("track_0000619", "artist_000022", ["genre---punkrock"])]
     write_tsv(tmp_path / "data" / "autotagging_genre.tsv", genre_rows)
     write_tsv(tmp_path / "data" / "autotagging_moodtheme.tsv",
               [("track_0000214", "artist_000014", ["mood/theme---happy"]),
                ("track_0000316", "artist_000020", ["mood/theme---sad", "mood/theme---dark"])])
     audio = tmp_path / "raw_30s" / "audio"
-    for rel in ("14/214.mp3", "15/215.low.mp3", "16/316.low.mp3", "16/316.mp3"):  # 316: full quality preferred
+    for rel in ("14/214.mp3", "15/215.low.mp3", "16/316.low.mp3", "16/316.mp3",  # 316: full quality preferred
+                "18/518.mp3", "19/619.mp3"):
         fake_mp3(audio / rel)
     assert detect_layout(tmp_path) == "jamendo"
     m = read_dataset(tmp_path)
     assert m.layout == "jamendo" and [t.track_id for t in m.tracks] == ["track_0000214", "track_0000215",
-                                                                        "track_0000316"]
+                                                                        "track_0000316", "track_0000518",
+                                                                        "track_0000619"]
     by_id = {t.track_id: t for t in m.tracks}
     assert by_id["track_0000214"].labels == {"genre": "punkrock", "genres": "punkrock", "mood": "happy",
                                              "moods": "happy"}
@@ -191,7 +196,7 @@ def test_jamendo_genres_moods_and_audio_variants(tmp_path: Path) -> None:
     assert by_id["track_0000316"].labels["mood"] == "" and by_id["track_0000214"].artist == "artist_000014"
     assert m.label_columns == ["genre"]  # mood has a single known value here: nothing to group
     r = reasons(m)
-    assert r["data/autotagging_genre.tsv"].startswith("1 of 4 metadata rows have no audio")
+    assert r["data/autotagging_genre.tsv"].startswith("1 of 6 metadata rows have no audio")
     assert "1 low-quality .low.mp3 copies not read" in r["."]
 
 
@@ -263,8 +268,9 @@ BN_LYRICS = "আমার গানের স্বরলিপি লেখা 
 def test_lyrics_table_joins_by_normalised_artist_and_title(tmp_path: Path) -> None:
     header = ["Artist", "Song Name", "Lyrics", "Lang", "Category"]
     rows = [["AC/DC", "Don't Stop", "<p>Don't stop<br>me now</p>", "en", "rock"],
-            [BN_ARTIST, BN_TITLE, BN_LYRICS, "bn", "adhunik"],
+            [BN_ARTIST, BN_TITLE, BN_LYRICS, "bn", "baul"],
             ["Lalon", "খাঁচার ভিতর অচিন পাখি।", "খাঁচার ভিতর অচিন পাখি কেমনে আসে যায়", "bn", "baul"],
+            ["Hason Raja", "Loke Bole", "loke bole bole re", "bn", "baul"],
             ["Nobody", "No Audio", "la la", "en", "pop"]]
     write_table(tmp_path / "bangla_lyrics.csv", header, rows)  # UTF-8 with BOM, as Excel writes it
     audio = tmp_path / "audio"
@@ -273,11 +279,12 @@ def test_lyrics_table_joins_by_normalised_artist_and_title(tmp_path: Path) -> No
     write_wav(audio / f"{unicodedata.normalize('NFD', BN_ARTIST)} – {BN_TITLE}.wav", tone(500))
     write_wav(audio / "LALON - খাঁচার ভিতর অচিন\u200c পাখি.wav", tone(700))
     write_wav(audio / "Unknown - Untitled.wav", tone(900))
+    write_wav(audio / "Hason Raja - Loke Bole.wav", tone(1100))
     assert detect_layout(tmp_path) == "lyrics_csv"
     before = snapshot(tmp_path)
     m = read_dataset(tmp_path)
     assert snapshot(tmp_path) == before  # lyrics text is not written anywhere
-    assert m.layout == "lyrics_csv" and len(m) == 4
+    assert m.layout == "lyrics_csv" and len(m) == 5
     by_artist = {t.artist: t for t in m.tracks}
     assert by_artist["AC/DC"].labels == {"language": "en", "genre": "rock"}
     assert by_artist["AC/DC"].lyrics_text == "<p>Don't stop<br>me now</p>"  # HTML kept; text features strip it
@@ -287,7 +294,7 @@ def test_lyrics_table_joins_by_normalised_artist_and_title(tmp_path: Path) -> No
     assert unknown.lyrics_text is None and unknown.labels == {"language": "", "genre": ""}
     assert m.label_columns == ["language", "genre"]
     r = reasons(m)
-    assert r["bangla_lyrics.csv"].startswith("1 of 4 metadata rows have no audio") and "Nobody - No Audio" in \
+    assert r["bangla_lyrics.csv"].startswith("1 of 5 metadata rows have no audio") and "Nobody - No Audio" in \
         r["bangla_lyrics.csv"]
     assert "no row in bangla_lyrics.csv" in r["audio/Unknown - Untitled.wav"]
 
@@ -433,9 +440,11 @@ def test_folder_metadata_lyrics_column(tmp_path: Path) -> None:
     for i in range(2):
         write_wav(tmp_path / "audio" / f"t{i}.wav", tone(300 + 100 * i))
     write_wav(tmp_path / "audio" / "t2.wav", tone(600))
+    write_wav(tmp_path / "audio" / "t3.wav", tone(700))
     write_metadata(tmp_path, [{"track_id": "t0", "genre": "a", "lyrics": "hello"},
                               {"track_id": "t1", "genre": "b", "lyrics": ""},
-                              {"track_id": "t2", "genre": "b", "lyrics": BIJOY}])
+                              {"track_id": "t2", "genre": "b", "lyrics": BIJOY},
+                              {"track_id": "t3", "genre": "a", "lyrics": ""}])
     m = read_dataset(tmp_path)
     assert m.layout == "folder" and m.label_columns == ["genre"]
     assert m.tracks[0].lyrics_text == "hello" and m.tracks[1].has_lyrics is False and m.tracks[2].has_lyrics is False
@@ -494,7 +503,7 @@ def test_inspect_reports_lyrics_problems_as_the_run_does(tmp_path: Path) -> None
 def test_folder_metadata_for_a_larger_collection_is_one_problem(tmp_path: Path) -> None:
     write_wav(tmp_path / "audio" / "t0.wav", tone(300))
     write_wav(tmp_path / "audio" / "t1.wav", tone(600))
-    write_metadata(tmp_path, [{"track_id": f"t{i}", "genre": "ab"[i % 2]} for i in range(5000)])
+    write_metadata(tmp_path, [{"track_id": f"t{i}", "lang": "xx"[i % 2]} for i in range(5000)])
     m = read_dataset(tmp_path)
     assert len(m) == 2 and len(m.problems) == 1
     assert m.problems[0].reason.startswith("4998 of 5000 metadata rows have no audio file in audio/ (e.g. t2, t3")

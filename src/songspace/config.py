@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -30,7 +31,16 @@ SAMPLE_RATE_RANGE = (4000, 192000)  # Hz: telephone speech up to high-resolution
 # Seconds: below 0.5 s the rhythm statistics (beat lags of 0.1 to 4 s) see almost nothing; above 10 minutes the
 # cached log-mel of one track passes 6 MB and a batch of clips no longer fits in memory.
 CLIP_SECONDS_RANGE = (0.5, 600.0)
-N_FFT_RANGE = (16, 65536)  # samples per frame: 0.7 ms to 3 s at 22050 Hz
+N_FFT_RANGE = (256, 65536)  # samples per frame: 12 ms to 3 s at 22050 Hz
+# FFT bins at most this far apart: wider bins cannot tell the notes of the octave 200-400 Hz apart, where the
+# spectral contrast and chroma of the statistics start (bins 375 Hz apart leave that octave empty: NaN).
+MAX_BIN_HZ = 200.0
+# Log-mel values of one clip (n_mels x frames): 2^24 float16 values = 32 MB cached per track (the default is
+# 128 x 431 = 55k); hop_length = 1 on a long clip would ask for gigabytes per track.
+MAX_LOG_MEL_VALUES = 1 << 24
+# STFT values of one clip ((1 + n_fft / 2) x frames), held in memory by every feature worker: 2^26 complex values
+# = 512 MB (the default is 1025 x 431 = 0.4M; a 10-minute clip at 44.1 kHz is 53M).
+MAX_STFT_VALUES = 1 << 26
 MAX_WORKERS = 1024  # processes; more is a typo, and would fork one per file
 
 
@@ -95,7 +105,9 @@ class FeatureConfig(Section):
     """Audio decoding and features. Defaults are librosa's, which musicians and MIR papers know.
 
     Settings the feature code cannot run are refused, with the allowed range: see :data:`SAMPLE_RATE_RANGE`,
-    :data:`CLIP_SECONDS_RANGE`, :data:`N_FFT_RANGE`; ``hop_length <= n_fft <= samples of a clip``,
+    :data:`CLIP_SECONDS_RANGE`, :data:`N_FFT_RANGE`, :data:`MAX_BIN_HZ`, :data:`MAX_STFT_VALUES`,
+    :data:`MAX_LOG_MEL_VALUES`;
+    ``min_seconds <= clip_seconds``, ``hop_length <= n_fft <= samples of a clip``,
     ``fmin < fmax <= sample_rate / 2``, every mel band holding an FFT bin, ``n_mfcc <= n_mels``.
     """
 
@@ -143,12 +155,30 @@ class FeatureConfig(Section):
     @model_validator(mode="after")
     def _runnable(self) -> FeatureConfig:
         samples = int(round(self.clip_seconds * self.sample_rate))
+        if self.min_seconds > self.clip_seconds:
+            raise ValueError(f"min_seconds = {self.min_seconds:g} s must be at most clip_seconds = "
+                             f"{self.clip_seconds:g} s (allowed: 0..{self.clip_seconds:g} s): only the clip is decoded,"
+                             " so a longer minimum would skip every file")
         if self.hop_length > self.n_fft:
             raise ValueError(f"hop_length = {self.hop_length} must be at most n_fft = {self.n_fft} (allowed: "
                              f"1..{self.n_fft}); a larger hop skips samples between frames")
         if self.n_fft > samples:
             raise ValueError(f"n_fft = {self.n_fft} is longer than one clip (sample_rate x clip_seconds = {samples} "
                              f"samples; allowed: {N_FFT_RANGE[0]}..{samples}); lower n_fft or raise clip_seconds")
+        if self.sample_rate / self.n_fft > MAX_BIN_HZ:
+            least = max(N_FFT_RANGE[0], math.ceil(self.sample_rate / MAX_BIN_HZ))
+            raise ValueError(f"n_fft = {self.n_fft} at sample_rate = {self.sample_rate} Hz gives FFT bins "
+                             f"{self.sample_rate / self.n_fft:.0f} Hz apart, more than {MAX_BIN_HZ:g} Hz (allowed: "
+                             f"n_fft {least}..{N_FFT_RANGE[1]} at this rate); raise n_fft")
+        frames = 1 + samples // self.hop_length
+        if (1 + self.n_fft // 2) * frames > MAX_STFT_VALUES:
+            raise ValueError(f"the spectrogram of one clip would hold (1 + n_fft / 2) x frames = "
+                             f"{1 + self.n_fft // 2} x {frames} values, more than {MAX_STFT_VALUES} (512 MB in each "
+                             "feature worker); raise hop_length, or lower clip_seconds or n_fft")
+        if self.n_mels * frames > MAX_LOG_MEL_VALUES:
+            raise ValueError(f"n_mels x frames = {self.n_mels} x {frames} log-mel values per clip, more than "
+                             f"{MAX_LOG_MEL_VALUES} (32 MB cached per track); raise hop_length, or lower clip_seconds "
+                             "or n_mels")
         nyquist = self.sample_rate / 2
         fmax = nyquist if self.fmax is None else self.fmax
         if not 0 < fmax <= nyquist:

@@ -29,7 +29,15 @@ import logging
 from pathlib import Path
 
 from songspace.datasets.folder import list_audio, rows_without_audio
-from songspace.datasets.manifest import Manifest, Problem, Track, columns_with_classes, finish_manifest
+from songspace.datasets.manifest import (
+    DEFAULT_MAX_LABELS,
+    Manifest,
+    Problem,
+    Track,
+    columns_with_classes,
+    finish_manifest,
+)
+from songspace.datasets.paths import relative_name
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -114,10 +122,12 @@ def read_tracks_csv(path: Path, root: Path, problems: list[Problem]) -> dict[str
                            "unchanged.") from exc
     except csv.Error as exc:
         raise DatasetError(f"{path}: not valid CSV ({exc}); the file may be truncated, unzip it again.") from exc
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read tracks.csv ({exc.strerror or exc}).") from exc
     return rows
 
 
-def read_fma(root: Path | str) -> Manifest:
+def read_fma(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS, prefer: list[str] | None = None) -> Manifest:
     """Read an FMA folder into a :class:`Manifest` (see the module docstring for the layout and labels).
 
     Raises
@@ -145,7 +155,7 @@ def read_fma(root: Path | str) -> Manifest:
     for track_id, path in audio.items():
         row = rows.get(track_id)
         if row is None:
-            problems.append(Problem(path.relative_to(root).as_posix(),
+            problems.append(Problem(relative_name(path, root),
                                     "audio file has no row in tracks.csv; kept without labels", False))
             row = {}
         tracks.append(Track(track_id=track_id, audio_path=path, title=row.get("title", ""),
@@ -168,4 +178,5 @@ def read_fma(root: Path | str) -> Manifest:
 
     return finish_manifest(root, "fma", tracks, problems,
                            lambda: columns_with_classes(LABELS, (t.labels for t in tracks)),
-                           none_usable=f"{audio_dir.name}/ holds no usable audio files (looked for NNN/NNNNNN.mp3)")
+                           none_usable=f"{audio_dir.name}/ holds no usable audio files (looked for NNN/NNNNNN.mp3)",
+                           max_labels=max_labels, prefer=prefer, label_source=meta_rel)

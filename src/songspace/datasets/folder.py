@@ -10,80 +10,134 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
+import stat
 from pathlib import Path
 
 from songspace.datasets.lyrics import cell_lyrics, file_lyrics
-from songspace.datasets.manifest import AUDIO_EXTENSIONS, NON_LABEL_COLUMNS, Manifest, Problem, Track, finish_manifest
-from songspace.datasets.paths import is_inside, safe_track_id
+from songspace.datasets.manifest import (
+    AUDIO_EXTENSIONS,
+    DEFAULT_MAX_LABELS,
+    NON_LABEL_COLUMNS,
+    Manifest,
+    Problem,
+    Track,
+    choose_labels,
+    finish_manifest,
+)
+from songspace.datasets.paths import is_inside, printable, relative_name, safe_track_id, walk_files
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
 # Above this many metadata rows without audio, they are reported as one problem with a count.
 MAX_LISTED_ROWS = 20
+DELIMITERS = (",", ";", "\t", "|")  # of metadata.csv, tried in this order (see sniff_delimiter)
+FIELD_LIMIT = 1 << 24  # a lyrics column can pass the csv module's default 128 KiB per cell
 
 
 def audio_file_problem(path: Path, root: Path) -> str | None:
-    """Why the audio file ``path`` cannot be used (``None`` when it can): it links outside ``root``, is a
-    broken link, or is empty."""
+    """Why the audio file ``path`` cannot be used (``None`` when it can): it links outside ``root``, is not a
+    regular file (a pipe would block the decoder), cannot be read, or is empty."""
     if not is_inside(path, root):
         return "links outside the dataset folder; not read"
-    if not path.exists():
-        return "broken symlink"
-    if path.stat().st_size == 0:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return "broken symlink" if not path.exists() else f"cannot be read ({exc.strerror or exc}); not read"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a pipe, socket or device); not read"
+    if st.st_size == 0:
         return "empty file (0 bytes)"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied); not read"
     return None
 
 
 def list_audio(folder: Path, root: Path, problems: list[Problem]) -> dict[str, Path]:
     """Audio files under ``folder`` (recursively) keyed by track id (the file stem), in sorted order.
 
-    Files that escape ``root`` through a symlink, empty files and second files with an id already
-    seen are recorded in ``problems`` and left out.
+    Files that escape ``root`` through a symlink, empty or unreadable files and second files with an id already
+    seen are recorded in ``problems`` and left out; so are symlink loops, dangling links, links to folders and
+    folders that cannot be read (:func:`~songspace.datasets.paths.walk_files`).
     """
     found: dict[str, Path] = {}
-    for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in AUDIO_EXTENSIONS or path.is_dir():
-            continue
-        rel = path.relative_to(root).as_posix()
+    for path in walk_files(folder, root, problems, suffixes=AUDIO_EXTENSIONS):
+        rel = relative_name(path, root)
         why = audio_file_problem(path, root)
         if why:
             problems.append(Problem(rel, why))
             continue
-        track_id = path.stem
+        track_id = printable(path.stem)
+        if track_id != path.stem:
+            problems.append(Problem(rel, f"file name is not valid UTF-8; read as track {track_id!r} (rename the file "
+                                         "to keep its name)", False))
         if track_id in found:
-            first = found[track_id].relative_to(root).as_posix()
+            first = relative_name(found[track_id], root)
             problems.append(Problem(rel, f"duplicate track id {track_id!r} (already used by {first})"))
             continue
         found[track_id] = path
     return found
 
 
+def sniff_delimiter(header: str) -> str:
+    """The delimiter of a metadata table whose first line is ``header``: the first of ``,``, ``;`` (what Excel
+    writes where the decimal mark is a comma), tab and ``|`` that sets ``track_id`` apart as a cell; ``,`` when
+    none does (the table is then refused for lacking the column)."""
+    for delimiter in DELIMITERS:
+        if "track_id" in (cell.strip().strip('"') for cell in header.split(delimiter)):
+            return delimiter
+    return ","
+
+
 def read_metadata(path: Path, root: Path, problems: list[Problem]) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """Rows of ``metadata.csv`` keyed by track id, and its column names.
+    """Rows of ``metadata.csv`` keyed by track id, and its column names (without duplicates or blanks).
+
+    The delimiter is sniffed from the header (:func:`sniff_delimiter`). A column name given twice is read from
+    its first column (the others are noted in ``problems``); a column without a name is not read.
 
     Raises
     ------
     DatasetError
-        When the file cannot be decoded or has no ``track_id`` column.
+        When the file cannot be read or decoded, is not CSV, or has no ``track_id`` column.
     """
-    rel = path.relative_to(root).as_posix()
+    rel = relative_name(path, root)
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            columns = [c.strip() for c in (reader.fieldnames or [])]
+            delimiter = sniff_delimiter(fh.readline())
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            header = [c.strip() for c in next(reader, [])]
             raw_rows = list(reader)
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: metadata.csv is not UTF-8 ({exc.reason}); re-save it as UTF-8.") from exc
+    except UnicodeError as exc:
+        why = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise DatasetError(f"{path}: metadata.csv is not UTF-8 ({why}); re-save it as UTF-8.") from exc
     except csv.Error as exc:
         raise DatasetError(f"{path}: metadata.csv is not valid CSV ({exc}).") from exc
-    if "track_id" not in columns:
-        raise DatasetError(f"{path}: metadata.csv has no 'track_id' column (columns: {columns}); "
-                           "add one whose values are the audio file names without extension.")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read metadata.csv ({exc.strerror or exc}); check its permissions, "
+                           "or remove it to read the audio without labels.") from exc
+    if "track_id" not in header:
+        shown = header[:20] + (["..."] if len(header) > 20 else [])
+        raise DatasetError(f"{path}: metadata.csv has no 'track_id' column (columns: {shown}; delimiters tried: "
+                           f"{' '.join(repr(d) for d in DELIMITERS)}); add one whose values are the audio file names "
+                           "without extension.")
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if not name:
+            continue
+        if name in index:
+            problems.append(Problem(rel, f"column {name!r} appears twice (columns {index[name] + 1} and {i + 1}); "
+                                         "the first is read", False))
+            continue
+        index[name] = i
     rows: dict[str, dict[str, str]] = {}
     for line_no, raw in enumerate(raw_rows, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        track_id = row.get("track_id", "")
+        if not any(cell.strip() for cell in raw):
+            continue  # a blank line
+        row = {name: raw[i].strip() if i < len(raw) else "" for name, i in index.items()}
+        track_id = row["track_id"]
         why = safe_track_id(track_id)
         if why:
             problems.append(Problem(f"{rel}:{line_no}", f"{why}; row ignored"))
@@ -91,14 +145,15 @@ def read_metadata(path: Path, root: Path, problems: list[Problem]) -> tuple[dict
             problems.append(Problem(f"{rel}:{line_no}", f"duplicate track_id {track_id!r}; first row kept"))
         else:
             rows[track_id] = row
-    return rows, columns
+    return rows, list(index)
 
 
 def label_columns_of(columns: list[str], rows: dict[str, dict[str, str]]) -> list[str]:
-    """Columns that group tracks: not an identifier or free text, with at least two distinct values."""
+    """Candidate label columns: not an identifier or free text by name, with at least two distinct values
+    (:func:`~songspace.datasets.manifest.choose_labels` then judges and bounds them)."""
     out = []
     for col in columns:
-        if col.lower() in NON_LABEL_COLUMNS:
+        if not col or col.lower() in NON_LABEL_COLUMNS:
             continue
         values = {r.get(col, "") for r in rows.values()} - {""}
         if len(values) >= 2:
@@ -106,12 +161,14 @@ def label_columns_of(columns: list[str], rows: dict[str, dict[str, str]]) -> lis
     return out
 
 
-def read_folder(root: Path | str) -> Manifest:
+def read_folder(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS, prefer: list[str] | None = None) -> Manifest:
     """Read a generic dataset folder into a :class:`Manifest`.
 
     Parameters
     ----------
     root : path to the dataset folder (``audio/``, ``lyrics/``, ``metadata.csv``) or a plain folder of audio.
+    max_labels, prefer : at most ``max_labels`` label columns, those named in ``prefer`` first
+        (:func:`~songspace.datasets.manifest.choose_labels`).
 
     Raises
     ------
@@ -128,7 +185,9 @@ def read_folder(root: Path | str) -> Manifest:
 
     meta_path = root / "metadata.csv"
     rows, columns = read_metadata(meta_path, root, problems) if meta_path.is_file() else ({}, [])
-    labels = label_columns_of(columns, rows)
+    # Judged on the rows of the tracks present; only the chosen columns are copied into each track.
+    chosen = choose_labels(label_columns_of(columns, rows), (rows.get(tid, {}) for tid in audio), problems,
+                           max_labels=max_labels, prefer=prefer, source="metadata.csv")
 
     missing = [track_id for track_id in rows if track_id not in audio]
     if len(missing) > MAX_LISTED_ROWS:  # a metadata.csv for a larger collection than the audio present
@@ -138,15 +197,17 @@ def read_folder(root: Path | str) -> Manifest:
             problems.append(Problem(f"metadata.csv:{track_id}", "metadata row has no audio file; row ignored"))
 
     lyrics_dir = root / "lyrics"
+    lyrics_files = {p.name: p for p in walk_files(lyrics_dir, root, problems, suffixes=(".txt",), recursive=False)} \
+        if lyrics_dir.is_dir() else {}
     tracks: list[Track] = []
     for track_id, audio_path in audio.items():
         row = rows.get(track_id)
         if rows and row is None:
-            problems.append(Problem(audio_path.relative_to(root).as_posix(),
+            problems.append(Problem(relative_name(audio_path, root),
                                     "audio file has no metadata row; kept without labels", False))
         row = row or {}
-        lyrics_path: Path | None = lyrics_dir / f"{track_id}.txt"
-        text = file_lyrics(lyrics_path, root, problems) if lyrics_path.is_file() else None
+        lyrics_path = lyrics_files.get(f"{track_id}.txt")
+        text = file_lyrics(lyrics_path, root, problems) if lyrics_path is not None else None
         if text is None:
             lyrics_path = None
             # A lyrics column in metadata.csv, used when the lyrics file is absent or unusable.
@@ -157,17 +218,17 @@ def read_folder(root: Path | str) -> Manifest:
             lyrics_path=lyrics_path,
             title=row.get("title", ""),
             artist=row.get("artist", ""),
-            labels={c: row.get(c, "") for c in labels},
+            labels={c: row.get(c, "") for c in chosen},
             lyrics_text=text,
         ))
-    if lyrics_dir.is_dir():
-        for path in sorted(lyrics_dir.glob("*.txt")):
-            if path.stem not in audio:
-                problems.append(Problem(path.relative_to(root).as_posix(), "lyrics file has no audio file"))
+    for path in lyrics_files.values():
+        if path.stem not in audio:
+            problems.append(Problem(relative_name(path, root), "lyrics file has no audio file"))
 
     layout = "folder" if (root / "audio").is_dir() else "plain"
-    return finish_manifest(root, layout, tracks, problems, lambda: labels, none_usable="no usable audio files "
-                           f"found (looked for {', '.join(AUDIO_EXTENSIONS)} under {audio_dir})")
+    return finish_manifest(root, layout, tracks, problems, lambda: chosen, none_usable="no usable audio files "
+                           f"found (looked for {', '.join(AUDIO_EXTENSIONS)} under {audio_dir})",
+                           max_labels=max_labels, prefer=prefer, label_source="metadata.csv")
 
 
 def rows_without_audio(source: str, missing: list[str], n_rows: int, where: str) -> Problem:

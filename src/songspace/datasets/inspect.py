@@ -15,7 +15,8 @@ import numpy as np
 import soundfile as sf
 
 from songspace.datasets import read_dataset
-from songspace.datasets.manifest import Problem, Track
+from songspace.datasets.manifest import DEFAULT_MAX_LABELS, Problem, Track
+from songspace.datasets.paths import relative_name
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def probe_indices(n: int, max_probe: int | None) -> list[int]:
 
 
 def inspect_dataset(root: Path | str, layout: str = "auto", *, probe_audio: bool = True,
-                    max_probe: int | None = None) -> DatasetReport:
+                    max_probe: int | None = None, max_labels: int = DEFAULT_MAX_LABELS) -> DatasetReport:
     """Read the dataset folder ``root`` and describe it.
 
     Parameters
@@ -84,6 +85,7 @@ def inspect_dataset(root: Path | str, layout: str = "auto", *, probe_audio: bool
     layout : reader name, or ``auto`` to detect it (see :func:`songspace.datasets.detect_layout`)
     probe_audio : read every audio header (durations, sample rates, channels); cheap, no decoding
     max_probe : read at most this many headers, spread evenly over the tracks
+    max_labels : at most this many label columns, as a run reads them (the others are listed as problems)
 
     Raises
     ------
@@ -91,7 +93,7 @@ def inspect_dataset(root: Path | str, layout: str = "auto", *, probe_audio: bool
         The folder cannot be read as a dataset (the message names the file and the fix).
     """
     root = Path(root).expanduser()
-    manifest = read_dataset(root, layout=layout)
+    manifest = read_dataset(root, layout=layout, max_labels=max_labels)
     tracks = manifest.tracks
     report = DatasetReport(root=root, layout=manifest.layout, n_tracks=len(tracks),
                            n_with_lyrics=sum(t.has_lyrics for t in tracks), problems=list(manifest.problems))
@@ -116,7 +118,7 @@ def inspect_dataset(root: Path | str, layout: str = "auto", *, probe_audio: bool
             except Exception as exc:  # libsndfile raises several types for unreadable files
                 why = "libsndfile does not recognise its format" if path.is_file() else str(exc)
                 report.problems.append(Problem(
-                    path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path),
+                    relative_name(path, root),
                     f"audio header unreadable ({why}): not audio, corrupt or truncated; a run will try audioread "
                     "and skip the file if that fails too", False))
                 continue

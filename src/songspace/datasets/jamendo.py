@@ -30,8 +30,15 @@ import logging
 from pathlib import Path
 
 from songspace.datasets.folder import audio_file_problem, rows_without_audio
-from songspace.datasets.manifest import Manifest, Problem, Track, columns_with_classes, finish_manifest
-from songspace.datasets.paths import safe_track_id
+from songspace.datasets.manifest import (
+    DEFAULT_MAX_LABELS,
+    Manifest,
+    Problem,
+    Track,
+    columns_with_classes,
+    finish_manifest,
+)
+from songspace.datasets.paths import relative_name, safe_track_id, walk_files
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -94,6 +101,10 @@ def read_tsv(path: Path, root: Path, problems: list[Problem]) -> dict[str, dict]
                                       "tags": [t.strip() for t in row[i_tags:] if t.strip()]}
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: not UTF-8 ({exc.reason}); use the TSV from the dataset unchanged.") from exc
+    except csv.Error as exc:
+        raise DatasetError(f"{path}: not a valid TSV ({exc}); use the TSV from the dataset unchanged.") from exc
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the TSV ({exc.strerror or exc}).") from exc
     return rows
 
 
@@ -112,12 +123,10 @@ def index_audio(root: Path, problems: list[Problem]) -> dict[str, Path]:
     """Jamendo audio files below ``root`` keyed by :func:`audio_key`; full quality preferred over ``.low.mp3``."""
     found: dict[str, Path] = {}
     low_copies = 0
-    for path in sorted(root.rglob("*.mp3")):
-        if path.is_dir():
-            continue
+    for path in walk_files(root, root, problems, suffixes=(".mp3",)):
         why = audio_file_problem(path, root)
         if why:
-            problems.append(Problem(path.relative_to(root).as_posix(), why))
+            problems.append(Problem(relative_name(path, root), why))
             continue
         key = audio_key(path.relative_to(root).as_posix())
         is_low = path.name.lower().endswith(".low.mp3")
@@ -129,8 +138,8 @@ def index_audio(root: Path, problems: list[Problem]) -> dict[str, Path]:
         elif is_low:
             low_copies += 1
         else:
-            first = found[key].relative_to(root).as_posix()
-            problems.append(Problem(path.relative_to(root).as_posix(),
+            first = relative_name(found[key], root)
+            problems.append(Problem(relative_name(path, root),
                                     f"second file for PATH {key}.mp3 (already read: {first})"))
     if low_copies:
         problems.append(Problem(".", f"{low_copies} low-quality .low.mp3 copies not read: the full-quality file "
@@ -138,7 +147,8 @@ def index_audio(root: Path, problems: list[Problem]) -> dict[str, Path]:
     return found
 
 
-def read_jamendo(root: Path | str) -> Manifest:
+def read_jamendo(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS,
+                 prefer: list[str] | None = None) -> Manifest:
     """Read an MTG-Jamendo folder into a :class:`Manifest` (see the module docstring for layout and labels).
 
     Raises
@@ -182,7 +192,8 @@ def read_jamendo(root: Path | str) -> Manifest:
                                lambda: columns_with_classes(list(sources), (t.labels for t in tracks)),
                                none_usable=f"none of the tracks listed in {', '.join(p.name for p in tables)} has "
                                "a usable audio file below this folder (NN/ID.mp3 as in the PATH column). Unpack "
-                               "the audio here")
+                               "the audio here", max_labels=max_labels, prefer=prefer,
+                               label_source=relative_name(next(iter(tables)), root))
     for label in sources:
         n = sum(1 for t in tracks if "|" in t.labels[label + "s"])
         log.info("%d of %d tracks have several %s tags: their %r label is unknown", n, len(tracks), label, label)

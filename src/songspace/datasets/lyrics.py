@@ -26,13 +26,14 @@ The rule for a problem row: lyrics that were *there* (a file, a non-blank cell) 
 from __future__ import annotations
 
 import codecs
+import stat
 from pathlib import Path
 from typing import NamedTuple
 
 import regex
 
 from songspace.datasets.manifest import Problem
-from songspace.datasets.paths import is_inside
+from songspace.datasets.paths import is_inside, relative_name
 
 MAX_LYRICS_BYTES = 2_000_000  # a lyrics file is a few kB; a larger file is something else named .txt
 
@@ -181,7 +182,11 @@ def read_lyrics_file(path: Path, *, fallback: str | None = None,
     A file larger than ``max_bytes`` is not read (it is not lyrics), nor is an unreadable one.
     """
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
+        if not stat.S_ISREG(st.st_mode):  # reading a pipe would block the run
+            return DecodedLyrics(None, None, "not a regular file (a pipe, socket or device); not read, treated "
+                                             "as missing")
         if size > max_bytes:
             return DecodedLyrics(None, None, f"{size} bytes is too large for a lyrics file (at most {max_bytes}); "
                                              "not read, treated as missing")
@@ -197,7 +202,7 @@ def file_lyrics(path: Path, root: Path, problems: list[Problem], *, fallback: st
     What to note (a guessed codec, why the text is unusable, a file linking outside ``root``) is appended to
     ``problems`` under the path relative to ``root``, with ``skipped=False``: the track is kept.
     """
-    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    rel = relative_name(path, root)
     if not is_inside(path, root):
         problems.append(Problem(rel, "lyrics file links outside the dataset folder; treated as missing", False))
         return None

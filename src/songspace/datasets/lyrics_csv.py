@@ -37,13 +37,14 @@ from songspace.datasets.folder import list_audio, rows_without_audio
 from songspace.datasets.lyrics import cell_lyrics, sniff_encoding
 from songspace.datasets.manifest import (
     AUDIO_EXTENSIONS,
+    DEFAULT_MAX_LABELS,
     Manifest,
     Problem,
     Track,
     columns_with_classes,
     finish_manifest,
 )
-from songspace.datasets.paths import safe_track_id
+from songspace.datasets.paths import relative_name, safe_track_id
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def read_header(path: Path) -> list[str] | None:
             encoding = sniff_encoding(fh.read(4))
         with path.open(newline="", encoding=encoding) as fh:
             return next(csv.reader(fh), None)
-    except (OSError, UnicodeDecodeError, csv.Error):
+    except (OSError, UnicodeError, csv.Error):
         return None
 
 
@@ -136,8 +137,12 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); re-save the table as UTF-8 "
                            "(Excel: 'CSV UTF-8').") from exc
+    except UnicodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 ({exc}); re-save the table as UTF-8 (Excel: 'CSV UTF-8').") from exc
     except csv.Error as exc:
         raise DatasetError(f"{path}: not valid CSV ({exc}).") from exc
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the table ({exc.strerror or exc}).") from exc
     return header, rows
 
 
@@ -150,7 +155,8 @@ def split_artist_title(stem: str) -> tuple[str, str]:
     return "", stem
 
 
-def read_lyrics_csv(root: Path | str) -> Manifest:
+def read_lyrics_csv(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS,
+                    prefer: list[str] | None = None) -> Manifest:
     """Read a lyrics table and its audio into a :class:`Manifest` (see the module docstring).
 
     Raises
@@ -162,7 +168,8 @@ def read_lyrics_csv(root: Path | str) -> Manifest:
     root = Path(root)
     tables = find_lyrics_tables(root) if root.is_dir() else []
     if not tables:
-        found = "; ".join(f"{p.name} has columns {read_header(p)}" for p in sorted(root.glob("*.csv"))) \
+        found = "; ".join(f"{p.name} has columns {read_header(p)}" for p in sorted(root.glob("*.csv"))
+                          if p.is_file()) \
             if root.is_dir() else ""
         raise DatasetError(f"{root}: no lyrics table: no CSV here has a lyrics column (one of "
                            f"{', '.join(SYNONYMS['lyrics'])}). {found or 'No CSV file found.'}")
@@ -197,7 +204,7 @@ def read_lyrics_csv(root: Path | str) -> Manifest:
             key = normalise_name("".join(split_artist_title(tid)))
             if key in file_of_key:
                 clashes.add(tid)
-                problems.append(Problem(audio[tid].relative_to(root).as_posix(), "another audio file has the same "
+                problems.append(Problem(relative_name(audio[tid], root), "another audio file has the same "
                                         "normalised artist and title; kept without lyrics or labels", False))
             else:
                 file_of_key[key] = tid
@@ -234,7 +241,7 @@ def read_lyrics_csv(root: Path | str) -> Manifest:
         r = joined.get(tid)
         if r is None:
             if tid not in clashes:
-                problems.append(Problem(audio_path.relative_to(root).as_posix(),
+                problems.append(Problem(relative_name(audio_path, root),
                                         f"audio file has no row in {path.name}; kept without lyrics or labels", False))
             artist, title = split_artist_title(tid)
             tracks.append(Track(track_id=tid, audio_path=audio_path, title=title, artist=artist,
@@ -247,4 +254,4 @@ def read_lyrics_csv(root: Path | str) -> Manifest:
     return finish_manifest(root, "lyrics_csv", tracks, problems,
                            lambda: columns_with_classes(found, (t.labels for t in tracks)),
                            none_usable=f"no usable audio files found (looked for {', '.join(AUDIO_EXTENSIONS)} under "
-                           f"{audio_dir})")
+                           f"{audio_dir})", max_labels=max_labels, prefer=prefer, label_source=path.name)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from songspace.datasets.folder import list_audio
 from songspace.datasets.lyrics import file_lyrics
-from songspace.datasets.manifest import Manifest, Problem, Track, finish_manifest
+from songspace.datasets.manifest import DEFAULT_MAX_LABELS, Manifest, Problem, Track, finish_manifest
+from songspace.datasets.paths import relative_name, walk_files
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,9 @@ def mir1k_dir(root: Path) -> Path | None:
     return None
 
 
-def read_mir1k(root: Path | str) -> Manifest:
+def read_mir1k(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS, prefer: list[str] | None = None) -> Manifest:
     """Read a MIR-1K folder into a :class:`Manifest` (see the module docstring for layout and choices).
+    MIR-1K has no label columns: ``max_labels`` and ``prefer`` change nothing.
 
     Raises
     ------
@@ -57,17 +59,21 @@ def read_mir1k(root: Path | str) -> Manifest:
                            "MIR-1K/).")
     problems: list[Problem] = []
     tracks: list[Track] = []
+    lyrics_dir = base / "Lyrics"
+    lyrics_files = {p.name: p for p in walk_files(lyrics_dir, root, problems, suffixes=(".txt",), recursive=False)} \
+        if lyrics_dir.is_dir() else {}
     for track_id, path in list_audio(base / "Wavfile", root, problems).items():
         m = CLIP_NAME.match(track_id)
         if not m:
-            problems.append(Problem(path.relative_to(root).as_posix(),
+            problems.append(Problem(relative_name(path, root),
                                     "name is not <singer>_<song>_<clip>; kept, singer taken before the first '_'",
                                     False))
-        lyrics_path: Path | None = base / "Lyrics" / f"{track_id}.txt"
-        text = file_lyrics(lyrics_path, root, problems, fallback=LYRICS_ENCODING) if lyrics_path.is_file() else None
+        lyrics_path = lyrics_files.get(f"{track_id}.txt")
+        text = file_lyrics(lyrics_path, root, problems, fallback=LYRICS_ENCODING) if lyrics_path is not None else None
         if text is None:
             lyrics_path = None
         tracks.append(Track(track_id=track_id, audio_path=path, lyrics_path=lyrics_path,
                             artist=m["singer"] if m else track_id.split("_")[0], lyrics_text=text))
     return finish_manifest(root, "mir1k", tracks, problems, list,
-                           none_usable=f"no usable .wav files in {base / 'Wavfile'}")
+                           none_usable=f"no usable .wav files in {base / 'Wavfile'}", max_labels=max_labels,
+                           prefer=prefer)

@@ -9,9 +9,12 @@ Layout under ``cache_dir``::
         index.json                                        path -> (size, mtime) -> content hash, to skip re-hashing
 
 Each item is written to a temporary name and renamed, so an interrupted run leaves only whole items, and the
-next run starts from them. Other settings or another feature version get another folder: a cache is never
-silently reused. A decode failure is kept under a key of the decoders' versions (:func:`decoder_key`): after
-an upgrade of soundfile, libsndfile, librosa or audioread, files that failed are tried again.
+next run starts from them. An item that cannot be read back, whatever the damage (a truncated ``.npz``, a
+foreign file under its name, wrong shapes, values :func:`~songspace.features.checks.check_features` refuses),
+is logged, deleted and computed again in the same run; a damaged index or set is rebuilt. Other settings or
+another feature version get another folder: a cache is never silently reused. A decode failure is kept under a
+key of the decoders' versions (:func:`decoder_key`): after an upgrade of soundfile, libsndfile, librosa or
+audioread, files that failed are tried again.
 
 Log-mel is stored as float16. Its dB values lie between -100 (the floor of ``AMIN``) and about +41 for a
 full-scale sine; anywhere below 128 dB in magnitude float16 steps are at most 2^-4 dB, so rounding moves a
@@ -25,7 +28,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -37,9 +42,15 @@ import numpy as np
 import soundfile
 
 from songspace.errors import RunError
+from songspace.features.checks import check_features
+
+log = logging.getLogger(__name__)
 
 # Bump when feature code changes its output, so old caches are not reused.
 FEATURE_VERSION = 1
+# Part of a set's name: bumped when what an assembled set guarantees changes (2: every item passed
+# check_features), so that sets assembled before are rebuilt from their items, and the items checked.
+SET_FORMAT = 2
 # Items per write when a set is assembled: one chunk of log-mels is in memory at a time (256 x 110 kB).
 CHUNK = 256
 
@@ -80,14 +91,38 @@ def file_digest(path: Path) -> str:
 
 @contextmanager
 def disk_errors(folder: Path) -> Iterator[None]:
-    """Turn a full disk or a read-only folder into a :class:`RunError` naming ``folder``."""
+    """Turn any error writing the cache (a full disk, a read-only or foreign folder, a file where a folder
+    should be) into a :class:`RunError` naming ``folder``."""
     try:
         yield
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
-            raise RunError(f"{folder}: cannot write the feature cache ({exc.strerror}). Free some space "
-                           "or point features.cache_dir at another folder.") from exc
-        raise
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            fix = "Free some space"
+        elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            fix = "Make it writable"
+        else:
+            fix = "Remove what is in the way"
+        raise RunError(f"{folder}: cannot write the feature cache ({exc.strerror or exc}). {fix} or point "
+                       "features.cache_dir at another folder.") from exc
+
+
+def _make_folder(folder: Path, own: Path) -> None:
+    """``folder`` and its parents; a file squatting on the name of one at or below ``own`` (the cache's own
+    folder: damage) is removed first. Outside ``own`` nothing is removed: the error names what is in the way."""
+    for p in (*reversed(folder.parents), folder):
+        if p.is_relative_to(own) and (p.is_symlink() or p.exists()) and not p.is_dir():
+            log.warning("%s: a file stands where the feature cache needs a folder; removed", p)
+            p.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+class DamagedItems(RunError):
+    """Cached items of a set could not be read back (they are deleted): compute them again."""
+
+    def __init__(self, root: Path, digests: list[str]) -> None:
+        super().__init__(f"{root}: the cached features of {len(digests)} file(s) vanished or were damaged (deleted); "
+                         "run again to recompute them.")
+        self.digests = digests
 
 
 class FeatureCache:
@@ -96,15 +131,20 @@ class FeatureCache:
     def __init__(self, cache_dir: Path | str, settings: dict[str, Any]) -> None:
         self.root = Path(cache_dir).expanduser() / f"v{FEATURE_VERSION}-{settings_hash(settings)}"
         with disk_errors(self.root):
-            (self.root / "items").mkdir(parents=True, exist_ok=True)
+            _make_folder(self.root / "items", self.root)
             meta = self.root / "settings.json"
-            if not meta.exists():
+            if not meta.is_file():
                 atomic_write_bytes(meta, json.dumps({"version": FEATURE_VERSION, **settings}, indent=2).encode())
         self._index_path = self.root / "index.json"
-        try:
-            self._index: dict[str, list] = json.loads(self._index_path.read_text())
-        except (OSError, ValueError):
-            self._index = {}
+        self._index: dict[str, list] = {}
+        if self._index_path.exists():
+            try:
+                index = json.loads(self._index_path.read_text(encoding="utf-8"))
+                if not isinstance(index, dict):
+                    raise ValueError(f"a JSON {type(index).__name__}, not an object")
+                self._index = index
+            except Exception as exc:  # damaged: files are hashed again (and the index rewritten at the end)
+                log.warning("%s: unreadable (%s); files will be hashed again", self._index_path, exc)
         self.decoder = decoder_key()
 
     def digest(self, path: Path) -> str:
@@ -112,7 +152,8 @@ class FeatureCache:
         st = path.stat()
         key = str(path.resolve())
         hit = self._index.get(key)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+        if (isinstance(hit, list) and len(hit) == 3 and hit[0] == st.st_size and hit[1] == st.st_mtime_ns
+                and isinstance(hit[2], str) and len(hit[2]) == 32):
             return hit[2]
         d = file_digest(path)
         self._index[key] = [st.st_size, st.st_mtime_ns, d]
@@ -128,31 +169,73 @@ class FeatureCache:
         return self.root / "items" / digest[:2] / f"{digest}.{ext}"
 
     def get(self, digest: str) -> tuple[np.ndarray, np.ndarray] | str | None:
-        """``(log_mel, stats)`` when cached, the stored error message when the content is unusable, else None."""
+        """``(log_mel, stats)`` when cached, the stored error message when the content is unusable, else None.
+
+        An item that cannot be read, whatever the exception (a truncated ``.npz`` is a ``BadZipFile``), is
+        logged and deleted, and None returned: it is computed again.
+        """
         item = self._item(digest, "npz")
         if item.exists():
             try:
-                with np.load(item) as z:
-                    return z["log_mel"], z["stats"]
-            except (OSError, ValueError, KeyError):
-                item.unlink(missing_ok=True)  # damaged item: recompute it
+                with np.load(item, allow_pickle=False) as z:
+                    return np.asarray(z["log_mel"]), np.asarray(z["stats"])
+            except MemoryError:  # this machine's trouble, not the item's
+                raise
+            except Exception as exc:
+                self._discard(item, exc)
                 return None
+        return self._error(digest)
+
+    def _error(self, digest: str) -> str | None:
+        """The stored error message of ``digest``, or None (an unreadable one is deleted: tried again)."""
         err = self._item(digest, "err")
-        if err.exists():
+        if not err.exists():
+            return None
+        try:
             return err.read_text(encoding="utf-8")
-        return None
+        except Exception as exc:
+            self._discard(err, exc)
+            return None
+
+    def _discard(self, item: Path, why: Exception | str) -> None:
+        """Delete the damaged cache file ``item`` (logged); its features are computed again."""
+        log.warning("%s: damaged cache item (%s); deleted, recomputing it", item,
+                    why if isinstance(why, str) else f"{type(why).__name__}: {why}")
+        try:
+            if item.is_dir() and not item.is_symlink():  # a folder under an item's name: the cache's own, damaged
+                shutil.rmtree(item)
+            else:
+                item.unlink(missing_ok=True)
+        except OSError as exc:
+            raise RunError(f"{item}: a damaged feature cache item cannot be deleted ({exc.strerror or exc}); delete "
+                           "it by hand, or point features.cache_dir at another folder.") from exc
+
+    def checked(self, digest: str, mel_shape: tuple[int, int], n_stats: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cached ``(log_mel, stats)`` of ``digest`` when it reads back whole, with these shapes and values
+        :func:`~songspace.features.checks.check_features` accepts; else None (the item deleted, and logged)."""
+        item = self.get(digest)
+        if not isinstance(item, tuple):
+            return None
+        mel, stats = item
+        if mel.shape != mel_shape or stats.shape != (n_stats,):
+            why = f"shapes {mel.shape} and {stats.shape}, expected {mel_shape} and {(n_stats,)}"
+        else:
+            why = check_features(mel, stats)
+        if why:
+            self._discard(self._item(digest, "npz"), why)
+            return None
+        return mel, stats
 
     def status(self, digest: str) -> bool | str | None:
         """True when features are cached, the stored error message when unusable, None when unknown."""
         if self._item(digest, "npz").exists():
             return True
-        err = self._item(digest, "err")
-        return err.read_text(encoding="utf-8") if err.exists() else None
+        return self._error(digest)
 
     def put(self, digest: str, log_mel: np.ndarray, stats: np.ndarray) -> None:
         item = self._item(digest, "npz")
         with disk_errors(self.root):
-            item.parent.mkdir(exist_ok=True)
+            _make_folder(item.parent, self.root)
             tmp = item.with_suffix(f".tmp{os.getpid()}.npz")
             np.savez(tmp, log_mel=log_mel.astype(np.float16), stats=stats.astype(np.float32))
             os.replace(tmp, item)
@@ -160,12 +243,12 @@ class FeatureCache:
     def put_error(self, digest: str, message: str) -> None:
         item = self._item(digest, "err")
         with disk_errors(self.root):
-            item.parent.mkdir(exist_ok=True)
+            _make_folder(item.parent, self.root)
             atomic_write_bytes(item, message.encode("utf-8"))
 
     def set_dir(self, digests: list[str]) -> Path:
         """Folder of the assembled arrays for this exact ordered list of files."""
-        h = hashlib.blake2b("\n".join(digests).encode(), digest_size=10).hexdigest()
+        h = hashlib.blake2b("\n".join([f"set-format-{SET_FORMAT}", *digests]).encode(), digest_size=10).hexdigest()
         return self.root / "sets" / h
 
     def assemble(self, digests: Sequence[str], mel_shape: tuple[int, int], n_stats: int
@@ -176,6 +259,12 @@ class FeatureCache:
         The arrays are streamed to ``.npy`` files a chunk of items at a time (never the whole set in memory,
         nor mapped while written, so resident memory stays that of one chunk at any n) and renamed when
         whole; the set is kept and reused when the same ordered files come again.
+
+        Raises
+        ------
+        DamagedItems
+            Items that did not read back whole (:meth:`checked`); they are deleted, and every item of the set is
+            checked before raising, so that one recomputation covers them all.
         """
         folder = self.set_dir(list(digests))
         mel_path, stats_path = folder / "log_mel.npy", folder / "stats.npy"
@@ -184,11 +273,11 @@ class FeatureCache:
                 mel, stats = np.load(mel_path, mmap_mode="r"), np.load(stats_path, mmap_mode="r")
                 if mel.shape == (len(digests), *mel_shape) and stats.shape == (len(digests), n_stats):
                     return mel, stats
-            except (OSError, ValueError):
-                pass  # damaged: rebuild below
+            except Exception as exc:  # damaged: rebuilt below
+                log.warning("%s: damaged assembled set (%s: %s); rebuilding it", folder, type(exc).__name__, exc)
         n = len(digests)
         with disk_errors(self.root):
-            folder.mkdir(parents=True, exist_ok=True)
+            _make_folder(folder, self.root)
             tmp_mel, tmp_stats = folder / f"log_mel.tmp{os.getpid()}.npy", folder / f"stats.tmp{os.getpid()}.npy"
             try:
                 with tmp_mel.open("wb") as fm, tmp_stats.open("wb") as fs:
@@ -199,12 +288,11 @@ class FeatureCache:
                     for start in range(0, n, CHUNK):
                         chunk = digests[start:start + CHUNK]
                         for j, d in enumerate(chunk):
-                            item = self.get(d)
-                            if (not isinstance(item, tuple) or item[0].shape != mel_shape
-                                    or item[1].shape != (n_stats,)):
-                                self._item(d, "npz").unlink(missing_ok=True)
-                                raise RunError(f"{self.root}: the cached features of {d} vanished or are damaged; "
-                                               "run again to recompute them.")
+                            item = self.checked(d, mel_shape, n_stats)
+                            if item is None:
+                                rest = digests[start + j + 1:]
+                                raise DamagedItems(self.root, [d, *(e for e in rest
+                                                                    if self.checked(e, mel_shape, n_stats) is None)])
                             mel_buf[j], stats_buf[j] = item
                         fm.write(mel_buf[:len(chunk)].tobytes())
                         fs.write(stats_buf[:len(chunk)].tobytes())
