@@ -8,7 +8,9 @@ Writes N noisy music-like clips at --source-sr (CD rate by default, so that both
   songspace extract_features with 1 decode worker (per-core figure; includes spectral stats and cache writes)
   songspace extract_features with one worker per core
   cached    extract_features again: everything comes from the cache
-Prints the median of --repeats runs (each on a fresh cache) and the ratio to librosa.
+Prints the median of --repeats runs (each on a fresh cache) and the ratio to librosa, then where the time of one
+clip goes, on one thread: decoding (with resampling), log-mel, the log-mel statistics (MFCC, tempo profile,
+loudness) and the music descriptors (rhythm, harmony, texture; HPSS and chroma are the expensive ones).
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ import numpy as np
 import soundfile as sf
 
 from songspace.config import FeatureConfig
-from songspace.features import extract_features
+from songspace.features import extract_features, load_clip, log_mel
+from songspace.features.audio import mel_stats
+from songspace.features.descriptors import music_descriptors
+from songspace.parallel import one_thread
 
 
 def make_clips(folder: Path, n: int, seconds: float, sr: int = 22050) -> list[Path]:
@@ -47,6 +52,27 @@ def librosa_baseline(paths: list[Path], cfg: FeatureConfig) -> None:
         y, _ = librosa.load(p, sr=cfg.sample_rate, duration=cfg.clip_seconds)
         librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=cfg.sample_rate, n_fft=cfg.n_fft,
                                                            hop_length=cfg.hop_length, n_mels=cfg.n_mels))
+
+
+def per_clip_ms(paths: list[Path], cfg: FeatureConfig) -> dict[str, float]:
+    """Milliseconds per clip of each step of :func:`songspace.features.extract.featurize`, on one thread."""
+    sr, hop = cfg.sample_rate, cfg.hop_length
+    steps = {
+        "decode + resample": lambda p, y, m: load_clip(p, sr=sr, clip_seconds=cfg.clip_seconds),
+        "log-mel": lambda p, y, m: log_mel(y, sr=sr, n_fft=cfg.n_fft, hop_length=hop, n_mels=cfg.n_mels, device="cpu"),
+        "log-mel statistics": lambda p, y, m: mel_stats(m, sr=sr, hop_length=hop, n_mfcc=cfg.n_mfcc),
+        "music descriptors": lambda p, y, m: music_descriptors(y, sr=sr, n_fft=cfg.n_fft, hop_length=hop),
+    }
+    with one_thread():
+        clips = [load_clip(p, sr=sr, clip_seconds=cfg.clip_seconds) for p in paths]
+        mels = [log_mel(y, sr=sr, n_fft=cfg.n_fft, hop_length=hop, n_mels=cfg.n_mels, device="cpu") for y in clips]
+        out = {}
+        for name, step in steps.items():
+            t = time.perf_counter()
+            for p, y, m in zip(paths, clips, mels, strict=True):
+                step(p, y, m)
+            out[name] = 1000 * (time.perf_counter() - t) / len(paths)
+    return out
 
 
 def main() -> None:
@@ -80,12 +106,16 @@ def main() -> None:
             fs = extract_features(paths, ids, cfg, device="cpu")
             times["songspace, cached re-run"].append(time.perf_counter() - t)
             assert fs.n_computed == 0, "cached re-run recomputed features"
+        steps = per_clip_ms(paths, base)
     ref = statistics.median(times["librosa (1 process)"])
     print(f"{args.n} clips of {args.seconds:g} s at {args.source_sr} Hz, {cores} cores, median of {args.repeats} runs")
     print(f"{'':28s} {'seconds':>8s} {'clips/s':>8s} {'x librosa time':>15s}")
     for label, ts in times.items():
         m = statistics.median(ts)
         print(f"{label:28s} {m:8.2f} {args.n / m:8.1f} {m / ref:15.2f}")
+    print("\nper clip, one thread (ms):")
+    for step, ms in steps.items():
+        print(f"  {step:26s} {ms:8.1f}")
 
 
 if __name__ == "__main__":

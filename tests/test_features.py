@@ -94,8 +94,8 @@ def clicks(rate_hz: float, seconds: float = 6.0) -> np.ndarray:
 
 def test_spectral_stats_capture_rhythm() -> None:
     names = spectral_stat_names()
-    slow = spectral_stats(log_mel(clicks(1.5), device="cpu"))
-    fast = spectral_stats(log_mel(clicks(4.0), device="cpu"))
+    slow = spectral_stats(log_mel(clicks(1.5), device="cpu"), clicks(1.5))
+    fast = spectral_stats(log_mel(clicks(4.0), device="cpu"), clicks(4.0))
     assert slow.shape == fast.shape == (len(names),) and np.all(np.isfinite(slow))
     tempo = np.array([i for i, n in enumerate(names) if n.startswith("tempo_acf")])
     # Bins are log-spaced lags from 0.1 s to 4 s: the strongest repetition sits at the click period.

@@ -184,6 +184,7 @@ class RunFolder:
             fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a run's files read like any other file
             os.replace(tmp, p)
         except OSError as exc:
             if tmp is not None:
@@ -222,6 +223,12 @@ class RunFolder:
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         return self.write_bytes(rel, buf.getvalue())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fmt(v: Any) -> Any:

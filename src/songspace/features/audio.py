@@ -18,6 +18,7 @@ import soundfile as sf
 import torch
 
 from songspace.errors import AudioDecodeError
+from songspace.features.descriptors import music_descriptor_names, music_descriptors
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 SILENCE_PEAK = 1e-4
 # Floor of the dB scale: log10 of a zero power would be -inf.
 AMIN = 1e-10
+# Above this peak amplitude (+60 dBFS) float samples are not audio as recorded (integer samples stored as float,
+# garbage, a sine x 1e30): their power spectrum would overflow into inf/NaN features.
+MAX_PEAK = 1e3
+# Bump when the statistics change (their columns or their values): it is part of the feature cache's key.
+STATS_VERSION = 2
 
 
 def _read_excerpt(sfile: sf.SoundFile, start: int, frames: int) -> np.ndarray:
@@ -120,8 +126,13 @@ def load_clip(path: Path | str, *, sr: int = 22050, clip_seconds: float = 10.0,
     if seconds < min_seconds:
         raise AudioDecodeError(f"{path}: only {seconds:.3f} s of audio, below the minimum of {min_seconds} s "
                                "(features.min_seconds).")
-    if float(np.max(np.abs(y))) < SILENCE_PEAK:
+    peak = float(np.max(np.abs(y)))
+    if peak < SILENCE_PEAK:
         raise AudioDecodeError(f"{path}: is silent (peak below -80 dBFS); nothing to cluster.")
+    if peak > MAX_PEAK:
+        raise AudioDecodeError(f"{path}: samples reach {peak:.3g}, {20 * math.log10(peak):.0f} dB above full scale "
+                               f"(float samples lie within +-1; beyond +-{MAX_PEAK:g} they are not audio as recorded, "
+                               "e.g. integer samples stored as float); re-encode it from a clean source.")
     if native_sr != sr:
         y = librosa.resample(y, orig_sr=native_sr, target_sr=sr)
     n = int(round(clip_seconds * sr))
@@ -177,14 +188,17 @@ def n_frames_for(*, sr: int, clip_seconds: float, hop_length: int) -> int:
     return 1 + int(round(clip_seconds * sr)) // hop_length
 
 
-def spectral_stats(mel_db: np.ndarray, *, sr: int = 22050, hop_length: int = 512, n_mfcc: int = 20,
-                   n_tempo_bins: int = 16) -> np.ndarray:
-    """Direct spectral features of one clip: a fixed-length summary of its log-mel spectrogram.
+def mel_stats(mel_db: np.ndarray, *, sr: int = 22050, hop_length: int = 512, n_mfcc: int = 20,
+              n_tempo_bins: int = 16) -> np.ndarray:
+    """Summary statistics of one clip's log-mel spectrogram (the first columns of :func:`spectral_stats`).
 
     Timbre: MFCC mean and std over time, and the std of their first difference (how fast timbre moves).
     Rhythm: autocorrelation of the onset-strength envelope at log-spaced lags from 0.1 s to 4 s (a coarse
     tempogram: which beat periods repeat), normalised by its value at lag 0.
     Dynamics: mean, std and 95th-5th percentile range of frame loudness in dB.
+
+    MFCC means and mean loudness describe the recording chain (EQ, mastering level) as much as the music;
+    they are kept for the ``mfcc_stats`` baseline, and :func:`production_stats` marks them.
 
     Parameters
     ----------
@@ -192,7 +206,7 @@ def spectral_stats(mel_db: np.ndarray, *, sr: int = 22050, hop_length: int = 512
 
     Returns
     -------
-    np.ndarray [shape=(3 * n_mfcc + n_tempo_bins + 3,), dtype=float32]; names in :func:`spectral_stat_names`
+    np.ndarray [shape=(3 * n_mfcc + n_tempo_bins + 3,), dtype=float32]; names in :func:`mel_stat_names`
     """
     mel_db = np.asarray(mel_db, dtype=np.float32)
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=n_mfcc)
@@ -216,11 +230,41 @@ def spectral_stats(mel_db: np.ndarray, *, sr: int = 22050, hop_length: int = 512
     return np.concatenate([mfcc.mean(1), mfcc.std(1), d_mfcc.std(1), tempo, dyn]).astype(np.float32)
 
 
-def spectral_stat_names(*, n_mfcc: int = 20, n_tempo_bins: int = 16) -> list[str]:
-    """Column names of :func:`spectral_stats`, in order."""
+def mel_stat_names(*, n_mfcc: int = 20, n_tempo_bins: int = 16) -> list[str]:
+    """Column names of :func:`mel_stats`, in order."""
     names = [f"mfcc{i}_mean" for i in range(n_mfcc)] + [f"mfcc{i}_std" for i in range(n_mfcc)]
     names += [f"dmfcc{i}_std" for i in range(n_mfcc)] + [f"tempo_acf{i}" for i in range(n_tempo_bins)]
     return names + ["loudness_mean_db", "loudness_std_db", "loudness_range_db"]
+
+
+def spectral_stats(mel_db: np.ndarray, y: np.ndarray, *, sr: int = 22050, n_fft: int = 2048, hop_length: int = 512,
+                   n_mfcc: int = 20, n_tempo_bins: int = 16) -> np.ndarray:
+    """Per-track statistics: :func:`mel_stats` of the log-mel, then
+    :func:`~songspace.features.descriptors.music_descriptors` of the waveform (rhythm, harmony, texture).
+
+    Parameters
+    ----------
+    mel_db : np.ndarray [shape=(n_mels, t)], log-mel in dB of ``y`` (from :func:`log_mel`)
+    y : np.ndarray [shape=(n,)], the clip, mono at ``sr``
+
+    Returns
+    -------
+    np.ndarray [shape=(len(spectral_stat_names(...)),), dtype=float32]
+    """
+    return np.concatenate([mel_stats(mel_db, sr=sr, hop_length=hop_length, n_mfcc=n_mfcc, n_tempo_bins=n_tempo_bins),
+                           music_descriptors(y, sr=sr, n_fft=n_fft, hop_length=hop_length)]).astype(np.float32)
+
+
+def spectral_stat_names(*, n_mfcc: int = 20, n_tempo_bins: int = 16) -> list[str]:
+    """Column names of :func:`spectral_stats`, in order."""
+    return mel_stat_names(n_mfcc=n_mfcc, n_tempo_bins=n_tempo_bins) + music_descriptor_names()
+
+
+def production_stats(names: list[str]) -> list[bool]:
+    """Which of ``names`` (from :func:`spectral_stat_names`) describe the recording chain rather than the music:
+    the MFCC means (the channel's EQ; per-track cepstral mean normalisation removes exactly these) and the mean
+    loudness (the mastering level)."""
+    return [(n.startswith("mfcc") and n.endswith("_mean")) or n == "loudness_mean_db" for n in names]
 
 
 def clip_samples(*, sr: int, clip_seconds: float) -> int:
@@ -228,5 +272,5 @@ def clip_samples(*, sr: int, clip_seconds: float) -> int:
     return int(round(clip_seconds * sr))
 
 
-__all__ = ["load_clip", "log_mel", "spectral_stats", "spectral_stat_names", "n_frames_for", "default_device",
-           "clip_samples"]
+__all__ = ["load_clip", "log_mel", "mel_stats", "mel_stat_names", "spectral_stats", "spectral_stat_names",
+           "production_stats", "n_frames_for", "default_device", "clip_samples", "STATS_VERSION"]

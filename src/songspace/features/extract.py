@@ -2,7 +2,8 @@
 
 Files are always decoded in worker processes, one at least. With several CPU workers, each worker decodes a
 file and computes its log-mel and statistics (one thread each, so the work spreads over the cores); on a GPU
-(or with one worker), workers only decode and log-mel runs in batches in this process. With
+(or with one worker), workers decode and compute the statistics that need the waveform (the music descriptors),
+and log-mel runs in batches in this process, which adds the statistics of the log-mel. With
 ``features.scheduler`` set, the per-file work runs on a Dask cluster instead (:mod:`songspace.distributed`),
 and this process writes the same cache. Every finished file is cached at once, so an interrupted run resumes
 where it stopped; the collection is then assembled, a chunk at a time, into memory-mapped arrays
@@ -17,21 +18,20 @@ Faults are the file's, not the run's:
 - a worker process that dies (a decoder crash, the OS killing it for memory, the watchdog) breaks the pool:
   the pool is restarted, the files that were in flight are tried again one by one in a separate worker, the
   file that kills that worker too is skipped, and the rest finish. Timeouts and crashes are not cached (they
-  may not recur); files that decode to an error are, under the decoders' versions.
+  may not recur); files that decode to an error are, under the decoders' versions;
+- features that are not finite, or out of the range sound gives (:func:`~songspace.features.checks.check_features`),
+  are listed in ``failed`` and never cached; a cached item that does not read back whole is deleted and computed
+  again, in the same run.
 """
 
 from __future__ import annotations
 
-import faulthandler
 import logging
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,15 +43,18 @@ from songspace.datasets.manifest import Problem
 from songspace.distributed import check_scheduler, map_files
 from songspace.errors import AudioDecodeError, ConfigError
 from songspace.features.audio import (
+    STATS_VERSION,
     default_device,
     load_clip,
     log_mel,
+    mel_stats,
     n_frames_for,
     spectral_stat_names,
-    spectral_stats,
 )
-from songspace.features.cache import FeatureCache
-from songspace.parallel import one_thread, process_pool
+from songspace.features.cache import DamagedItems, FeatureCache
+from songspace.features.checks import check_features
+from songspace.features.descriptors import music_descriptors
+from songspace.parallel import Fault, TimeLimit, one_thread, process_pool, time_limit
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +80,10 @@ class FeatureSet:
 
 def cache_settings(cfg: FeatureConfig) -> dict:
     """The settings that change feature values (batch size, workers, time limit, scheduler and the cache folder
-    do not)."""
+    do not), and the version of the statistics' code, so that a cache never serves statistics of older code."""
     keep = ("sample_rate", "clip_seconds", "min_seconds", "n_fft", "hop_length", "n_mels", "fmin", "fmax",
             "n_mfcc")
-    return {k: getattr(cfg, k) for k in keep}
-
-
-class Fault(str):
-    """Why a file was skipped when the fault was the worker's (a crash, a time limit): reported, not cached."""
+    return {**{k: getattr(cfg, k) for k in keep}, "stats_version": STATS_VERSION}
 
 
 # --- per-file work (runs in worker processes) --------------------------------------------------------------
@@ -108,12 +107,31 @@ def featurize(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | 
     log_mel : np.ndarray [shape=(n_mels, n_frames), dtype=float16], dB, as the cache stores it
     stats : np.ndarray [shape=(n_stats,), dtype=float32]
     """
+    got = decode_and_describe(path, cfg)
+    if isinstance(got, str):
+        return got
+    clip, descriptors = got
+    mel = _log_mel_batch(clip[None], cfg, "cpu")[0]
+    return mel.astype(np.float16), _stats(mel, descriptors, cfg)
+
+
+def decode_and_describe(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | str:
+    """Worker: the clip and its music descriptors (the statistics that need the waveform), or the reason the
+    file cannot be used. The rest of the statistics come from the log-mel, which may be computed in a batch."""
     clip = _decode(path, cfg.sample_rate, cfg.clip_seconds, cfg.min_seconds)
     if isinstance(clip, str):
         return clip
-    mel = _log_mel_batch(clip[None], cfg, "cpu")[0]
-    stats = spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc)
-    return mel.astype(np.float16), stats.astype(np.float32)
+    try:
+        return clip, music_descriptors(clip, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+    except Exception as exc:  # a bug on one odd clip must not end the whole run
+        return f"{path}: unexpected error in the music descriptors ({type(exc).__name__}: {exc})"
+
+
+def _stats(mel: np.ndarray, descriptors: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """The statistics of one clip (:func:`~songspace.features.audio.spectral_stats`) from its log-mel and its
+    descriptors. [shape=(n_stats,), dtype=float32]"""
+    return np.concatenate([mel_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc),
+                           descriptors]).astype(np.float32)
 
 
 def _log_mel_batch(clips: np.ndarray, cfg: FeatureConfig, device: str) -> np.ndarray:
@@ -121,49 +139,12 @@ def _log_mel_batch(clips: np.ndarray, cfg: FeatureConfig, device: str) -> np.nda
                    fmin=cfg.fmin, fmax=cfg.fmax, device=device)
 
 
-class _TimeLimit(BaseException):
-    """Raised by the alarm; a BaseException, so that the decoders' ``except Exception`` cannot swallow it."""
-
-
-_DEVNULL = None  # the watchdog's traceback goes nowhere: the parent logs the reason
-
-
-@contextmanager
-def time_limit(seconds: float, *, hard: bool = False) -> Iterator[None]:
-    """Interrupt the block with :class:`_TimeLimit` after ``seconds`` (an alarm: main thread only, where the
-    block runs Python code); ``hard`` also ends the whole process at ``1.5 * seconds + 2`` (a watchdog thread
-    that needs no interpreter lock, for code hung in C). Only worker processes may ask for ``hard``."""
-    global _DEVNULL
-    soft = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    if soft:
-        def on_alarm(signum: int, frame: Any) -> None:
-            raise _TimeLimit
-
-        started = time.monotonic()
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        outer, interval = signal.setitimer(signal.ITIMER_REAL, seconds)  # an alarm set before ours: kept below
-    if hard:
-        if _DEVNULL is None:
-            _DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - kept open for the worker's life
-        faulthandler.dump_traceback_later(1.5 * seconds + 2, exit=True, file=_DEVNULL)
-    try:
-        yield
-    finally:
-        if hard:
-            faulthandler.cancel_dump_traceback_later()
-        if soft:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-            if outer:
-                signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3), interval)
-
-
 def _limited(fn: Callable[..., Any], args: tuple, timeout_s: float) -> Any:
     """Worker process: ``fn(*args)`` under the time limit, or the reason it was stopped."""
     try:
         with time_limit(timeout_s, hard=True):
             return fn(*args)
-    except _TimeLimit:
+    except TimeLimit:
         return Fault(_timeout_reason(args[0], timeout_s))
 
 
@@ -313,30 +294,49 @@ def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: Featu
             cache.put_error(digests[i], got)
             results[i] = got
         else:
-            cache.put(digests[i], *got)
-            results[i] = True
+            why = check_features(*got)
+            if why:  # never cached: listed, and computed again next run
+                results[i] = f"{paths[i]}: {why}"
+            else:
+                cache.put(digests[i], *got)
+                results[i] = True
 
-    try:
-        if todo and scheduler:  # map_files imports dask: only here, when a scheduler is set
-            log.info("extracting features of %d files (%d cached) on the Dask cluster %s", len(todo), n_cached,
-                     scheduler)
-            for k, got in map_files(scheduler, featurize_one_thread, [(str(paths[i]), cfg) for i in todo],
-                                    timeout_s=cfg.file_timeout_s):
-                keep(todo[k], got)
-                if progress:
-                    progress(len(results), total)
-        elif todo:
-            _extract_here(paths, todo, cfg, device, keep, lambda: progress(len(results), total) if progress else None)
-    finally:
-        cache.save_index()
+    def compute(indices: list[int]) -> None:
+        try:
+            if indices and scheduler:  # map_files imports dask: only here, when a scheduler is set
+                log.info("extracting features of %d files (%d cached) on the Dask cluster %s", len(indices),
+                         n_cached, scheduler)
+                for k, got in map_files(scheduler, featurize_one_thread, [(str(paths[i]), cfg) for i in indices],
+                                        timeout_s=cfg.file_timeout_s):
+                    keep(indices[k], got)
+                    if progress:
+                        progress(len(results), total)
+            elif indices:
+                _extract_here(paths, indices, cfg, device, keep,
+                              lambda: progress(len(results), total) if progress else None)
+        finally:
+            cache.save_index()
 
+    compute(todo)
+    n_frames = n_frames_for(sr=cfg.sample_rate, clip_seconds=cfg.clip_seconds, hop_length=cfg.hop_length)
+    n_stats = len(spectral_stat_names(n_mfcc=cfg.n_mfcc))
     ok = [i for i in range(total) if not isinstance(results[i], str)]
+    try:
+        mel_arr, stats_arr = cache.assemble([digests[i] for i in ok], (cfg.n_mels, n_frames), n_stats)
+    except DamagedItems as exc:  # cached items that did not read back whole (deleted, logged): computed again
+        damaged = set(exc.digests)
+        redo = [i for i in ok if digests[i] in damaged]
+        log.warning("%d cached feature item(s) were damaged; computing them again", len(redo))
+        for i in redo:
+            del results[i]
+        n_cached -= sum(i not in todo for i in redo)
+        todo = todo + [i for i in redo if i not in todo]
+        compute(redo)
+        ok = [i for i in range(total) if not isinstance(results[i], str)]
+        mel_arr, stats_arr = cache.assemble([digests[i] for i in ok], (cfg.n_mels, n_frames), n_stats)
     failed = [Problem(str(paths[i]), str(results[i])) for i in range(total) if isinstance(results[i], str)]
     for p in failed:
         log.info("skipped: %s", p.reason)
-    n_frames = n_frames_for(sr=cfg.sample_rate, clip_seconds=cfg.clip_seconds, hop_length=cfg.hop_length)
-    n_stats = len(spectral_stat_names(n_mfcc=cfg.n_mfcc))
-    mel_arr, stats_arr = cache.assemble([digests[i] for i in ok], (cfg.n_mels, n_frames), n_stats)
     return FeatureSet(
         track_ids=[track_ids[i] for i in ok],
         log_mel=mel_arr,
@@ -355,7 +355,7 @@ def warm_up(cfg: FeatureConfig) -> None:
     noise = np.random.default_rng(0).standard_normal(cfg.sample_rate).astype(np.float32) * 0.1
     with one_thread():
         mel = _log_mel_batch(noise[None], cfg, "cpu")[0]
-        spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length, n_mfcc=cfg.n_mfcc)
+        _stats(mel, music_descriptors(noise, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length), cfg)
 
 
 def _extract_here(paths: Sequence[Path], todo: list[int], cfg: FeatureConfig, device: str | None,
@@ -374,8 +374,7 @@ def _extract_here(paths: Sequence[Path], todo: list[int], cfg: FeatureConfig, de
         def submit(batch: Sequence[int]) -> list[_Task]:
             if on_cpu:
                 return [pool.submit(featurize, str(paths[i]), cfg) for i in batch]
-            return [pool.submit(_decode, str(paths[i]), cfg.sample_rate, cfg.clip_seconds, cfg.min_seconds)
-                    for i in batch]
+            return [pool.submit(decode_and_describe, str(paths[i]), cfg) for i in batch]
 
         pending = submit(batches[0]) if batches else []
         for b, batch in enumerate(batches):
@@ -383,11 +382,10 @@ def _extract_here(paths: Sequence[Path], todo: list[int], cfg: FeatureConfig, de
             pending = submit(batches[b + 1]) if b + 1 < len(batches) else []  # keep the workers busy
             got = [pool.result(t) for t in tasks]
             good = [k for k, g in enumerate(got) if not isinstance(g, str)]
-            if not on_cpu and good:  # got holds clips: one batched log-mel on the device
-                mels = _log_mel_batch(np.stack([got[k] for k in good]), cfg, dev)
+            if not on_cpu and good:  # got holds (clip, descriptors): one batched log-mel on the device
+                mels = _log_mel_batch(np.stack([got[k][0] for k in good]), cfg, dev)
                 for mel, k in zip(mels, good, strict=True):
-                    got[k] = (mel, spectral_stats(mel, sr=cfg.sample_rate, hop_length=cfg.hop_length,
-                                                  n_mfcc=cfg.n_mfcc))
+                    got[k] = (mel, _stats(mel, got[k][1], cfg))
             for k, i in enumerate(batch):
                 keep(i, got[k])
             tick()

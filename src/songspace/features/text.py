@@ -9,7 +9,7 @@ Pipeline for one collection (:func:`lyrics_features`)::
 
     text -> normalise -> three token channels -> TF-IDF per channel -> weighted concatenation
          -> truncated SVD -> L2-normalised rows                              = embedding
-    text -> script shares + romanised-Bangla score + language-ID probabilities = profile
+    text -> script shares + romanised-Bangla/Hindi scores + language proportions = profile
 
 The three channels are word uni- and bigrams, grapheme 2-4-grams inside words, and a *phonetic key*: the
 consonant skeleton of each word, computed the same way for Latin text and for Indic scripts (from the
@@ -17,9 +17,11 @@ Unicode character names), so that "ami tomake bhalobashi" and "আমি তো�
 ("m", "tmk", "blbs"). That is what lets romanised Bangla land near Bengali-script Bangla.
 
 Language identification uses py3langid (a maintained fork of langid.py: pure Python and numpy, its model of
-140 languages ships inside the wheel, about 4.5 MB, nothing is downloaded). It cannot tell romanised Bangla
-from noise (it answers Javanese, Shona, ...), so romanised Bangla is recognised by a small lexicon of very
-common romanised Bangla words (:data:`ROMANISED_BANGLA_WORDS`), reported as ``"bn-Latn"``.
+140 languages ships inside the wheel, about 4.5 MB, nothing is downloaded). It cannot tell romanised Bangla or
+Hindi from noise (it answers Javanese, Shona, ...), so these are recognised by small lexicons of very common
+function words (:data:`ROMANISED_BANGLA_WORDS`, :data:`ROMANISED_HINDI_WORDS`), reported as ``"bn-Latn"`` and
+``"hi-Latn"``. A lyric's language proportions are estimated line by line (:func:`mixture_proportions`), so
+code-mixed lyrics get mixed probabilities.
 """
 
 from __future__ import annotations
@@ -244,11 +246,13 @@ PROFILE_SCRIPTS: dict[str, tuple[str, ...]] = {
 PROFILE_LANGUAGES: tuple[str, ...] = ("en", "bn", "hi", "ur", "ar", "es", "fr", "pt", "de", "ru", "ja", "ko", "zh")
 
 # Very common romanised Bangla words, with the usual spelling variants. Written for this module, not taken
-# from any data set. Words that are also common in English, Hindi/Urdu, Spanish, French, Italian or
+# from any data set. Words that are also common in English, Hindi/Urdu, Spanish, French, Italian, German or
 # Indonesian romanised text are left out on purpose (na, ki, ke, je, o, ar, se, go, mon, din, rat, ache,
-# jai, chai, pyar, dil, ...): a false "bn-Latn" on a Hinglish or Spanish song is worse than a miss.
+# jai, chai, pyar, dil, hay, habe, ...): a false "bn-Latn" on a Hinglish or Spanish song is worse than a miss.
+# The last lines hold the spellings of transliteration schemes (ITRANS, ISO 15919 or Harvard-Kyoto without
+# diacritics), which write the inherent vowel as "a" where informal Banglish writes "o" (ebam / ebong).
 ROMANISED_BANGLA_WORDS: frozenset[str] = frozenset("""
-ami amra amar amader amake amay amai tumi tomra tomar tomader tomake tomay tomai apni apnar apnake apnader
+ami amra amar amader amake amay amai tumi tomra tomar tomader tomake tomay tomai apnar apnake apnader
 tomari amari tomarei amarei shey tar tader tahar tahake taake keu kew kichu kichhu kicchu konodin keno kothay
 kothae kokhon kemon kemne jokhon jekhane ekhane okhane sekhane shekhane ekhon ekhono tokhon ekta ekti ekdin
 ajke kalke aajke akashe aakashe bhalo bhalobasha bhalobasa bhalobashi bhalobasi bhalobeshe bhalobese
@@ -265,14 +269,43 @@ alor andhar andhare adhar adhare rater raater sokal shokal bikel shondhya sondhy
 priyo bondhu bondhura ghor ghore bari barite pother poth kotota onek khub aaro arek abar aabar ebar tobu tobuo
 tahole ebong kintu othoba tomakei amakei chander tarar batash megh megher jhor jhorna shagor sagor shomudro
 bangla banglar bangali desher matir
+ebam ebang athaba kono konao sakal sokol shokol nijer nije nijeder jonno jonyo janya manush manusher
+manushke shonge songe sange moddhe modhye madhye thakbe thakabe hisebe bhabe onno onyo noy tobe jodi jadi
+sabai hayeche hayechhe hoyechhe tahader tahara
 """.split())
-ROMANISED_MIN_SHARE = 0.12  # share of Latin words in the lexicon from which a Latin lyric is called bn-Latn
-ROMANISED_MIN_HITS = 2  # and at least this many such words, so that one stray word does not decide
-# A few lexicon words are also words elsewhere (Spanish "amar", "tomar"; French "ami"): when py3langid is this
-# sure of a language, the lexicon must cover ROMANISED_SURE_SHARE of the words to overrule it. py3langid never
-# comes near this on romanised Bangla (it spreads its belief over Javanese, Shona, Hausa, ...).
+
+# Very common romanised Hindi words (Hinglish), with the usual spelling variants; written for this module, not
+# taken from any data set. Left out on purpose: words shared with Bangla (ki, ke, ek, kar, apni, diye, dvara, sab,
+# pratyek, adhikar, yadi, koi), and words common in English, Spanish, German, French or Italian (main, mai, the,
+# se, par, ab, ye, ham, tu, to, do, hi, na, ya, use, tune, mere, niche, jana, bola, har, mein, thin).
+ROMANISED_HINDI_WORDS: frozenset[str] = frozenset("""
+hai hain hoon hun tha thi hota hoti hote hona hoga hogi honge hua hui hue huye ka ko kya kyun kyon kyonki
+kyunki aur bhi nahi nahin nahee nhi mujhe mujhko mujhse tujhe tujhko tujhse humein hamein hamko humko
+hamara hamari hamare humara humari humare tum tumhara tumhari tumhare tumhe tumhein tumse tumko hum mera meri
+tera teri tere apna apne aap aapka aapki aapke apka apki apke unka unki unke unhe unhein unse usse uska
+uski uske iska iski iske inka inki inke isse inhe inhein yeh yah woh vah wahi yahi yahan wahan jahan kahan
+kaise kaisa kaisi jaise jaisa jaisi aisa aisi aise waisa waise kaun kuch kuchh kisi kisne kisko sabhi sabko
+sabse jab tab kab phir abhi kabhi lekin magar agar warna karna karta karti karte kiya kiye karo karen karke
+raha rahi rahe rehna rehta gaya gayi gaye jata jati jate diya liya liye lekar dekar sakta sakti sakte
+chahiye chahta chahti chahte dena lena dekha dekho dekhna suna suno sunna bolo bolna bahut bohot bahot
+zindagi jeevan saath dwara evam pehle pahle baad andar bahar upar neeche
+""".split())
+
+# The romanised languages recognised, as (language, lexicon); the lexicons share no word.
+ROMANISED_LEXICONS: dict[str, frozenset[str]] = {"bn": ROMANISED_BANGLA_WORDS, "hi": ROMANISED_HINDI_WORDS}
+# Which lexicon, if any, a lyric's Latin lines are written in is a likelihood-ratio test of two word rates: in
+# text of its language a lexicon covers about ROMANISED_RATE_IN of the words (function words are a third to a
+# half of running text; formal text and Bangla, which writes case markers as suffixes, sit at the low end), in
+# text of any other language at most ROMANISED_RATE_OUT (its words that are common elsewhere were left out).
+# With these rates one hit in about 30 words decides; ROMANISED_MIN_HITS keeps one stray word from deciding.
+ROMANISED_RATE_IN = 0.10
+ROMANISED_RATE_OUT = 0.005
+ROMANISED_MIN_HITS = 3
+# A Latin line that py3langid gives to a profile language with this probability is that language, whatever
+# the lexicons say (Spanish "amar", "tomar" and French "ami" are also romanised Bangla words). py3langid never
+# comes near this on romanised Bangla or Hindi lines in a profile language (it answers Javanese, Shona, Uzbek...).
 LANGID_CONFIDENT = 0.9
-ROMANISED_SURE_SHARE = 0.3
+MIXTURE_ITERATIONS = 50  # EM steps for a lyric's language proportions (converges in far fewer on real lyrics)
 
 
 @lru_cache(maxsize=1)
@@ -286,14 +319,20 @@ def script_counts(text: str) -> Counter[str]:
     return Counter(m.lastgroup for m in _SCRIPT_LETTER.finditer(text))
 
 
-def _romanised_hits(text: str) -> tuple[int, int]:
-    """(words of ``text`` in :data:`ROMANISED_BANGLA_WORDS`, ASCII words of ``text``)."""
+@lru_cache(maxsize=65536)
+def _line_ranking(line: str) -> tuple[tuple[str, float], ...]:
+    """py3langid's probabilities of every language of its model for one line, most likely first."""
+    return tuple(_identifier().rank(line))
+
+
+def _romanised_hits(text: str) -> tuple[dict[str, int], int]:
+    """(words of ``text`` in each lexicon of :data:`ROMANISED_LEXICONS`, ASCII words of ``text``)."""
     latin = [w for w in words(text) if w.isascii()]
-    return sum(w in ROMANISED_BANGLA_WORDS for w in latin), len(latin)
+    return {lang: sum(w in lex for w in latin) for lang, lex in ROMANISED_LEXICONS.items()}, len(latin)
 
 
-def romanised_bangla_score(text: str) -> float:
-    """Share of the ASCII words of ``text`` that are common romanised Bangla words; 0.0 without any.
+def romanised_scores(text: str) -> dict[str, float]:
+    """Share of the ASCII words of ``text`` in each romanised lexicon (``"bn"``, ``"hi"``); 0.0 without any.
 
     Parameters
     ----------
@@ -301,51 +340,127 @@ def romanised_bangla_score(text: str) -> float:
         Normalised text (lowercase).
     """
     hits, n = _romanised_hits(text)
-    return hits / n if n else 0.0
+    return {lang: h / n if n else 0.0 for lang, h in hits.items()}
 
 
-def _is_romanised_bangla(text: str, langid_confidence: float) -> bool:
-    hits, n = _romanised_hits(text)
-    if hits < ROMANISED_MIN_HITS or hits < ROMANISED_MIN_SHARE * n:
-        return False
-    return langid_confidence < LANGID_CONFIDENT or hits >= ROMANISED_SURE_SHARE * n
+def romanised_bangla_score(text: str) -> float:
+    """Share of the ASCII words of ``text`` that are common romanised Bangla words; 0.0 without any."""
+    return romanised_scores(text)["bn"]
 
 
-def _decide_language(norm: str, counts: Counter[str]) -> str:
+def romanised_hindi_score(text: str) -> float:
+    """Share of the ASCII words of ``text`` that are common romanised Hindi words; 0.0 without any."""
+    return romanised_scores(text)["hi"]
+
+
+def _is_latin(line: str) -> bool:
+    return script_counts(line)["Latin"] > len(_LETTER.findall(line)) / 2
+
+
+def _claimed(line: str) -> bool:
+    """py3langid is sure the line is in a profile language."""
+    top, p = _line_ranking(line)[0]
+    return top in PROFILE_LANGUAGES and p >= LANGID_CONFIDENT
+
+
+def romanised_language(lines: Sequence[str]) -> str | None:
+    """``"bn"`` or ``"hi"`` when the Latin lines that py3langid cannot place are romanised Bangla or Hindi, else None.
+
+    Among the Latin-script lines not claimed by py3langid (:data:`LANGID_CONFIDENT`), ``h`` of ``n`` words in a
+    lexicon: the lexicon wins when ``h >= ROMANISED_MIN_HITS`` and the log-likelihood ratio
+    ``h log(r_in / r_out) + (n - h) log((1 - r_in) / (1 - r_out))`` of the rates :data:`ROMANISED_RATE_IN` and
+    :data:`ROMANISED_RATE_OUT` is positive; of two, the one with the larger ratio.
+
+    Parameters
+    ----------
+    lines : sequence of str
+        Normalised lines of one lyric.
+    """
+    unclaimed = "\n".join(ln for ln in lines if _is_latin(ln) and not _claimed(ln))
+    if not unclaimed:
+        return None
+    hits, n = _romanised_hits(unclaimed)
+    hit_llr = np.log(ROMANISED_RATE_IN / ROMANISED_RATE_OUT)
+    miss_llr = np.log((1.0 - ROMANISED_RATE_IN) / (1.0 - ROMANISED_RATE_OUT))
+    llr = {lang: h * hit_llr + (n - h) * miss_llr for lang, h in hits.items() if h >= ROMANISED_MIN_HITS}
+    best = max(llr, key=lambda k: llr[k], default=None)
+    return best if best is not None and llr[best] > 0 else None
+
+
+def _decide_language(norm: str, counts: Counter[str], probs: np.ndarray, roman: str | None) -> str:
     total = sum(counts.values())
     if total == 0 or counts["Unknown"] > total / 2:
         return "und"  # no letters (emoji, punctuation) or mostly a script the model has never seen
-    lang, confidence = _identifier().classify(norm)
-    if counts["Latin"] > total / 2 and _is_romanised_bangla(norm, confidence):
-        return "bn-Latn"
+    if roman and counts["Latin"] > total / 2 and int(np.argmax(probs)) == PROFILE_LANGUAGES.index(roman):
+        return f"{roman}-Latn"
+    lang = _identifier().classify(norm)[0]
     return "und" if lang == "zxx" else lang
 
 
 def detect_language(text: str) -> str:
-    """The language of a lyric as an ISO 639 code: ``"en"``, ``"bn"``, ..., ``"bn-Latn"`` or ``"und"``.
+    """The language of a lyric as an ISO 639 code: ``"en"``, ``"bn"``, ..., ``"bn-Latn"``, ``"hi-Latn"`` or ``"und"``.
 
-    ``"bn-Latn"`` is romanised Bangla: mostly Latin letters, at least :data:`ROMANISED_MIN_HITS` words and
-    :data:`ROMANISED_MIN_SHARE` of the Latin words in :data:`ROMANISED_BANGLA_WORDS` (more when py3langid is
-    confident of another language, see :data:`LANGID_CONFIDENT`).
-    ``"und"`` is returned for text without letters (empty, punctuation, emoji) and for text mostly in a
-    script outside :data:`KNOWN_SCRIPTS` (e.g. Ol Chiki), where the model would only guess. Code-mixed text
-    gets the language py3langid finds dominant in the whole text.
+    ``"bn-Latn"`` is romanised Bangla, ``"hi-Latn"`` romanised Hindi: mostly Latin letters, the lexicon of that
+    language wins on the lines py3langid cannot place (:func:`romanised_language`) and that language has the
+    largest share of the lyric. ``"und"`` is returned for text without letters (empty, punctuation, emoji) and for
+    text mostly in a script outside :data:`KNOWN_SCRIPTS` (e.g. Ol Chiki), where the model would only guess.
+    Otherwise the language py3langid finds in the whole text; :func:`language_profile` gives the proportions
+    of a code-mixed lyric.
     """
-    norm = normalise(text)
-    return _decide_language(norm, script_counts(norm))
+    return _profile_of(normalise(text))[1]
 
 
 def profile_names() -> list[str]:
     """Column names of :attr:`TextFeatureSet.profile`, in order."""
-    return ([f"script_{s}" for s in PROFILE_SCRIPTS] + ["script_other", "romanised_bangla"]
+    return ([f"script_{s}" for s in PROFILE_SCRIPTS] + ["script_other"]
+            + [f"romanised_{name}" for name in ("bangla", "hindi")]
             + [f"lang_{c}" for c in PROFILE_LANGUAGES] + ["lang_other"])
 
 
-def _language_probabilities(norm: str) -> np.ndarray:
-    """Per-line language probabilities averaged with weights = letters per line. [shape=(len(PROFILE_LANGUAGES) + 1,)]
+def mixture_proportions(likelihoods: np.ndarray, weights: np.ndarray, *,
+                        iterations: int = MIXTURE_ITERATIONS) -> np.ndarray:
+    """Maximum-likelihood mixing proportions of languages in a text from per-line language evidence (EM).
 
-    Averaging lines rather than classifying the whole text keeps code-mixing visible (a Bengali song with
-    one English line in four gets about a quarter of "en"). Repeated lines (choruses) are classified once.
+    Line ``i`` is taken to be in one language drawn from the text's proportions ``pi``; ``likelihoods[i, l]`` is
+    proportional to the probability of the line if it is in language ``l``. EM maximises
+    ``sum_i weights[i] * log(sum_l pi[l] * likelihoods[i, l])``, a concave function of ``pi``: a language that
+    explains many lines gathers their mass, so short lines that py3langid spreads over neighbours (Hindi, Marathi,
+    Nepali) are pulled to the language of the rest of the text, while a line clearly in another language (an
+    English line in a Bangla song) keeps its share.
+
+    Parameters
+    ----------
+    likelihoods : np.ndarray [shape=(n_lines, n_languages)], non-negative
+    weights : np.ndarray [shape=(n_lines,)], e.g. letters per line
+
+    Returns
+    -------
+    np.ndarray [shape=(n_languages,)], non-negative, summing to 1
+    """
+    lik = np.asarray(likelihoods, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64) / max(float(np.sum(weights)), 1e-12)
+    rows = lik / np.maximum(lik.sum(1, keepdims=True), 1e-300)
+    pi = w @ rows  # start from the letter-weighted average of the lines' posteriors
+    for _ in range(iterations):
+        post = rows * pi
+        post /= np.maximum(post.sum(1, keepdims=True), 1e-300)
+        new = w @ post
+        if np.abs(new - pi).max() < 1e-7:
+            return new / new.sum()
+        pi = new
+    return pi / pi.sum()
+
+
+def _language_probabilities(norm: str, roman: str | None) -> np.ndarray:
+    """Language proportions of a lyric over PROFILE_LANGUAGES and "other". [shape=(len(PROFILE_LANGUAGES) + 1,)]
+
+    Each distinct line (a repeated chorus counts its letters, not its repeats) gets py3langid's probabilities
+    over every language of its model. In a lyric whose Latin lines are romanised Bangla or Hindi (``roman``, from
+    :func:`romanised_language`), a Latin line counts for that language when it holds a lexicon word,
+    and otherwise with the weight py3langid does not give to a confident profile language: a romanised line
+    is noise to py3langid, an English line in a Hinglish song is English. The lines are then combined by
+    :func:`mixture_proportions`, so code-mixing stays visible (a Bengali song with one English line in four gets
+    about a quarter of "en") while py3langid's hesitations on short lines are not.
     """
     ident = _identifier()
     weights: Counter[str] = Counter()
@@ -353,12 +468,29 @@ def _language_probabilities(norm: str) -> np.ndarray:
         n = len(_LETTER.findall(line))
         if n:
             weights[line] += n
+    lines = list(weights)
+    if not lines:
+        return np.zeros(len(PROFILE_LANGUAGES) + 1)
+    classes = list(ident.nb_classes)
+    col = {c: i for i, c in enumerate(classes)}
+    lik = np.zeros((len(lines), len(classes) + 1))  # last column: a romanised language not in py3langid's model
+    lexicon = ROMANISED_LEXICONS.get(roman or "", frozenset())
+    for i, line in enumerate(lines):
+        ranked = _line_ranking(line)
+        for lang, p in ranked:
+            lik[i, col[lang]] = p
+        if roman and _is_latin(line):
+            top, p_top = ranked[0]
+            ours = 1.0 if any(w in lexicon for w in words(line)) else 1.0 - (p_top if top in PROFILE_LANGUAGES else 0)
+            lik[i, :-1] *= 1.0 - ours
+            lik[i, -1] = ours
+    pi = mixture_proportions(lik, np.array([weights[ln] for ln in lines], dtype=np.float64))
     out = np.zeros(len(PROFILE_LANGUAGES) + 1)
-    for line, w in weights.items():
-        probs = dict(ident.rank(line))
-        known = np.array([probs.get(c, 0.0) for c in PROFILE_LANGUAGES])
-        out[:-1] += w * known
-        out[-1] += w * max(0.0, 1.0 - known.sum())
+    for j, lang in enumerate(PROFILE_LANGUAGES):
+        out[j] = pi[col[lang]] if lang in col else 0.0
+    if roman:
+        out[PROFILE_LANGUAGES.index(roman)] += pi[-1]
+    out[-1] = max(0.0, 1.0 - out[:-1].sum())
     return out / max(out.sum(), 1e-12)
 
 
@@ -368,8 +500,9 @@ def language_profile(text: str) -> tuple[np.ndarray, str]:
     Returns
     -------
     profile : np.ndarray [shape=(len(profile_names()),), dtype=float32]
-        Script shares (fractions of letters, summing to 1), the romanised-Bangla score in [0, 1], and
-        language probabilities (summing to 1). All zeros for a text without letters.
+        Script shares (fractions of letters, summing to 1), the romanised-Bangla and romanised-Hindi scores in
+        [0, 1], and language proportions (summing to 1; romanised lines count for their language). All zeros
+        for a text without letters.
     language : str
         As :func:`detect_language`.
     """
@@ -385,9 +518,12 @@ def _profile_of(norm: str) -> tuple[np.ndarray, str]:
     shares = [sum(counts[s] for s in group) / total for group in PROFILE_SCRIPTS.values()]
     vec[: len(shares)] = shares
     vec[len(shares)] = max(0.0, 1.0 - sum(shares))
-    vec[len(shares) + 1] = romanised_bangla_score(norm)
-    vec[len(shares) + 2:] = _language_probabilities(norm)
-    return vec, _decide_language(norm, counts)
+    scores = romanised_scores(norm)
+    vec[len(shares) + 1] = scores["bn"]
+    vec[len(shares) + 2] = scores["hi"]
+    roman = romanised_language(norm.splitlines())
+    vec[len(shares) + 3:] = probs = _language_probabilities(norm, roman)
+    return vec, _decide_language(norm, counts, probs, roman)
 
 
 # --------------------------------------------------------------------------------------------------
