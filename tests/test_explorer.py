@@ -18,7 +18,8 @@ import soundfile as sf
 from conftest import tone, write_wav
 from songspace.errors import ConfigError, RunError
 from songspace.report.explorer import write_explorer
-from songspace.visualisation.explorer import ExplorerData, ExplorerPoint, ExplorerView, explorer_html, script_json
+from songspace.templating import environment
+from songspace.visualisation.explorer import ExplorerData, ExplorerPoint, ExplorerView, explorer_html
 
 SCRIPT_INJECTION = "</script><script>alert(1)</script>"
 ATTR_INJECTION = '"><img src=x onerror=alert(1)>'
@@ -54,10 +55,12 @@ def test_markup_in_data_cannot_end_the_script_and_round_trips() -> None:
     assert "innerHTML" not in page and "insertAdjacentHTML" not in page and "document.write" not in page
 
 
-def test_script_json_escapes_and_refuses_nan() -> None:
-    assert script_json({"t": "<&>"}) == '{"t":"\\u003c\\u0026\\u003e"}'
+def test_tojson_escapes_and_refuses_nan() -> None:
+    tojson = environment("songspace.visualisation").from_string("{{ x|tojson }}")
+    assert tojson.render(x={"t": "<&>'\u2028", "b": BENGALI}) == \
+        f'{{"t":"\\u003c\\u0026\\u003e\\u0027\\u2028","b":"{BENGALI}"}}'
     with pytest.raises(ValueError):
-        script_json({"x": float("nan")})
+        tojson.render(x={"x": float("nan")})
 
 
 def test_views_are_checked_and_nan_points_dropped() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import json
 import math
 import os
@@ -20,7 +21,7 @@ from songspace.cli import app
 from songspace.errors import RunError
 from songspace.report import read_run, write_report
 from songspace.report.findings import find
-from songspace.report.markdown import markdown_html
+from songspace.report.html import markdown_html
 from songspace.report.paper import paper_html
 from songspace.report.tables import pm
 
@@ -156,7 +157,7 @@ def _assert_safe(page: str, *, attr: bool = True) -> None:
     assert "<script" not in page.lower()  # the report has no script of its own; the data's stays text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page
-    assert not attr or "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+    assert not attr or ATTR in html.unescape(page)  # shown as text
     assert _external(page) == []
 
 
@@ -180,6 +181,28 @@ def test_report_html_is_self_contained_escaped_and_has_the_numbers(run_dir: Path
     assert '<th class="l">β</th>' in page and "14.000 ± 0.500" in page  # beta sweep: reconstruction at beta 4
     assert "&lt;script&gt;" in page.split('id="run"')[1]  # the config, escaped in its <pre>
     assert "explorer.html" not in page  # no explorer in this folder: no link
+
+
+def test_markup_in_labels_and_analysis_stays_text_in_report_and_explorer(run_dir: Path) -> None:
+    (run_dir / "projections").mkdir()
+    np.savez(run_dir / "projections" / "vae_tsne.npz", index=np.arange(12), xy=np.arange(24.0).reshape(12, 2))
+    files = write_report(run_dir, pdf=False)
+    assert files.explorer == run_dir / "explorer.html" and files.notes == []
+    page = files.html.read_text(encoding="utf-8")
+    _assert_safe(page)
+    assert 'href="explorer.html"' in page
+    dataset = page.split('id="dataset"')[1].split('id="method"')[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; (4)" in dataset  # a class of the label language
+    analysis = page.split('id="analysis"')[1].split('id="run"')[0]
+    assert "Titles such as &lt;script&gt;alert(1)&lt;/script&gt; stay text." in analysis
+    explorer = files.explorer.read_text(encoding="utf-8")
+    assert explorer.count("<script") == 2 and explorer.count("</script>") == 2  # its data element and its code
+    assert "<img" not in explorer and SCRIPT not in explorer and ATTR not in explorer
+    m = re.search(r'<script type="application/json" id="explorer-data">(.*?)</script>', explorer, re.S)
+    assert m is not None
+    data = json.loads(m.group(1))
+    assert data["labels"] == list(LABELS) and [p["labels"][0] for p in data["points"]].count(SCRIPT) == 4
+    assert data["points"][0]["title"] == SCRIPT and data["points"][5]["artist"] == ATTR
 
 
 def test_best_method_excludes_conditioned_rows(run_dir: Path) -> None:
@@ -234,15 +257,19 @@ def test_bad_folders_raise_run_error(tmp_path: Path) -> None:
         write_report(tmp_path / "empty", pdf=False, explorer=False)
 
 
-def test_markdown_renderer_escapes_then_marks_up() -> None:
+def test_markdown_is_commonmark_with_tables_and_no_html_links_or_images() -> None:
     md = ("# Head <b>\n\nText **bold <i>** and `co**de**` here.\n\n- one\n- two **2**\n\n1. first\n\n"
-          "| a | b |\n|---|:-:|\n| <x> | 1 |\n\n```\n<script>\n```\n")
-    out = markdown_html(md, heading_offset=1)
+          "| a | b |\n|---|:-:|\n| <x> | 1 |\n\n```\n<script>\n```\n\n"
+          "[x](https://evil.example) ![i](https://evil.example/i.png) <https://evil.example>\n\n<div>block</div>\n")
+    out = re.sub(r">\s+<", "><", markdown_html(md, heading_offset=1))
     assert "<h2>Head &lt;b&gt;</h2>" in out
     assert "<strong>bold &lt;i&gt;</strong>" in out and "<code>co**de**</code>" in out
     assert "<ul><li>one</li><li>two <strong>2</strong></li></ul>" in out and "<ol><li>first</li></ol>" in out
-    assert "<td>&lt;x&gt;</td>" in out and "<th>b</th>" in out
-    assert "<pre><code>&lt;script&gt;</code></pre>" in out and "<script" not in out
+    assert "<td>&lt;x&gt;</td>" in out and '<th style="text-align:center">b</th>' in out
+    assert "<pre><code>&lt;script&gt;\n</code></pre>" in out and "&lt;div&gt;block" in out
+    assert "<script" not in out and "<div" not in out and "<a " not in out and "<img" not in out
+    assert _external(out) == [] and "https://evil.example" in out  # links stay text: the page fetches nothing
+    assert markdown_html("####### seven\n\n##### five", heading_offset=2).count("<h6>") == 1  # capped at h6
 
 
 def test_no_or_failing_browser_gives_html_and_a_reason(run_dir: Path, monkeypatch: pytest.MonkeyPatch,

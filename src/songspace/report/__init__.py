@@ -7,13 +7,13 @@ The stage reads the run folder once (:func:`songspace.runfolder.read_run`), then
 read into pages: :func:`~songspace.report.html.report_html` (one self-contained page: figures as data URIs, CSS
 inline, no script, no URL) and :func:`~songspace.report.paper.paper_html` (a NeurIPS-style paper that headless
 Chromium prints to PDF, :mod:`songspace.report.pdf`). The interactive latent-space page is
-:func:`songspace.report.explorer.write_explorer`. Text from the dataset is escaped everywhere.
+:func:`songspace.report.explorer.write_explorer`. The pages are Jinja2 templates (``templates/``) that escape
+every string from the dataset; the files are written through :class:`songspace.runfolder.RunFolder`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ from songspace.errors import SongspaceError
 from songspace.report.html import report_html
 from songspace.report.paper import paper_html
 from songspace.report.pdf import find_chromium, print_to_pdf
-from songspace.runfolder import RunData, read_run
+from songspace.runfolder import REPORT_HTML, REPORT_PDF, RunData, RunFolder, read_run
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +39,6 @@ class ReportFiles:
     pdf: Path | None = None
     explorer: Path | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def write_report(run_dir: Path | str, *, pdf: bool = True, explorer: bool = True,
@@ -72,29 +65,28 @@ def write_report(run_dir: Path | str, *, pdf: bool = True, explorer: bool = True
     RunError
         ``run_dir`` is not a run folder or has no readable ``metrics.csv``.
     """
-    run_dir = Path(run_dir)
     run = read_run(run_dir)
-    files = ReportFiles(html=run_dir / "report.html")
+    folder = RunFolder.open(run_dir)
+    files = ReportFiles(html=folder.path / REPORT_HTML)
     if explorer:
         try:
             from songspace.report.explorer import write_explorer
 
-            files.explorer = write_explorer(run_dir)
+            files.explorer = write_explorer(folder.path)
             run.has_explorer = True
         except (SongspaceError, OSError, ValueError) as exc:
             files.notes.append(f"explorer.html not written: {exc}")
             log.warning("report: explorer.html not written: %s", exc)
     if pdf:
-        target = run_dir / "report.pdf"
         with tempfile.TemporaryDirectory(prefix="songspace-paper-") as tmp:
             page = Path(tmp) / "paper.html"
             page.write_text(paper_html(run), encoding="utf-8")
-            try:
-                files.pdf = print_to_pdf(page, target, timeout_s=timeout_s)
+            try:  # Chromium writes the file itself, under a temporary name renamed at the end
+                files.pdf = print_to_pdf(page, folder.file(REPORT_PDF), timeout_s=timeout_s)
             except SongspaceError as exc:
                 files.notes.append(str(exc))
                 log.warning("report: %s", exc)
-    pdf_name = "report.pdf" if (run_dir / "report.pdf").is_file() else None
-    _write_atomic(files.html, report_html(run, pdf_name=pdf_name))
+    pdf_name = REPORT_PDF if (folder.path / REPORT_PDF).is_file() else None
+    folder.write_text(REPORT_HTML, report_html(run, pdf_name=pdf_name))
     log.info("report: %s%s", files.html, f", {files.pdf}" if files.pdf else "")
     return files

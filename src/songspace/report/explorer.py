@@ -2,8 +2,8 @@
 
 Reads ``assignments.csv``, ``latents/*.npy``, ``projections/*.npz`` (and, when present, ``summary.json`` and
 ``metrics.csv``), writes a short clip of each shown track into ``clips/<row>.ogg`` and the page into
-``explorer.html``, which refers to the clips by relative path: the folder can be moved or zipped whole. Nothing
-else in the run folder is written or changed.
+``explorer.html`` (both through :class:`~songspace.runfolder.RunFolder`), which refers to the clips by relative
+path: the folder can be moved or zipped whole. Nothing else in the run folder is written or changed.
 
 Memory and time stay bounded on a large collection: ``assignments.csv`` is streamed twice (count, then keep the
 shown rows), latents are memory-mapped and only the sampled rows read, and at most ``max_points`` points per view
@@ -15,6 +15,7 @@ collection); without audio paths points have no clip and say so.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -28,12 +29,21 @@ import soundfile as sf
 
 from songspace.errors import AudioDecodeError, ConfigError, RunError
 from songspace.features.audio import load_clip
+from songspace.runfolder import (
+    ASSIGNMENTS,
+    BASE_COLUMNS,
+    CLIPS,
+    EXPLORER_HTML,
+    METRICS,
+    SUMMARY,
+    RunFolder,
+    latent_file,
+)
 from songspace.visualisation.explorer import ExplorerData, ExplorerPoint, ExplorerView, explorer_html
 from songspace.visualisation.figures import project_2d
 
 log = logging.getLogger(__name__)
 
-BASE_COLUMNS = ("track_id", "title", "artist", "audio_path")
 CLIP_SR = 16000  # plenty to recognise a song; keeps 2000 eight-second clips near 30 MB
 MAX_CLIP_WARNINGS = 10  # then one count: a moved audio folder should not flood the log with 2000 lines
 CLIP_NAME = re.compile(r"^\d+\.ogg$")  # the clips this module writes (and may delete)
@@ -53,7 +63,7 @@ def _open_csv(path: Path):
 
 
 def _scan_assignments(run_dir: Path) -> _Table:
-    path = run_dir / "assignments.csv"
+    path = run_dir / ASSIGNMENTS
     if not path.is_file():
         raise RunError(f"{path}: no such file; explorer.html needs a finished run folder (one written by "
                        "`songspace run`, `demo` or `experiment`). Check the folder name, or rerun the experiment.")
@@ -94,7 +104,7 @@ def _read_json(path: Path) -> dict:
 def _methods(run_dir: Path, columns: list[str], summary: dict) -> dict[str, str]:
     """Method column of assignments.csv -> its representation, from metrics.csv, else from "<rep>+<clusterer>"."""
     methods: dict[str, str] = {}
-    metrics = run_dir / "metrics.csv"
+    metrics = run_dir / METRICS
     if metrics.is_file():
         try:
             with _open_csv(metrics) as fh:
@@ -157,7 +167,7 @@ def _load_projection(path: Path, n_rows: int) -> tuple[np.ndarray, np.ndarray] |
 
 
 def _latent(run_dir: Path, rep: str, n_rows: int) -> np.ndarray | None:
-    path = run_dir / "latents" / f"{rep}.npy"
+    path = run_dir / latent_file(rep)
     try:
         z = np.load(path, mmap_mode="r", allow_pickle=False)  # read only the sampled rows
     except Exception as exc:
@@ -190,8 +200,8 @@ def _audio_path(value: str, run_dir: Path) -> Path | None:
     return p if p.is_absolute() or not (run_dir / p).exists() else run_dir / p
 
 
-def _write_clip(src: Path, dest: Path, clip_seconds: float) -> str | None:
-    """The middle ``clip_seconds`` of ``src`` (or all of it when shorter), mono at 16 kHz, as OGG Vorbis.
+def _write_clip(src: Path, folder: RunFolder, rel: str, clip_seconds: float) -> str | None:
+    """The middle ``clip_seconds`` of ``src`` (or all of it when shorter), mono at 16 kHz, as OGG Vorbis in ``rel``.
 
     Returns None when written, else why not (for the log).
     """
@@ -203,13 +213,12 @@ def _write_clip(src: Path, dest: Path, clip_seconds: float) -> str | None:
         y = load_clip(src, sr=CLIP_SR, clip_seconds=max(seconds, 0.1), min_seconds=0.05)
     except AudioDecodeError as exc:
         return str(exc)
-    tmp = dest.with_name(dest.name + ".part")
+    buf = io.BytesIO()
     try:
-        sf.write(str(tmp), np.clip(y, -1.0, 1.0), CLIP_SR, format="OGG", subtype="VORBIS")
-        os.replace(tmp, dest)
-    except Exception as exc:
-        tmp.unlink(missing_ok=True)
-        return f"{dest}: cannot write this clip ({type(exc).__name__}: {exc})"
+        sf.write(buf, np.clip(y, -1.0, 1.0), CLIP_SR, format="OGG", subtype="VORBIS")
+        folder.write_bytes(rel, buf.getvalue())
+    except Exception as exc:  # an encoder error, or RunError (disk full) naming the file
+        return f"{rel}: cannot write this clip ({type(exc).__name__}: {exc})"
     return None
 
 
@@ -219,17 +228,17 @@ def _write_clips(run_dir: Path, rows: dict[int, dict[str, str]], clip_seconds: f
     Threads, one per core: decoding, resampling and Vorbis encoding run in C with the GIL released (about 50 ms
     a clip on one core; 2000 clips take under a minute on two).
     """
-    clips_dir = run_dir / "clips"
+    folder = RunFolder.open(run_dir)
+    clips_dir = run_dir / CLIPS
     wanted = sorted((i, p) for i, r in rows.items() if (p := _audio_path(r.get("audio_path", ""), run_dir)))
     urls: dict[int, str] = {}
     if wanted and clip_seconds > 0:
-        clips_dir.mkdir(exist_ok=True)
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            done = pool.map(lambda job: _write_clip(job[1], clips_dir / f"{job[0]}.ogg", clip_seconds), wanted)
+            done = pool.map(lambda job: _write_clip(job[1], folder, f"{CLIPS}/{job[0]}.ogg", clip_seconds), wanted)
             failed = 0
             for k, ((i, _), why) in enumerate(zip(wanted, done, strict=True)):
                 if why is None:
-                    urls[i] = f"clips/{i}.ogg"
+                    urls[i] = f"{CLIPS}/{i}.ogg"
                 else:
                     failed += 1
                     if failed <= MAX_CLIP_WARNINGS:
@@ -294,7 +303,7 @@ def write_explorer(run_dir: Path, *, max_points: int = 2000, clip_seconds: float
                           f"{clip_seconds}); pass e.g. max_points=2000, clip_seconds=8.")
     run_dir = Path(run_dir)
     table = _scan_assignments(run_dir)
-    summary = _read_json(run_dir / "summary.json")
+    summary = _read_json(run_dir / SUMMARY)
     methods = _methods(run_dir, table.columns, summary)
     labels = _label_names(table.columns, methods, summary)
     order = [str(r) for r in summary.get("representations", []) if isinstance(r, str)]
@@ -324,7 +333,7 @@ def write_explorer(run_dir: Path, *, max_points: int = 2000, clip_seconds: float
     try:
         urls = _write_clips(run_dir, rows, clip_seconds) if "audio_path" in table.columns else {}
     except OSError as exc:
-        raise RunError(f"{run_dir / 'clips'}: cannot write the explorer's clips ({exc}); check the folder's "
+        raise RunError(f"{run_dir / CLIPS}: cannot write the explorer's clips ({exc}); check the folder's "
                        "permissions and free space, or pass clip_seconds=0.") from exc
     points = [ExplorerPoint(track_id=rows[r].get("track_id") or str(r), title=rows[r].get("title", ""),
                             artist=rows[r].get("artist", ""), labels={n: rows[r].get(n, "") for n in labels},
@@ -347,12 +356,7 @@ def write_explorer(run_dir: Path, *, max_points: int = 2000, clip_seconds: float
     dataset = Path(str(summary["dataset"])).name if summary.get("dataset") else ""
     data = ExplorerData(points=points, views=views, label_names=labels, title=f"{name} — latent space explorer",
                         subtitle=_subtitle(len(points), table.n_rows, len(urls), dataset))
-    out = run_dir / "explorer.html"
-    tmp = run_dir / ".explorer.html.part"
-    try:
-        tmp.write_text(explorer_html(data), encoding="utf-8")
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise RunError(f"{out}: cannot write ({exc}); check the run folder's permissions and free space.") from exc
+    RunFolder.open(run_dir).write_text(EXPLORER_HTML, explorer_html(data))
+    out = run_dir / EXPLORER_HTML
     log.info("explorer: %s (%d points, %d views, %d clips)", out, len(points), len(views), len(urls))
     return out

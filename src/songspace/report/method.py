@@ -33,11 +33,6 @@ def specs(run: RunData) -> dict[str, dict[str, Any]]:
     return out
 
 
-def esc(value: Any) -> str:
-    """HTML-escaped text of any value (quotes too: safe in attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
 def representations(run: RunData) -> list[dict[str, str]]:
     """One entry per representation of the run, in run order: name, modality, what it is, its space, the labels it
     was given, and its training time (first seed)."""
@@ -111,10 +106,10 @@ def objective_html(run: RunData, *, cite: Any = None) -> str:
     ]
     notes = []
     if vaes:
-        notes.append(f"β = {beta_text(beta)} for {', '.join(sorted(vaes))}"
+        notes.append(f"β = {beta_text(beta)} for {html.escape(', '.join(sorted(vaes)))}"
                      + (" (the plain VAE)" if beta == 1.0 else ""))
     if beta_vaes:
-        text = (f"β = {beta_text(beta_vae)} for the β-VAE ({', '.join(sorted(beta_vaes))}) "
+        text = (f"β = {beta_text(beta_vae)} for the β-VAE ({html.escape(', '.join(sorted(beta_vaes)))}) "
                 f"{c('higgins2017', '(Higgins et al., 2017)')}, which trades reconstruction for a more factorised "
                 "latent")
         if capacity is not None:
