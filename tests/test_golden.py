@@ -50,6 +50,7 @@ workers = 1
 algorithms = ["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
 [plots]
 umap = false
+figures = "all"
 """
 
 

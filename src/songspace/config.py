@@ -6,7 +6,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import tomli_w
@@ -341,6 +341,9 @@ class EvalConfig(Section):
 
 
 class PlotConfig(Section):
+    # headline: t-SNE/UMAP and cluster composition for the methods the tables headline (the best per label and the
+    # baselines); all: for every representation and method (many figures: slow on a default run)
+    figures: Literal["headline", "all"] = "headline"
     tsne: bool = True
     umap: bool = True
     max_points: int = Field(5000, gt=0)  # t-SNE/UMAP draw a seeded sample above this

@@ -32,7 +32,7 @@ from songspace.experiment import MethodResult, run_seeds, seed_threads, seed_wor
 from songspace.features import FeatureSet, extract_features
 from songspace.features.text import TextFeatureSet, lyrics_features
 from songspace.models import save_model
-from songspace.representations.base import Inputs, Representation, common_space
+from songspace.representations.base import Inputs, common_space
 from songspace.runfolder import (
     ANALYSIS,
     ASSIGNMENTS,
@@ -56,21 +56,7 @@ from songspace.runfolder import (
     model_file,
     projection_file,
 )
-from songspace.training import reconstruct
-from songspace.visualisation import (
-    plot_embedding,
-    plot_training_curve,
-    project_2d,
-    sample_indices,
-    save_figure,
-)
-from songspace.visualisation.results import (
-    plot_beta_sweep,
-    plot_composition,
-    plot_metric_bars,
-    plot_reconstructions,
-    plot_traversal,
-)
+from songspace.visualisation.run_figures import Projection, draw_run
 
 log = logging.getLogger("songspace")
 
@@ -220,9 +206,14 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
                                           seeds=len(seeds)))
 
     t = time.perf_counter()
-    figures = _Figures(run)
-    _draw(cfg, figures, reps, results, rows, sweep, labels, k_label=_k_label(cfg, labels), progress=progress)
-    figures.write_index()
+    index = []
+    for item in draw_run(cfg, reps, results, rows, sweep, labels, k_label=_k_label(cfg, labels), progress=progress):
+        if isinstance(item, Projection):
+            run.save_npz(projection_file(item.representation, item.method), index=item.index, xy=item.xy)
+        else:
+            rel = run.write_bytes(figure_file(item.name), item.png).relative_to(run.path.resolve()).as_posix()
+            index.append({"file": rel, "caption": item.caption, "kind": item.kind})
+    run.write_json(FIGURES_INDEX, index)
     timings["figures"] = time.perf_counter() - t
 
     trained = [r for r in reps if r.history is not None]
@@ -311,147 +302,6 @@ def _write_assignments(run: RunFolder, manifest: Manifest, results: list[MethodR
         row.update({name: vals[i] for name, vals in labels.items()})
         rows.append(row)
     run.write_csv(ASSIGNMENTS, rows, [*BASE_COLUMNS, *[r.name for r in results], *labels])
-
-
-class _Figures:
-    """Saves figures into the run folder and lists them, with captions, in figures.json."""
-
-    def __init__(self, run: RunFolder) -> None:
-        self.run, self.index = run, []
-
-    def add(self, fig: Any, name: str, caption: str, kind: str) -> None:
-        buf = io.BytesIO()
-        save_figure(fig, buf)
-        rel = figure_file(name)
-        self.run.write_bytes(rel, buf.getvalue())
-        self.index.append({"file": rel, "caption": caption, "kind": kind})
-
-    def write_index(self) -> None:
-        self.run.write_json(FIGURES_INDEX, self.index)
-
-
-def _draw(cfg: RunConfig, figures: _Figures, reps: list[Representation], results: list[MethodResult],
-          rows: list[dict[str, Any]], sweep: list[dict[str, Any]], labels: dict[str, list[str]], *,
-          k_label: str | None, progress: Progress | None) -> None:
-    """Every figure of a run: from the first seed, the latent spaces (by cluster and by each label), cluster
-    composition, reconstructions, traversals and training curves; from all seeds, metric bars with error bars and
-    the beta sweep."""
-    seed_note = f"seed {cfg.seed}"
-    for rep in reps:
-        if rep.history is not None:
-            figures.add(plot_training_curve(rep.history, title=f"{rep.name}: loss per epoch"),
-                        f"training_curve_{rep.name}", f"Training and validation loss of {rep.name} per epoch "
-                        f"({seed_note}); the kept weights are those of the best validation epoch.", "training")
-    projections = [p for p, on in (("tsne", cfg.plots.tsne), ("umap", cfg.plots.umap)) if on]
-    first: dict[str, MethodResult] = {}
-    for r in results:
-        if r.labels is not None:
-            first.setdefault(r.rep.name, r)
-    todo = [(rep, p) for rep in reps if rep.name in first for p in projections]
-    for j, (rep, proj) in enumerate(todo):
-        res = first[rep.name]
-        idx = sample_indices(len(rep.latent), cfg.plots.max_points, seed=cfg.seed)
-        coords = project_2d(rep.latent[idx], proj, seed=cfg.seed)
-        figures.run.save_npz(projection_file(rep.name, proj), index=idx, xy=coords)
-        colourings = {f"cluster ({res.clusterer})": [str(c) if c >= 0 else "none" for c in res.labels[idx]]}
-        colourings.update({name: [vals[i] for i in idx] for name, vals in labels.items()})
-        sampled = f", sample of {len(idx)}" if len(idx) < len(rep.latent) else ""
-        fig = plot_embedding(coords, colourings, title=f"{rep.name}: {proj.upper()} of {rep.space}{sampled}")
-        by = ", ".join(["its " + res.clusterer + " clusters", *labels])
-        figures.add(fig, f"{rep.name}_{proj}", f"{proj.upper()} of the {rep.name} space ({rep.space}{sampled}, "
-                    f"{seed_note}), coloured by {by}.", "embedding")
-        if progress:
-            progress("figures", j + 1, len(todo))
-    if labels:
-        for r in results:
-            if r.labels is None:
-                continue
-            figures.add(plot_composition(r.labels, labels, title=f"{r.name}: cluster composition"),
-                        f"composition_{r.rep.name}_{r.clusterer}",
-                        f"Composition of the {r.name} clusters over {', '.join(labels)} ({seed_note}): one bar per "
-                        "cluster, its size on top; -1 = noise or not placed.", "composition")
-    for rep in reps:
-        spec = registry.get(rep.name)
-        if spec.reconstructs and rep.model is not None and rep.dataset is not None:
-            _draw_reconstructions(figures, rep, labels.get(k_label or "", None), k_label, cfg.seed)
-        if spec.traversal and rep.model is not None and rep.dataset is not None:
-            _draw_traversal(figures, rep, cfg.seed)
-    for name in labels:
-        cols = [f"nmi_{name}", f"ari_{name}", f"purity_{name}"]
-        # Hatched: only the rows given this label (a cvae given the language is unsupervised about genre).
-        marked = [{**r, "conditioned_on": name if name in str(r.get("conditioned_on", "")).split(";") else ""}
-                  for r in rows]
-        figures.add(plot_metric_bars(marked, cols, title=f"Agreement with {name} (mean ± std over seeds)"),
-                    f"metrics_{name}", f"NMI, ARI and purity against {name} per method, mean ± standard deviation "
-                    f"over {cfg.n_seeds} seed(s). Hatched: conditioned on that label, not an unsupervised result.",
-                    "metrics")
-    figures.add(plot_metric_bars([{**r, "conditioned_on": ""} for r in rows],
-                                 ["silhouette_common", "davies_bouldin_common"],
-                                 title="Internal quality in the common space (mean ± std over seeds)"),
-                "metrics_internal", "Silhouette (higher is better) and Davies-Bouldin (lower is better) of each "
-                f"method's clusters, all measured in the same common space, mean ± std over {cfg.n_seeds} seed(s).",
-                "metrics")
-    if sweep:
-        betas = [float(r["beta"]) for r in sweep]
-
-        def series(col: str) -> tuple[list[float], list[float]]:
-            return [float(r.get(col, np.nan)) for r in sweep], [float(r.get(f"{col}_std", np.nan)) for r in sweep]
-
-        scores = {c: series(c) for c in ["silhouette_common", *[f"nmi_{n}" for n in labels]]}
-        figures.add(plot_beta_sweep(betas, series("reconstruction"), scores,
-                                    title="Beta-VAE: reconstruction against cluster quality"),
-                    "beta_sweep", "Beta-VAE beta sweep: validation reconstruction error (left) and K-Means cluster "
-                    f"quality of its latent (right) per beta, mean ± std over {cfg.n_seeds} seed(s).", "beta_sweep")
-
-
-def _draw_reconstructions(figures: _Figures, rep: Representation, classes: list[str] | None, label: str | None,
-                          seed: int, per_class: int = 2, max_rows: int = 12) -> None:
-    """Originals against reconstructions for a few tracks of each class of ``label`` (seeded choice)."""
-    rng = np.random.default_rng(seed)
-    n = len(rep.latent)
-    if classes is None:
-        picks = [(int(i), f"track {int(i)}") for i in rng.choice(n, size=min(6, n), replace=False)]
-    else:
-        picks = []
-        for c in sorted({v for v in classes if v}):
-            members = np.flatnonzero(np.asarray(classes) == c)
-            picks += [(int(i), f"{label}: {c}") for i in rng.choice(members, min(per_class, len(members)), False)]
-        picks = picks[:max_rows]
-    if not picks:
-        return
-    assert rep.model is not None and rep.dataset is not None
-    originals, recon = reconstruct(rep.model, rep.dataset, [i for i, _ in picks])
-    units = "dB" if originals.ndim == 3 else "standardised"
-    what = registry.get(rep.name).reconstructs
-    figures.add(plot_reconstructions(originals, recon, [t for _, t in picks], title=f"{rep.name}: reconstructions",
-                                     units=units), f"reconstructions_{rep.name}",
-                f"{rep.name}: original (left) and reconstructed (right) {what} of a few tracks per class"
-                + (f" of {label}" if label else "") + " (decoded posterior means).", "reconstruction")
-
-
-def _draw_traversal(figures: _Figures, rep: Representation, seed: int, n_dims: int = 4) -> None:
-    """Decode the mean latent moved along its most used dimensions, from -3 to +3 standard deviations."""
-    import torch
-
-    assert rep.model is not None and rep.dataset is not None
-    Z = np.asarray(rep.latent, dtype=np.float64)
-    spread = Z.std(axis=0)
-    dims = [int(d) for d in np.argsort(-spread)[:n_dims]]
-    steps = np.linspace(-3.0, 3.0, 7)
-    centre = Z.mean(axis=0)
-    zs = np.stack([centre + np.outer(steps * spread[d], np.eye(len(centre))[d]) for d in dims])  # (dims, steps, d)
-    model = rep.model.eval()
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        flat = torch.as_tensor(zs.reshape(-1, zs.shape[-1]), dtype=torch.float32, device=device)
-        decoded = model.decode(flat).cpu().numpy()
-    decoded = rep.dataset.inverse_transform(decoded)
-    decoded = decoded.reshape(len(dims), len(steps), *decoded.shape[1:])
-    figures.add(plot_traversal(decoded, list(steps), dims, title=f"{rep.name}: latent traversals"),
-                f"traversal_{rep.name}", f"{rep.name}: the mean latent moved along its {len(dims)} most spread "
-                "dimensions from -3 to +3 standard deviations, decoded" + (" to log-mel (dB)." if decoded.ndim == 4
-                                                                          else " (statistics, change from the "
-                                                                               "centre)."), "traversal")
 
 
 def _versions() -> dict[str, str]:

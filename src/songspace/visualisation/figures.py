@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -13,8 +14,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from songspace.training import History  # noqa: E402
 from songspace.visualisation.fonts import configure_fonts  # noqa: E402
+
+if TYPE_CHECKING:
+    from songspace.training import History
 
 UNKNOWN = "(unknown)"
 
@@ -48,6 +51,12 @@ def project_2d(X: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndar
 
     n_neighbors = int(min(15, len(X) - 1))
     return umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed, n_jobs=1).fit_transform(X)
+
+
+def project_task(task: tuple[np.ndarray, str, int]) -> np.ndarray:
+    """:func:`project_2d` of ``(X, method, seed)``: the unit of work of a projection worker process."""
+    X, method, seed = task
+    return project_2d(X, method, seed=seed)
 
 
 def _palette(n: int) -> list:
