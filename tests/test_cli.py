@@ -69,9 +69,13 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
     assert "Best unsupervised match to `genre`" in res.output
     for rel in ("config.toml", "metrics.csv", "assignments.csv", "summary.json", "problems.csv", "run.log",
                 "analysis.md", "latents/vae.npy", "latents/conv_vae.npy", "latents/lyrics.npy", "models/vae.pt",
-                "models/conv_vae.pt", "models/bimodal_vae.pt", "figures/vae_tsne.png", "figures/hybrid_tsne.png",
+                "models/conv_vae.pt", "models/bimodal_vae.pt",
                 "figures/training_curve_vae.png", "figures/training_curve_mfcc_vae.png"):
         assert (folder / rel).is_file(), rel
+    # t-SNE drawn for the headline methods only (plots.figures = "headline"): fewer spaces than were learned
+    drawn = {f["file"] for f in json.loads((folder / "figures.json").read_text(encoding="utf-8"))
+             if f["kind"] == "embedding"}
+    assert drawn and all((folder / f).is_file() for f in drawn) and len(drawn) < len(every)
     rows = read_csv(folder / "metrics.csv")
     assert [r["method"] for r in rows] == [f"{m}+{c}" for m in every for c in ("kmeans", "dbscan")]
     numbers = metric_columns(["language", "genre"])  # the metric registry's columns, in its order
@@ -156,15 +160,17 @@ def test_clear_errors_without_traceback(tmp_path: Path, tiny_config: Path) -> No
     assert res.exit_code == 2 and "mood" in res.output and "language, genre" in res.output
 
 
-def test_k_larger_than_n_gives_nan_rows_with_reason(tmp_path: Path, tiny_config: Path) -> None:
+@pytest.mark.parametrize("k", ["50", "6"])
+def test_k_not_below_the_number_of_tracks_stops_before_writing(tmp_path: Path, tiny_config: Path, k: str) -> None:
     data = make_dataset(tmp_path / "data", n=6)
     runs = tmp_path / "runs"
-    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--k", "50",
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--k", k,
                               "--no-report"])
-    assert res.exit_code == 0, res.output
-    rows = read_csv(only_run(runs) / "metrics.csv")
-    assert all(r["silhouette"] in ("", "nan") for r in rows)
-    assert all("impossible for 6 tracks" in r["notes"] for r in rows)
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert "error:" in said and "impossible for 6 usable tracks" in said and "2 <= k < 6" in said
+    assert "Traceback" not in res.output
+    assert not runs.exists() or not any(runs.iterdir())  # nothing written
 
 
 def test_demo_data_then_run(tmp_path: Path, tiny_config: Path) -> None:

@@ -11,6 +11,11 @@ A run folder (``runs/<date>-<time>-<name>/``)::
     assignments.csv    track_id, title, artist, audio_path (relative to the dataset), cluster per method (first
                        seed), labels
     latents/<representation>.npy, models/<representation>.pt and <representation>_history.json (first seed)
+    state/<representation>.npz, state/<method>.npz   what places new tracks (``songspace assign``): the fitted
+                       arrays of a representation's transform and of a clustering (first seed; no pickle)
+    assigned/<date>-<time>-<data>/   ``songspace assign``: assignments.csv of new tracks (cluster and
+                       <method>_confidence per method), summary.json, problems.csv
+    playlists/<method>/   ``songspace export``: one playlist per cluster (.m3u8 or .csv), unplaced.*
     projections/<representation>_<tsne|umap>.npz   the 2-D coordinates drawn (index, xy)
     figures/*.png, figures.json   every figure and its caption
     problems.csv       every skipped file or row, and why
@@ -66,6 +71,9 @@ IDENTITY_COLUMNS = ("method", "representation", "clusterer", "modality", "condit
 TRAILING_COLUMNS = ("cluster_sample_size", "space", "notes")
 TEXT_COLUMNS = (*IDENTITY_COLUMNS, "space", "notes")
 BASE_COLUMNS = ("track_id", "title", "artist", "audio_path")  # assignments.csv before the methods and labels
+ASSIGNED, PLAYLISTS = "assigned", "playlists"
+CONFIDENCE = "_confidence"  # suffix of a method's confidence column in an assign's assignments.csv
+PLAYLIST_COLUMNS = ("track_id", "title", "artist", "path", "cluster")
 PROBLEM_COLUMNS = ("path", "reason", "skipped")
 
 
@@ -92,6 +100,27 @@ def model_file(representation: str) -> str:
 
 def history_file(representation: str) -> str:
     return f"models/{safe_name(representation)}_history.json"
+
+
+def state_file(representation: str) -> str:
+    """The arrays that turn new tracks into ``representation`` (its spec's ``save_state``)."""
+    return f"state/{safe_name(representation)}.npz"
+
+
+def cluster_state_file(method: str) -> str:
+    """The arrays of a clustering (``<representation>+<clusterer>``) that place new points in it."""
+    return f"state/{safe_name(method)}.npz"
+
+
+def assigned_columns(methods: Sequence[str]) -> list[str]:
+    """Columns of the assignments.csv that ``songspace assign`` writes: the base columns, then per method its
+    cluster and ``<method>_confidence``."""
+    return [*BASE_COLUMNS, *[c for m in methods for c in (m, f"{m}{CONFIDENCE}")]]
+
+
+def playlist_file(name: str, suffix: str) -> str:
+    """A playlist's file name (``cluster_3.m3u8``), relative to its folder."""
+    return f"{safe_name(name)}.{suffix}"
 
 
 def projection_file(representation: str, projection: str) -> str:
@@ -121,6 +150,26 @@ def safe_name(name: str, *, max_length: int = 80) -> str:
         digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         safe = f"{safe[:max_length - 9]}-{digest}"
     return safe
+
+
+def relative_audio_path(path: Path | str, dataset_root: Path | str) -> str:
+    """How ``assignments.csv`` records a track's audio: relative to the dataset folder (POSIX), so that a run folder
+    moves with its dataset; absolute when the file lies outside it (a link)."""
+    p, root = Path(path).resolve(), Path(dataset_root).resolve()
+    return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+
+
+def audio_source(value: str, dataset_root: Path | str | None) -> Path | None:
+    """The audio file an ``assignments.csv`` row names, only when it lies inside the run's dataset folder (a tampered
+    run folder cannot make the report read any other file); None otherwise, or without a recorded dataset."""
+    if not value or dataset_root is None:
+        return None
+    root = Path(dataset_root).expanduser().resolve()
+    try:
+        p = (root / Path(value).expanduser()).resolve()
+    except (OSError, RuntimeError):  # a link loop
+        return None
+    return p if p.is_relative_to(root) and p.is_file() else None
 
 
 def _disk_error(path: Path, exc: OSError) -> RunError:
@@ -500,3 +549,82 @@ def read_run(run_dir: Path | str) -> RunData:
     data.has_explorer = (run_dir / "explorer.html").is_file()
     data.missing = missing
     return data
+
+
+# --- reading what `songspace assign` and `songspace export` need ----------------------------------------------------
+def _require(run_dir: Path | str, rel: str, why: str) -> Path:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such run folder. Pass a folder written by `songspace run`, `demo` or "
+                       "`experiment` (runs/<date>-<time>-<name>).")
+    path = run_dir / rel
+    if not path.is_file():
+        raise RunError(f"{path}: no such file, so {why}; pass a finished run folder.")
+    return path
+
+
+def read_summary(run_dir: Path | str) -> dict[str, Any]:
+    """``summary.json`` of a run folder ({} when it is absent or unreadable)."""
+    missing: list[str] = []
+    value = _read_json(Path(run_dir) / SUMMARY, missing, {})
+    return value if isinstance(value, dict) else {}
+
+
+def read_metrics(run_dir: Path | str) -> Table:
+    """``metrics.csv`` of a run folder. Raises RunError when the folder or the file is absent or unreadable."""
+    return read_table(_require(run_dir, METRICS, "the run has no results"))
+
+
+def assignment_columns(run_dir: Path | str) -> list[str]:
+    """The header of ``assignments.csv``."""
+    path = _require(run_dir, ASSIGNMENTS, "the run has no assignments")
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        return list(csv.DictReader(fh).fieldnames or [])
+
+
+def read_assignments(run_dir: Path | str) -> Iterable[dict[str, str]]:
+    """The rows of ``assignments.csv``, streamed one at a time (a 100k-track run is never held whole)."""
+    path = _require(run_dir, ASSIGNMENTS, "the run has no assignments")
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        for row in csv.DictReader(fh):
+            yield {k: v or "" for k, v in row.items() if k is not None}
+
+
+def read_run_config(run_dir: Path | str) -> Any:
+    """The run's resolved settings (``config.toml``) as a :class:`songspace.config.RunConfig`."""
+    from songspace.config import load_config
+
+    return load_config(_require(run_dir, CONFIG, "the run's settings are unknown"))
+
+
+def read_config_dict(run_dir: Path | str) -> dict[str, Any]:
+    """``config.toml`` as plain TOML values, unvalidated ({} when absent or unreadable): for a setting or two of a
+    run written by an older version, whose settings may no longer all validate."""
+    try:
+        return tomllib.loads((Path(run_dir) / CONFIG).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def load_arrays(run_dir: Path | str, rel: str) -> dict[str, Any] | None:
+    """The named arrays of ``rel`` (a ``.npz`` of the run folder, read without pickle); None when it is absent.
+    Raises RunError when it cannot be read."""
+    import numpy as np
+
+    path = Path(run_dir) / rel
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise RunError(f"{path}: cannot be read ({exc}); the run folder is damaged. Rerun the experiment.") from exc
+
+
+def audio_file(dataset: Path | str | None, audio_path: str) -> Path:
+    """The file an ``audio_path`` of assignments.csv names: relative to the dataset folder (summary.json's
+    ``dataset``), or absolute (run folders written before paths were made relative)."""
+    path = Path(audio_path)
+    if path.is_absolute() or not dataset:
+        return path
+    return Path(dataset) / path

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.handlers
 import platform
 import time
 from collections.abc import Callable
@@ -49,12 +50,15 @@ from songspace.runfolder import (
     SUMMARY,
     RunFolder,
     aggregated_columns,
+    cluster_state_file,
     figure_file,
     history_file,
     latent_file,
     metrics_columns,
     model_file,
     projection_file,
+    relative_audio_path,
+    state_file,
 )
 from songspace.visualisation.run_figures import Projection, draw_run
 
@@ -99,26 +103,65 @@ def resolve_k(cfg: RunConfig, labels: dict[str, list[str]], common: np.ndarray) 
     return k, f"highest silhouette of K-Means on the standardised features over k in {list(cfg.cluster.k_range)}"
 
 
+class _RunLog(logging.FileHandler):
+    """run.log; a disk error stops the log (the run's own writes report it as one error line), never a traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        log.removeHandler(self)
+
+
 def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunResult:
-    """Run one experiment as configured and write its folder. See the module docstring for the layout."""
+    """Run one experiment as configured and write its folder (see :mod:`songspace.runfolder` for its layout).
+
+    Nothing is written before the inputs are known to be usable: the folder is made once the features are there,
+    at least 3 tracks are usable and k fits them; what was logged until then goes into its run.log.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    manifest = read_dataset(cfg.data, layout=cfg.layout, max_labels=cfg.max_labels, labels=cfg.labels)
-    label_names = resolve_labels(manifest, cfg.labels)
-    run = RunFolder.create(cfg.out, cfg.name or Path(cfg.data).name)
-    handler = logging.FileHandler(run.file(LOG), encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    log.addHandler(handler)
+    early = logging.handlers.MemoryHandler(capacity=1 << 30, flushLevel=logging.CRITICAL + 1)
+    log.addHandler(early)
     log.setLevel(logging.INFO)
+    handler: logging.Handler | None = None
     try:
-        run.write_text(CONFIG, dump_config(cfg))
-        log.info("run folder %s; dataset %s (%s layout): %d tracks, %d problem(s)", run.path, manifest.root,
-                 manifest.layout, len(manifest), len(manifest.problems))
+        manifest = read_dataset(cfg.data, layout=cfg.layout, max_labels=cfg.max_labels, labels=cfg.labels)
+        label_names = resolve_labels(manifest, cfg.labels)
+        log.info("dataset %s (%s layout): %d tracks, %d problem(s)", manifest.root, manifest.layout, len(manifest),
+                 len(manifest.problems))
         timings["read"] = time.perf_counter() - t0
-        return _run(cfg, manifest, label_names, run, timings, progress)
+        t = time.perf_counter()
+        manifest, feats, problems = usable_features(cfg, manifest, progress=progress)
+        timings["features"] = time.perf_counter() - t
+        if len(manifest) < 3:
+            shown = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:3])
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise RunError(f"{manifest.root}: only {len(manifest)} usable track(s); clustering needs at least 3. "
+                           + (f"Skipped: {shown}{more}." if problems else "Add audio files to the folder."))
+        labels = {name: manifest.labels(name) for name in label_names}
+        t = time.perf_counter()
+        cfg, inputs, common, cond_notes = learning_inputs(cfg, manifest, feats)
+        timings["lyrics"] = time.perf_counter() - t
+        k, k_source = resolve_k(cfg, labels, inputs.standardised_stats())
+        if not 2 <= k < len(manifest):
+            raise ConfigError(f"k = {k} clusters ({k_source}) is impossible for {len(manifest)} usable tracks: "
+                              f"choose --k (cluster.k) with 2 <= k < {len(manifest)}.")
+        run = RunFolder.create(cfg.out, cfg.name or Path(cfg.data).name)
+        handler = _RunLog(run.file(LOG), encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        early.setTarget(handler)
+        early.flush()
+        log.removeHandler(early)
+        log.addHandler(handler)
+        log.info("run folder %s", run.path)
+        run.write_text(CONFIG, dump_config(cfg))
+        run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
+        return _run(cfg, manifest, label_names, labels, feats, inputs, common, cond_notes, (k, k_source), run,
+                    timings, progress)
     finally:
-        log.removeHandler(handler)
-        handler.close()
+        log.removeHandler(early)
+        early.close()
+        if handler is not None:
+            log.removeHandler(handler)
+            handler.close()
 
 
 def usable_features(cfg: RunConfig, manifest: Manifest, *, progress: Progress | None = None
@@ -146,23 +189,12 @@ def learning_inputs(cfg: RunConfig, manifest: Manifest, feats: FeatureSet
     return cfg, inputs, common_space(inputs), notes
 
 
-def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFolder, timings: dict[str, float],
-         progress: Progress | None) -> RunResult:
-    t = time.perf_counter()
-    manifest, feats, problems = usable_features(cfg, manifest, progress=progress)
-    timings["features"] = time.perf_counter() - t
-    if len(manifest) < 3:
-        run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
-        raise RunError(f"{manifest.root}: only {len(manifest)} usable track(s) after skipping "
-                       f"{len(feats.failed)} unusable file(s); see {run.path / 'problems.csv'}.")
-    labels = {name: manifest.labels(name) for name in label_names}
-
-    t = time.perf_counter()
-    cfg, inputs, common, cond_notes = learning_inputs(cfg, manifest, feats)
+def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dict[str, list[str]],
+         feats: FeatureSet, inputs: Inputs, common: np.ndarray, cond_notes: list[str], k_and_source: tuple[int, str],
+         run: RunFolder, timings: dict[str, float], progress: Progress | None) -> RunResult:
+    k, k_source = k_and_source
     lyrics = inputs.lyrics
-    timings["lyrics"] = time.perf_counter() - t
-    run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
-    k, k_source = resolve_k(cfg, labels, inputs.standardised_stats())
+    problems = [*manifest.problems, *feats.failed]  # the reader's and the unusable files'
     # Tracks with usable lyrics in the dataset, whether or not this run's methods read them.
     n_lyrics = int(lyrics.present.sum()) if lyrics is not None else sum(tr.has_lyrics for tr in manifest.tracks)
     seeds = seeds_of(cfg)
@@ -201,6 +233,7 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], run: RunFol
             save_model(rep.model, buf)
             run.write_bytes(model_file(rep.name), buf.getvalue())
             run.write_text(history_file(rep.name), json.dumps(rep.history.__dict__, indent=1))
+    _save_states(run, reps, results, inputs)
     run.write_text(ANALYSIS, analyse(rows, label_names, n_tracks=len(manifest),
                                           n_with_lyrics=n_lyrics if lyrics is not None else None,
                                           seeds=len(seeds)))
@@ -296,12 +329,35 @@ def _write_assignments(run: RunFolder, manifest: Manifest, results: list[MethodR
     rows = []
     for i, tr in enumerate(manifest.tracks):
         row: dict[str, Any] = {"track_id": tr.track_id, "title": tr.title, "artist": tr.artist,
-                               "audio_path": str(Path(tr.audio_path).resolve())}
+                               "audio_path": relative_audio_path(tr.audio_path, manifest.root)}
         for r in results:
             row[r.name] = int(r.labels[i]) if r.labels is not None else ""
         row.update({name: vals[i] for name, vals in labels.items()})
         rows.append(row)
     run.write_csv(ASSIGNMENTS, rows, [*BASE_COLUMNS, *[r.name for r in results], *labels])
+
+
+def _save_states(run: RunFolder, reps: list, results: list[MethodResult], inputs: Inputs) -> None:
+    """The first seed's fitted arrays that place new tracks (``songspace assign``): each assignable
+    representation's transform (``state/<rep>.npz``) and each of its clusterings (``state/<rep>+<clusterer>.npz``)."""
+    from songspace.cluster_state import cluster_state
+
+    saved = set()
+    for rep in reps:
+        spec = registry.get(rep.name)
+        if spec.save_state is None or spec.embed_new is None:
+            continue
+        try:
+            run.save_npz(state_file(rep.name), **spec.save_state(rep, inputs))
+            saved.add(rep.name)
+        except ValueError as exc:
+            log.warning("%s: no state saved, new tracks cannot be assigned to it (%s)", rep.name, exc)
+    for r in results:
+        if r.rep.name in saved and r.labels is not None and r.model is not None:
+            covered = slice(None) if r.rep.present is None else r.rep.present
+            arrays = cluster_state(r.clusterer, r.model, r.rep.latent[covered], r.labels[covered], r.params)
+            if arrays is not None:
+                run.save_npz(cluster_state_file(r.name), **arrays)
 
 
 def _versions() -> dict[str, str]:

@@ -37,6 +37,7 @@ from songspace.runfolder import (
     METRICS,
     SUMMARY,
     RunFolder,
+    audio_source,
     latent_file,
 )
 from songspace.visualisation.explorer import ExplorerData, ExplorerPoint, ExplorerView, explorer_html
@@ -193,13 +194,6 @@ def _pick(candidates: np.ndarray, chosen: set[int], max_points: int, seed: int) 
     return np.sort(np.concatenate([known, rng.choice(rest, size=max_points - len(known), replace=False)]))
 
 
-def _audio_path(value: str, run_dir: Path) -> Path | None:
-    if not value:
-        return None
-    p = Path(value).expanduser()
-    return p if p.is_absolute() or not (run_dir / p).exists() else run_dir / p
-
-
 def _write_clip(src: Path, folder: RunFolder, rel: str, clip_seconds: float) -> str | None:
     """The middle ``clip_seconds`` of ``src`` (or all of it when shorter), mono at 16 kHz, as OGG Vorbis in ``rel``.
 
@@ -222,15 +216,17 @@ def _write_clip(src: Path, folder: RunFolder, rel: str, clip_seconds: float) -> 
     return None
 
 
-def _write_clips(run_dir: Path, rows: dict[int, dict[str, str]], clip_seconds: float) -> dict[int, str]:
-    """A clip per row that names a decodable audio file: row -> URL relative to explorer.html.
+def _write_clips(run_dir: Path, rows: dict[int, dict[str, str]], clip_seconds: float,
+                 dataset: str | None) -> dict[int, str]:
+    """A clip per row that names a decodable audio file inside the run's dataset folder: row -> URL relative to
+    explorer.html.
 
     Threads, one per core: decoding, resampling and Vorbis encoding run in C with the GIL released (about 50 ms
     a clip on one core; 2000 clips take under a minute on two).
     """
     folder = RunFolder.open(run_dir)
     clips_dir = run_dir / CLIPS
-    wanted = sorted((i, p) for i, r in rows.items() if (p := _audio_path(r.get("audio_path", ""), run_dir)))
+    wanted = sorted((i, p) for i, r in rows.items() if (p := audio_source(r.get("audio_path", ""), dataset)))
     urls: dict[int, str] = {}
     if wanted and clip_seconds > 0:
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
@@ -331,7 +327,8 @@ def write_explorer(run_dir: Path, *, max_points: int = 2000, clip_seconds: float
     order_rows = sorted(chosen)
     position = {r: k for k, r in enumerate(order_rows)}
     try:
-        urls = _write_clips(run_dir, rows, clip_seconds) if "audio_path" in table.columns else {}
+        dataset = str(summary["dataset"]) if summary.get("dataset") else None
+        urls = _write_clips(run_dir, rows, clip_seconds, dataset) if "audio_path" in table.columns else {}
     except OSError as exc:
         raise RunError(f"{run_dir / CLIPS}: cannot write the explorer's clips ({exc}); check the folder's "
                        "permissions and free space, or pass clip_seconds=0.") from exc
