@@ -17,9 +17,11 @@ from songspace.features.text import (
     graphemes,
     language_profile,
     lyrics_features,
+    mixture_proportions,
     normalise,
     phonetic_key,
     profile_names,
+    romanised_language,
     words,
 )
 
@@ -32,6 +34,10 @@ BN_SONG_2 = "তুমি আমার আকাশ\nআমি তোমার �
 EN_SONG = "I walk alone along the river\nthe night is cold and I remember you\nsing me home tonight"
 EN_SONG_2 = "hold my hand along the river\nthe night is long, remember me\nsing me home again"
 BANGLISH_SONG = "ami tomay bhalobashi\ntumi amar hridoyer gaan\nrater akashe chand jwole\nshopne tomar mukh"
+HINGLISH_SONG = "main tumse pyaar karta hoon\ntum meri zindagi ho\nkya tum jaanti ho mera dil kahan hai"
+HI_SONG = "मैं तुमसे प्यार करता हूँ\nतुम मेरी ज़िंदगी हो\nयह रात बहुत लंबी है"
+DE_SONG = "Ich gehe allein durch die dunkle Nacht\nund denke an dich, mein Herz ist schwer"
+ES_SONG = "Camino solo por la noche oscura\ny pienso en ti, mi corazón está cansado"
 
 
 def _category(ch: str) -> str:
@@ -132,12 +138,62 @@ def test_profile_shares_and_probabilities_sum_to_one() -> None:
     (BANGLISH_SONG, "bn-Latn"),
     ("ki kore bolbo tomake, kotota bhalobashi\ntomar hashi dekhle ami sob bhule jai", "bn-Latn"),
     ("amar es tomar el riesgo de perder, y yo quiero amar hasta el amanecer", "es"),  # not bn-Latn
+    (HINGLISH_SONG, "hi-Latn"),
+    ("kal raat bahut der tak jaage, kyunki tum nahin the\nab kya karen, dil mera kahin nahin lagta", "hi-Latn"),
+    (HI_SONG, "hi"),
+    (DE_SONG, "de"),
+    (ES_SONG, "es"),
+    ("ami tomake chai, but I do not know why\nami tomake chai, tumi amar shob", "bn-Latn"),  # code-mixed
     ("ᱥᱟᱱᱛᱟᱲᱤ ᱯᱟᱹᱨᱥᱤ ᱫᱚ ᱢᱤᱫ ᱯᱟᱹᱨᱥᱤ", "und"),  # Ol Chiki: a script the model never saw
     ("😀🎵🎶 ❤️", "und"),
     ("", "und"),
 ])
 def test_detect_language(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+def _lang(text: str) -> dict[str, float]:
+    names = profile_names()
+    vec, _ = language_profile(text)
+    return {n[5:]: float(vec[i]) for i, n in enumerate(names) if n.startswith("lang_")}
+
+
+@pytest.mark.parametrize("text,lang", [
+    (BN_SONG, "bn"), (BANGLISH_SONG, "bn"), (HI_SONG, "hi"), (HINGLISH_SONG, "hi"), (EN_SONG, "en"),
+    (DE_SONG, "de"), (ES_SONG, "es"),
+])
+def test_language_probabilities_whatever_the_script(text: str, lang: str) -> None:
+    probs = _lang(text)
+    assert probs[lang] > 0.8, probs  # romanised Bangla and Hindi count as Bangla and Hindi
+
+
+@pytest.mark.parametrize("text,a,b", [
+    (BN_SONG + "\n" + EN_SONG, "bn", "en"),  # Bengali script and English lines
+    (HINGLISH_SONG + "\n" + EN_SONG, "hi", "en"),  # romanised Hindi and English: both Latin script
+    (HI_SONG + "\n" + ES_SONG, "hi", "es"),
+])
+def test_code_mixed_lyrics_get_mixed_probabilities(text: str, a: str, b: str) -> None:
+    probs = _lang(text)
+    assert 0.25 < probs[a] < 0.75 and 0.25 < probs[b] < 0.75, probs
+    assert probs[a] + probs[b] > 0.9
+
+
+def test_romanised_language_needs_more_than_a_stray_word() -> None:
+    assert romanised_language(BANGLISH_SONG.splitlines()) == "bn"
+    assert romanised_language(HINGLISH_SONG.splitlines()) == "hi"
+    assert romanised_language(EN_SONG.splitlines()) is None
+    assert romanised_language(["my friend, mon ami, is here tonight and we sing along all the night"]) is None
+    assert romanised_language([]) is None
+
+
+def test_mixture_proportions_pool_hesitant_lines_and_keep_clear_ones() -> None:
+    # Three lines hesitate between languages 0 and 1 but lean to 0; one line is clearly language 2.
+    lik = np.array([[0.5, 0.4, 0.1], [0.45, 0.5, 0.05], [0.6, 0.3, 0.1], [0.0, 0.01, 0.99]])
+    pi = mixture_proportions(lik, np.ones(4))
+    assert pi.sum() == pytest.approx(1.0) and np.all(pi >= 0)
+    assert pi[0] > 0.6 and pi[1] < 0.1  # the hesitation is resolved in favour of the text's language
+    assert pi[2] == pytest.approx(0.25, abs=0.05)  # the clear line keeps its share
+    np.testing.assert_allclose(mixture_proportions(lik[:1], np.ones(1)), [1, 0, 0], atol=1e-3)
 
 
 # --- collection features -----------------------------------------------------------------------------------

@@ -277,18 +277,19 @@ sabai hayeche hayechhe hoyechhe tahader tahara
 # Very common romanised Hindi words (Hinglish), with the usual spelling variants; written for this module, not
 # taken from any data set. Left out on purpose: words shared with Bangla (ki, ke, ek, kar, apni, diye, dvara, sab,
 # pratyek, adhikar, yadi, koi), and words common in English, Spanish, German, French or Italian (main, mai, the,
-# se, par, ab, ye, ham, tu, to, do, hi, na, ya, use, tune, mere, niche, jana, bola, har, mein, thin).
+# se, par, ab, ye, ham, tu, to, do, hi, na, ya, use, tune, mere, niche, jana, bola, bolo, har, mein, thin,
+# andar), and sung interjections (yeh, yah, woh: "yeah", "whoa").
 ROMANISED_HINDI_WORDS: frozenset[str] = frozenset("""
 hai hain hoon hun tha thi hota hoti hote hona hoga hogi honge hua hui hue huye ka ko kya kyun kyon kyonki
 kyunki aur bhi nahi nahin nahee nhi mujhe mujhko mujhse tujhe tujhko tujhse humein hamein hamko humko
 hamara hamari hamare humara humari humare tum tumhara tumhari tumhare tumhe tumhein tumse tumko hum mera meri
 tera teri tere apna apne aap aapka aapki aapke apka apki apke unka unki unke unhe unhein unse usse uska
-uski uske iska iski iske inka inki inke isse inhe inhein yeh yah woh vah wahi yahi yahan wahan jahan kahan
+uski uske iska iski iske inka inki inke isse inhe inhein vah wahi yahi yahan wahan jahan kahan
 kaise kaisa kaisi jaise jaisa jaisi aisa aisi aise waisa waise kaun kuch kuchh kisi kisne kisko sabhi sabko
 sabse jab tab kab phir abhi kabhi lekin magar agar warna karna karta karti karte kiya kiye karo karen karke
 raha rahi rahe rehna rehta gaya gayi gaye jata jati jate diya liya liye lekar dekar sakta sakti sakte
-chahiye chahta chahti chahte dena lena dekha dekho dekhna suna suno sunna bolo bolna bahut bohot bahot
-zindagi jeevan saath dwara evam pehle pahle baad andar bahar upar neeche
+chahiye chahta chahti chahte dena lena dekha dekho dekhna suna suno sunna bolna bahut bohot bahot
+zindagi jeevan saath dwara evam pehle pahle baad bahar upar neeche
 """.split())
 
 # The romanised languages recognised, as (language, lexicon); the lexicons share no word.
@@ -376,7 +377,8 @@ def romanised_language(lines: Sequence[str]) -> str | None:
     lines : sequence of str
         Normalised lines of one lyric.
     """
-    unclaimed = "\n".join(ln for ln in lines if _is_latin(ln) and not _claimed(ln))
+    # Distinct lines: a chorus repeated five times is one piece of evidence, not five.
+    unclaimed = "\n".join(ln for ln in dict.fromkeys(lines) if _is_latin(ln) and not _claimed(ln))
     if not unclaimed:
         return None
     hits, n = _romanised_hits(unclaimed)
