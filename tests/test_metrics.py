@@ -226,3 +226,19 @@ def test_score_clustering_mismatched_label_length_raises() -> None:
     X = np.zeros((4, 2))
     with pytest.raises(ValueError):
         score_clustering(np.array([0, 0, 1, 1]), own_space=X, common_space=X, labels={"genre": ["a", "b"]})
+
+
+def test_nmi_chance_is_what_a_random_clustering_reaches_and_above_chance_needs_a_margin() -> None:
+    from songspace.evaluation.metrics import nmi_chance
+    from songspace.evaluation.registry import above_chance
+
+    rng = np.random.default_rng(0)
+    truth = [str(v) for v in rng.integers(0, 3, 60)]
+    random_pred = rng.integers(0, 8, 60)  # many clusters on few tracks: NMI well above 0 by chance alone
+    chance = nmi_chance(truth, random_pred, seed=0)
+    assert chance > 0.05 and abs(chance - nmi(truth, random_pred)) < 0.1
+    perfect = np.array([int(t) for t in truth])
+    assert nmi_chance(truth, perfect, seed=0) < 0.2 < nmi(truth, perfect) == 1.0
+    assert above_chance({"nmi_x": 1.0, "nmi_chance_x": nmi_chance(truth, perfect)}, "x")
+    assert not above_chance({"nmi_x": nmi(truth, random_pred), "nmi_chance_x": chance}, "x")
+    assert math.isnan(nmi_chance(["", ""], [0, 1]))

@@ -136,7 +136,7 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """The latent embedding of ``X`` (posterior means for VAEs). [shape=(n, latent_dim)]"""
-        check_is_fitted(self, "latent_")
+        check_is_fitted(self, "model_")
         if np.ndim(X) == 3:
             return embed(self.model_, self._dataset(X))
         X = np.asarray(X, dtype=np.float32)

@@ -130,16 +130,19 @@ def headline_rows(rows: Sequence[Row], labels: Sequence[str], *,
     """The rows a person looks at first, each with why it is there.
 
     First, per label, the row with the highest ``nmi_<label>`` among the rows not given that label (``why`` =
-    the labels it is best for, and ``(baseline)`` when it is one); then each representation's best clusterer
-    (by :func:`rank_score`), best first; then the ``baselines`` representations' best rows (``why`` =
-    ``"baseline"``). No row appears twice.
+    the labels it is best for, ``<label>: chance`` where even the best is not clearly above chance
+    (:func:`~songspace.evaluation.registry.above_chance`), and ``(baseline)`` when it is one); then each
+    representation's best clusterer (by :func:`rank_score`), best first; then the ``baselines``
+    representations' best rows (``why`` = ``"baseline"``). No row appears twice.
     """
     out: list[tuple[str, Row]] = []
     best_for: dict[str, list[str]] = {}
+    from songspace.evaluation.registry import above_chance
+
     for lab in labels:
         row = _best([r for r in rows if lab not in _conditioned(r)], lambda r, lab=lab: _value(r, f"nmi_{lab}"))
-        if row is not None:
-            best_for.setdefault(str(row["method"]), []).append(lab)
+        if row is not None:  # a best at chance level is shown as such, not as a finding
+            best_for.setdefault(str(row["method"]), []).append(lab if above_chance(row, lab) else f"{lab}: chance")
     for method, labs in best_for.items():
         row = next(r for r in rows if str(r["method"]) == method)
         baseline = " (baseline)" if str(row.get("representation")) in baselines else ""

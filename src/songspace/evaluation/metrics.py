@@ -140,3 +140,14 @@ def neighbour_agreement(X: np.ndarray, labels_true: Sequence, *, k: int = 10, sa
     _, idx = NearestNeighbors(n_neighbors=k + 1).fit(Xs).kneighbors(Xs)
     idx = idx[:, 1:]  # the track itself is its own nearest neighbour (ties aside: dropped by position)
     return float(np.mean(ts[idx] == ts[:, None]))
+
+
+def nmi_chance(labels_true: Sequence, labels_pred: Sequence[int], *, permutations: int = 10, seed: int = 0) -> float:
+    """The NMI a clustering of the same cluster sizes reaches by chance: the mean NMI against ``permutations`` seeded
+    shuffles of the known labels. NMI is not adjusted for chance and grows with the number of clusters on few
+    tracks; an NMI is a finding only well above this. NaN when no point has a known label."""
+    t, p = _known(labels_true, labels_pred)
+    if t.size == 0:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    return float(np.mean([skm.normalized_mutual_info_score(rng.permutation(t), p) for _ in range(permutations)]))

@@ -68,6 +68,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("ari", "label", "ARI", m.ari, True, "adjusted Rand index against the label (0 = chance)"),
     Metric("nmi", "label", "NMI", m.nmi, True, "normalised mutual information with the label, in [0, 1]"),
     Metric("purity", "label", "Purity", m.purity, True, "share of tracks whose cluster's majority label is theirs"),
+    Metric("nmi_chance", "label", "NMI chance", m.nmi_chance, None,
+           "mean NMI of the same clustering against shuffled labels (10 permutations): what chance reaches"),
     Metric("knn", "space", "10-NN", lambda X, truth, *, seed: m.neighbour_agreement(X, truth, k=10, seed=seed), True,
            "share of each track's 10 nearest neighbours in the space with its label (any clusterer)"),
     Metric("n_clusters", "count", "Clusters", _n_clusters, None, "clusters found (noise not counted)"),
@@ -95,10 +97,24 @@ def metric_of(col: str) -> tuple[Metric, str | None] | None:
     base = col.removesuffix(COMMON)
     if base != col and base in BY_NAME and BY_NAME[base].kind == "internal":
         return BY_NAME[base], None
-    for mt in METRICS:
+    for mt in sorted(METRICS, key=lambda x: -len(x.name)):  # nmi_chance_genre is nmi_chance's, not nmi's
         if mt.kind in ("label", "space") and col.startswith(f"{mt.name}_"):
             return mt, col[len(mt.name) + 1:]
     return None
+
+
+# An NMI is claimed as a finding (a "best match") only when it clears chance by this much: the same clustering
+# against shuffled labels (nmi_chance_<label>) must stay below nmi - CHANCE_MARGIN, and below half the NMI.
+CHANCE_MARGIN = 0.05
+
+
+def above_chance(row: Mapping[str, Any], label: str) -> bool:
+    """Whether ``row``'s NMI against ``label`` is clearly above what chance gives the same clustering (rows without a
+    chance column, from older runs, count as above)."""
+    v, chance = as_float(row.get(f"nmi_{label}")), as_float(row.get(f"nmi_chance_{label}"))
+    if math.isnan(v):
+        return False
+    return math.isnan(chance) or (v - chance >= CHANCE_MARGIN and chance <= v / 2)
 
 
 def is_metric(col: str) -> bool:

@@ -41,7 +41,7 @@ import numpy as np
 from songspace.config import FeatureConfig
 from songspace.datasets.manifest import Problem
 from songspace.distributed import check_scheduler, map_files
-from songspace.errors import AudioDecodeError, ConfigError
+from songspace.errors import AudioDecodeError
 from songspace.features.audio import (
     STATS_VERSION,
     default_device,
@@ -254,9 +254,6 @@ def extract_features(paths: Sequence[Path], track_ids: Sequence[str], cfg: Featu
     -------
     FeatureSet with the usable tracks in input order; unusable files are listed in ``failed``.
     """
-    if cfg.n_mfcc > cfg.n_mels:  # the MFCCs are a DCT of the mel bands: there are at most n_mels of them
-        raise ConfigError(f"features.n_mfcc = {cfg.n_mfcc} needs at least as many mel bands, but features.n_mels "
-                          f"= {cfg.n_mels}; lower n_mfcc or raise n_mels.")
     scheduler = scheduler or cfg.scheduler
     if scheduler:
         check_scheduler(scheduler)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from songspace.evaluation.analysis import best, verdict
+from songspace.evaluation.registry import above_chance
 from songspace.report.method import specs
 from songspace.report.tables import conditioned_on, num, pm
 from songspace.runfolder import Row, RunData
@@ -27,6 +28,7 @@ class LabelFinding:
 
     label: str
     best: Row  # best unsupervised method
+    above_chance: bool  # its NMI clears what the same clustering reaches against shuffled labels
     runner_up: Row | None  # best of another representation
     runner_up_verdict: str
     given: Row | None  # best method conditioned on the label (not unsupervised)
@@ -89,7 +91,8 @@ def _label(run: RunData, lab: str, learned: list[str], baselines: list[str]) -> 
         v = verdict(num(a, col), num(b, col), num(a, f"{col}_std"), num(b, f"{col}_std"))
         tie = v == "ties with"
         carrier = None if tie else ("audio" if v == "beats" else "lyrics")
-    return LabelFinding(lab, top, other, runner_verdict, given, mine, base, lv, by_modality, carrier, tie)
+    return LabelFinding(lab, top, above_chance(top, lab), other, runner_verdict, given, mine, base, lv, by_modality,
+                        carrier, tie)
 
 
 def _sweep(run: RunData) -> tuple[dict[str, float], str | None]:
