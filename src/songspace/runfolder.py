@@ -52,6 +52,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import regex
 import tomllib
 
@@ -628,3 +629,137 @@ def audio_file(dataset: Path | str | None, audio_path: str) -> Path:
     if path.is_absolute() or not dataset:
         return path
     return Path(dataset) / path
+
+
+# --- reading for the explorer: assignments streamed, latents and projections by path ------------------------------
+@dataclass
+class AssignmentsTable:
+    """assignments.csv: where it is, its header and its number of data rows (read by :func:`scan_assignments`)."""
+
+    path: Path
+    columns: list[str]
+    n_rows: int
+
+
+def _open_csv(path: Path):
+    return path.open(newline="", encoding="utf-8", errors="replace")
+
+
+def scan_assignments(run_dir: Path) -> AssignmentsTable:
+    path = run_dir / ASSIGNMENTS
+    if not path.is_file():
+        raise RunError(f"{path}: no such file; explorer.html needs a finished run folder (one written by "
+                       "`songspace run`, `demo` or `experiment`). Check the folder name, or rerun the experiment.")
+    try:
+        with _open_csv(path) as fh:
+            reader = csv.reader(fh)
+            columns = next(reader, None)
+            n_rows = sum(1 for _ in reader)
+    except (OSError, csv.Error) as exc:
+        raise RunError(f"{path}: cannot be read as CSV ({exc}); the run folder is damaged. Rerun the experiment."
+                       ) from exc
+    if not columns:
+        raise RunError(f"{path}: empty file (no header); the run did not finish. Rerun the experiment.")
+    return AssignmentsTable(path, columns, n_rows)
+
+
+def read_assignment_rows(table: AssignmentsTable, keep: set[int]) -> dict[int, dict[str, str]]:
+    """The rows numbered in ``keep`` (0 = first data row), streamed: memory is that of the kept rows."""
+    rows: dict[int, dict[str, str]] = {}
+    with _open_csv(table.path) as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            if i in keep:
+                rows[i] = {k: (v or "") for k, v in row.items() if k is not None}
+    return rows
+
+
+def read_json_object(path: Path) -> dict:
+    """A JSON object file of the run (summary.json), or {} when it is absent or unreadable (logged)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("%s: unreadable (%s); read as empty", path, exc)
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def method_representations(run_dir: Path, columns: list[str], summary: dict) -> dict[str, str]:
+    """Method column of assignments.csv -> its representation, from metrics.csv, else from "<rep>+<clusterer>"."""
+    methods: dict[str, str] = {}
+    metrics = run_dir / METRICS
+    if metrics.is_file():
+        try:
+            with _open_csv(metrics) as fh:
+                for row in csv.DictReader(fh):
+                    if row.get("method") in columns and row.get("representation"):
+                        methods[row["method"]] = row["representation"]
+        except (OSError, csv.Error) as exc:
+            log.warning("%s: unreadable (%s); methods are read from assignments.csv's column names", metrics, exc)
+    for c in columns:
+        if c not in methods and c not in BASE_COLUMNS and "+" in c and c not in summary.get("labels", []):
+            methods[c] = c.rsplit("+", 1)[0]
+    return methods
+
+
+def label_columns(columns: list[str], methods: dict[str, str], summary: dict) -> list[str]:
+    listed = summary.get("labels")
+    if isinstance(listed, list):
+        return [str(n) for n in listed if n in columns and n not in methods]
+    return [c for c in columns if c not in BASE_COLUMNS and c not in methods]
+
+
+def view_sources(run_dir: Path, order: list[str]) -> list[tuple[str, str, Path | None]]:
+    """(representation, projection, npz file or None) per drawable space, in ``order``; None = no projection was
+    saved, so one has to be computed from latents/<rep>.npy."""
+    found: dict[str, dict[str, Path]] = {}
+    for f in sorted((run_dir / "projections").glob("*.npz")):
+        rep, _, proj = f.stem.rpartition("_")
+        if rep and proj in ("tsne", "umap"):
+            found.setdefault(rep, {})[proj] = f
+        else:
+            log.warning("%s: not named <representation>_<tsne|umap>.npz; skipped", f)
+    for f in sorted((run_dir / "latents").glob("*.npy")):
+        found.setdefault(f.stem, {})
+    rank = {name: i for i, name in enumerate(order)}
+    out: list[tuple[str, str, Path | None]] = []
+    for rep in sorted(found, key=lambda r: (rank.get(r, len(rank)), r)):
+        projs = found[rep]
+        if projs:
+            out += [(rep, p, projs[p]) for p in ("tsne", "umap") if p in projs]
+        else:
+            out.append((rep, "tsne", None))
+    return out
+
+
+def load_projection(path: Path, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            index, xy = np.asarray(z["index"]), np.asarray(z["xy"], dtype=np.float64)
+    except Exception as exc:  # missing keys, truncated or not an npz: all mean the same here
+        log.warning("%s: unreadable projection (%s: %s); view skipped", path, type(exc).__name__, exc)
+        return None
+    if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer) or xy.shape != (len(index), 2):
+        log.warning("%s: expected an integer 'index' [m] and 'xy' [m, 2], got %s and %s; view skipped",
+                    path, index.shape, xy.shape)
+        return None
+    if len(index) and (index.min() < 0 or index.max() >= n_rows):
+        log.warning("%s: row indices outside assignments.csv's %d rows (a projection of another run?); view "
+                    "skipped", path, n_rows)
+        return None
+    return index.astype(np.int64), xy
+
+
+def load_latent(run_dir: Path, rep: str, n_rows: int) -> np.ndarray | None:
+    path = run_dir / latent_file(rep)
+    try:
+        z = np.load(path, mmap_mode="r", allow_pickle=False)  # read only the sampled rows
+    except Exception as exc:
+        log.warning("%s: unreadable latents (%s: %s); view skipped", path, type(exc).__name__, exc)
+        return None
+    if z.ndim != 2 or z.shape[0] != n_rows:
+        log.warning("%s: shape %s, expected (%d, d), one row per row of assignments.csv; view skipped",
+                    path, z.shape, n_rows)
+        return None
+    return z

@@ -14,14 +14,11 @@ collection); without audio paths points have no clip and say so.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import logging
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +27,19 @@ import soundfile as sf
 from songspace.errors import AudioDecodeError, ConfigError, RunError
 from songspace.features.audio import load_clip
 from songspace.runfolder import (
-    ASSIGNMENTS,
-    BASE_COLUMNS,
     CLIPS,
     EXPLORER_HTML,
-    METRICS,
     SUMMARY,
     RunFolder,
     audio_source,
-    latent_file,
+    label_columns,
+    load_latent,
+    load_projection,
+    method_representations,
+    read_assignment_rows,
+    read_json_object,
+    scan_assignments,
+    view_sources,
 )
 from songspace.visualisation.explorer import ExplorerData, ExplorerPoint, ExplorerView, explorer_html
 from songspace.visualisation.figures import project_2d
@@ -48,137 +49,6 @@ log = logging.getLogger(__name__)
 CLIP_SR = 16000  # plenty to recognise a song; keeps 2000 eight-second clips near 30 MB
 MAX_CLIP_WARNINGS = 10  # then one count: a moved audio folder should not flood the log with 2000 lines
 CLIP_NAME = re.compile(r"^\d+\.ogg$")  # the clips this module writes (and may delete)
-
-
-@dataclass
-class _Table:
-    """assignments.csv: where it is, its header and its number of data rows."""
-
-    path: Path
-    columns: list[str]
-    n_rows: int
-
-
-def _open_csv(path: Path):
-    return path.open(newline="", encoding="utf-8", errors="replace")
-
-
-def _scan_assignments(run_dir: Path) -> _Table:
-    path = run_dir / ASSIGNMENTS
-    if not path.is_file():
-        raise RunError(f"{path}: no such file; explorer.html needs a finished run folder (one written by "
-                       "`songspace run`, `demo` or `experiment`). Check the folder name, or rerun the experiment.")
-    try:
-        with _open_csv(path) as fh:
-            reader = csv.reader(fh)
-            columns = next(reader, None)
-            n_rows = sum(1 for _ in reader)
-    except (OSError, csv.Error) as exc:
-        raise RunError(f"{path}: cannot be read as CSV ({exc}); the run folder is damaged. Rerun the experiment."
-                       ) from exc
-    if not columns:
-        raise RunError(f"{path}: empty file (no header); the run did not finish. Rerun the experiment.")
-    return _Table(path, columns, n_rows)
-
-
-def _read_rows(table: _Table, keep: set[int]) -> dict[int, dict[str, str]]:
-    """The rows numbered in ``keep`` (0 = first data row), streamed: memory is that of the kept rows."""
-    rows: dict[int, dict[str, str]] = {}
-    with _open_csv(table.path) as fh:
-        for i, row in enumerate(csv.DictReader(fh)):
-            if i in keep:
-                rows[i] = {k: (v or "") for k, v in row.items() if k is not None}
-    return rows
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("%s: unreadable (%s); the explorer goes on without it", path, exc)
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _methods(run_dir: Path, columns: list[str], summary: dict) -> dict[str, str]:
-    """Method column of assignments.csv -> its representation, from metrics.csv, else from "<rep>+<clusterer>"."""
-    methods: dict[str, str] = {}
-    metrics = run_dir / METRICS
-    if metrics.is_file():
-        try:
-            with _open_csv(metrics) as fh:
-                for row in csv.DictReader(fh):
-                    if row.get("method") in columns and row.get("representation"):
-                        methods[row["method"]] = row["representation"]
-        except (OSError, csv.Error) as exc:
-            log.warning("%s: unreadable (%s); methods are read from assignments.csv's column names", metrics, exc)
-    for c in columns:
-        if c not in methods and c not in BASE_COLUMNS and "+" in c and c not in summary.get("labels", []):
-            methods[c] = c.rsplit("+", 1)[0]
-    return methods
-
-
-def _label_names(columns: list[str], methods: dict[str, str], summary: dict) -> list[str]:
-    listed = summary.get("labels")
-    if isinstance(listed, list):
-        return [str(n) for n in listed if n in columns and n not in methods]
-    return [c for c in columns if c not in BASE_COLUMNS and c not in methods]
-
-
-def _sources(run_dir: Path, order: list[str]) -> list[tuple[str, str, Path | None]]:
-    """(representation, projection, npz file or None) per view; None = compute a t-SNE from latents/<rep>.npy."""
-    found: dict[str, dict[str, Path]] = {}
-    for f in sorted((run_dir / "projections").glob("*.npz")):
-        rep, _, proj = f.stem.rpartition("_")
-        if rep and proj in ("tsne", "umap"):
-            found.setdefault(rep, {})[proj] = f
-        else:
-            log.warning("%s: not named <representation>_<tsne|umap>.npz; skipped", f)
-    for f in sorted((run_dir / "latents").glob("*.npy")):
-        found.setdefault(f.stem, {})
-    rank = {name: i for i, name in enumerate(order)}
-    out: list[tuple[str, str, Path | None]] = []
-    for rep in sorted(found, key=lambda r: (rank.get(r, len(rank)), r)):
-        projs = found[rep]
-        if projs:
-            out += [(rep, p, projs[p]) for p in ("tsne", "umap") if p in projs]
-        else:
-            out.append((rep, "tsne", None))
-    return out
-
-
-def _load_projection(path: Path, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            index, xy = np.asarray(z["index"]), np.asarray(z["xy"], dtype=np.float64)
-    except Exception as exc:  # missing keys, truncated or not an npz: all mean the same here
-        log.warning("%s: unreadable projection (%s: %s); view skipped", path, type(exc).__name__, exc)
-        return None
-    if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer) or xy.shape != (len(index), 2):
-        log.warning("%s: expected an integer 'index' [m] and 'xy' [m, 2], got %s and %s; view skipped",
-                    path, index.shape, xy.shape)
-        return None
-    if len(index) and (index.min() < 0 or index.max() >= n_rows):
-        log.warning("%s: row indices outside assignments.csv's %d rows (a projection of another run?); view "
-                    "skipped", path, n_rows)
-        return None
-    return index.astype(np.int64), xy
-
-
-def _latent(run_dir: Path, rep: str, n_rows: int) -> np.ndarray | None:
-    path = run_dir / latent_file(rep)
-    try:
-        z = np.load(path, mmap_mode="r", allow_pickle=False)  # read only the sampled rows
-    except Exception as exc:
-        log.warning("%s: unreadable latents (%s: %s); view skipped", path, type(exc).__name__, exc)
-        return None
-    if z.ndim != 2 or z.shape[0] != n_rows:
-        log.warning("%s: shape %s, expected (%d, d), one row per row of assignments.csv; view skipped",
-                    path, z.shape, n_rows)
-        return None
-    return z
 
 
 def _pick(candidates: np.ndarray, chosen: set[int], max_points: int, seed: int) -> np.ndarray:
@@ -298,32 +168,32 @@ def write_explorer(run_dir: Path, *, max_points: int = 2000, clip_seconds: float
         raise ConfigError(f"write_explorer: max_points must be >= 1 and clip_seconds >= 0 (got {max_points} and "
                           f"{clip_seconds}); pass e.g. max_points=2000, clip_seconds=8.")
     run_dir = Path(run_dir)
-    table = _scan_assignments(run_dir)
-    summary = _read_json(run_dir / SUMMARY)
-    methods = _methods(run_dir, table.columns, summary)
-    labels = _label_names(table.columns, methods, summary)
+    table = scan_assignments(run_dir)
+    summary = read_json_object(run_dir / SUMMARY)
+    methods = method_representations(run_dir, table.columns, summary)
+    labels = label_columns(table.columns, methods, summary)
     order = [str(r) for r in summary.get("representations", []) if isinstance(r, str)]
 
     # Choose each view's points before reading any row: then only the shown rows are read.
     chosen: set[int] = set()
     planned: list[tuple[str, str, np.ndarray, np.ndarray | None, str]] = []  # rep, proj, rows, xy, note
-    for rep, proj, npz in _sources(run_dir, order):
+    for rep, proj, npz in view_sources(run_dir, order):
         if npz is not None:
-            loaded = _load_projection(npz, table.n_rows)
+            loaded = load_projection(npz, table.n_rows)
             if loaded is None:
                 continue
             index, xy = loaded
             keep = _pick(index, chosen, max_points, seed)
             planned.append((rep, proj, index[keep], xy[keep], ""))
         else:
-            z = _latent(run_dir, rep, table.n_rows)
+            z = load_latent(run_dir, rep, table.n_rows)
             if z is None:
                 continue
             sample = np.arange(table.n_rows)[_pick(np.arange(table.n_rows), chosen, max_points, seed)]
             planned.append((rep, proj, sample, None, "t-SNE computed for this page (the run saved no projection)"))
         chosen.update(int(i) for i in planned[-1][2])
 
-    rows = _read_rows(table, chosen)
+    rows = read_assignment_rows(table, chosen)
     order_rows = sorted(chosen)
     position = {r: k for k, r in enumerate(order_rows)}
     try:
@@ -339,7 +209,7 @@ def write_explorer(run_dir: Path, *, max_points: int = 2000, clip_seconds: float
     views = []
     for rep, proj, idx, xy, note in planned:
         if xy is None:
-            z = _latent(run_dir, rep, table.n_rows)
+            z = load_latent(run_dir, rep, table.n_rows)
             log.info("explorer: computing a t-SNE of %s on %d points", rep, len(idx))
             xy = project_2d(np.asarray(z[idx], dtype=np.float32), "tsne", seed=seed)
         clusters = {m: ids for m, r in methods.items() if r == rep
