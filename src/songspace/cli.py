@@ -579,5 +579,70 @@ def inspect_command(
     _print_report(report, max_problems)
 
 
+@app.command("assign")
+def assign_command(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder (runs/<date>-<time>-<name>)")],
+    new_data: Annotated[Path, typer.Argument(help="dataset folder of the tracks to place (any layout `run` reads)")],
+    out: Annotated[Path | None, typer.Option(help="folder that receives the new assignments folder (default: "
+                                                  "RUN_DIR/assigned)")] = None,
+    method: Annotated[list[str] | None, typer.Option("--method", "-m", help="method (representation+clusterer) or "
+                                                     "representation to place them with (repeatable; default: "
+                                                     "every assignable one)")] = None,
+    layout: Annotated[str, typer.Option(help="dataset layout of NEW_DATA (default: auto)")] = "auto",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log every step")] = False,
+) -> None:
+    """Place new tracks in a run's clusters with its saved models, without retraining; writes their clusters with
+    a confidence."""
+    _setup_logging(verbose)
+    from songspace.assign import assign
+
+    try:
+        with StageProgress(console) as progress:
+            result = assign(run_dir, new_data, out=out, methods=method, layout=layout, progress=progress)
+    except SongspaceError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        raise _interrupted() from None
+    console.print(f"{result.n_tracks} track(s) placed by {len(result.methods)} method(s): "
+                  f"{', '.join(result.methods)}", highlight=False, soft_wrap=True)
+    if result.problems:
+        console.print(f"[yellow]{result.problems} file(s) could not be used: see "
+                      f"{result.folder / 'problems.csv'}[/]", highlight=False, soft_wrap=True)
+    for m in result.approximate:
+        console.print(f"[yellow]{_escape(m)}: approximate (its clusterer ran on a UMAP reduction that is not saved; "
+                      f"nearest track of the run within its core distance)[/]", highlight=False, soft_wrap=True)
+    for m, why in result.not_assignable.items():
+        console.print(f"[yellow]not assignable: {_escape(m)}: {_escape(why)}[/]", highlight=False, soft_wrap=True)
+    console.print(f"[bold green]assignments:[/] {result.folder / 'assignments.csv'}", highlight=False,
+                  soft_wrap=True)
+
+
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder (runs/<date>-<time>-<name>)")],
+    method: Annotated[str | None, typer.Option("--method", "-m", help="the method (representation+clusterer) whose "
+                                               "clusters become playlists (default: the run's headline method)")]
+    = None,
+    fmt: Annotated[str, typer.Option("--format", help="m3u (extended M3U, UTF-8: .m3u8) or csv")] = "m3u",
+    out: Annotated[Path | None, typer.Option(help="folder for the playlists (default: RUN_DIR/playlists/<method>)")]
+    = None,
+) -> None:
+    """Write one playlist per cluster of a run (paths relative to the playlist, titles, artists) for a music player."""
+    _setup_logging(False)
+    from songspace.playlists import FORMATS, export_playlists
+
+    _check_choices("--format", [fmt], list(FORMATS))
+    try:
+        result = export_playlists(run_dir, method=method, fmt=fmt, out=out)
+    except SongspaceError as exc:
+        raise _fail(exc) from None
+    sizes = ", ".join(f"{name} {n}" for name, n in result.counts.items())
+    console.print(f"{len(result.files)} playlist(s) of {result.method} ({sizes})", highlight=False, soft_wrap=True)
+    if result.missing_audio:
+        console.print(f"[yellow]{result.missing_audio} audio file(s) not found where the run recorded them; their "
+                      "entries are written all the same[/]", highlight=False, soft_wrap=True)
+    console.print(f"[bold green]playlists:[/] {result.folder}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     app()

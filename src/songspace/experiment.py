@@ -42,6 +42,7 @@ class MethodResult:
     labels: np.ndarray | None  # [shape=(n,)], -1 = noise or not covered (no lyrics); None when it failed
     row: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
+    model: Any = None  # the fitted ClusterResult.model (the runner saves the first seed's as arrays)
 
 
 @dataclass
@@ -88,7 +89,7 @@ def cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: in
         notes.append(f"{int((~covered).sum())} tracks without lyrics left unassigned (-1, counted as noise)")
     notes += [n for n in (res.notes, row.get("notes", "")) if n]
     row["notes"] = "; ".join(notes)
-    return MethodResult(name, rep, algorithm, pred, row, dict(res.params))
+    return MethodResult(name, rep, algorithm, pred, row, dict(res.params), res.model)
 
 
 def beta_sweep(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels: dict[str, list[str]],

@@ -252,7 +252,7 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dic
     trained = [r for r in reps if r.history is not None]
     summary = {
         "experiment": cfg.experiment or Path(cfg.data).name, "title": cfg.title,
-        "dataset": str(manifest.root), "layout": manifest.layout, "tracks_used": len(manifest),
+        "dataset": str(Path(manifest.root).resolve()), "layout": manifest.layout, "tracks_used": len(manifest),
         "tracks_with_lyrics": n_lyrics, "lyrics_used": lyrics is not None,
         "problems": len(problems), "skipped": sum(p.skipped for p in problems),
         "features_computed": feats.n_computed, "features_cached": feats.n_cached,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from songspace.representations._state import embed_stats, save_stats_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -19,4 +20,5 @@ SPEC = RepresentationSpec(
     name="autoencoder", modality=AUDIO, build=build, learned=True, model="autoencoder",
     reconstructs="spectral statistics", default=True,
     objective_note="the plain autoencoder keeps only the reconstruction term (deterministic <i>z</i>)",
-    description="plain deterministic autoencoder on the statistics (reconstruction only, no KL term)")
+    description="plain deterministic autoencoder on the statistics (reconstruction only, no KL term)",
+    save_state=save_stats_state, embed_new=embed_stats)

@@ -92,6 +92,9 @@ class Representation:
     dataset: RowDataset | None = None  # what the model was trained on (for reconstructions)
     notes: list[str] = field(default_factory=list)
     conditioned_on: list[str] = field(default_factory=list)  # labels it was given: scores on them are not unsupervised
+    # fitted arrays that turn new tracks into this space (a scaler's mean and scale, PCA's components), filled by
+    # ``build`` where its spec's ``save_state`` reads them
+    state: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass

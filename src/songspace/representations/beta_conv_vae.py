@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from songspace.representations._state import embed_spectrogram, save_spectrogram_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -13,4 +14,5 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="beta_conv_vae", modality=AUDIO, build=build, learned=True, model="beta_conv_vae", kl_beta="beta_vae",
-    reconstructs="log-mel", traversal=True, description="β-VAE on log-mel spectrograms")
+    reconstructs="log-mel", traversal=True, description="β-VAE on log-mel spectrograms",
+    save_state=save_spectrogram_state, embed_new=embed_spectrogram)

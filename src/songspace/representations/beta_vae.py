@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from songspace.representations._state import embed_stats, save_stats_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -18,4 +19,5 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="beta_vae", modality=AUDIO, build=build, learned=True, model="beta_vae", kl_beta="beta_vae",
-    reconstructs="spectral statistics", traversal=True, default=True, description="β-VAE on the statistics")
+    reconstructs="spectral statistics", traversal=True, default=True, description="β-VAE on the statistics",
+    save_state=save_stats_state, embed_new=embed_stats)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from songspace.representations._state import embed_stats, save_stats_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -13,4 +14,5 @@ def build(ctx):
 
 
 SPEC = RepresentationSpec(name="features", modality=AUDIO, build=build, baseline=True, default=True,
-                          description="baseline: the standardised statistics themselves")
+                          description="baseline: the standardised statistics themselves",
+                          save_state=save_stats_state, embed_new=embed_stats)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from songspace.representations._state import embed_stats, save_stats_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -46,4 +47,5 @@ SPEC = RepresentationSpec(
     cite=("guo2017", "Guo et al., 2017", "X. Guo, L. Gao, X. Liu, and J. Yin. Improved deep embedded clustering with "
           "local structure preservation. In <i>International Joint Conference on Artificial Intelligence "
           "(IJCAI)</i>, 2017."),
-    description="IDEC: autoencoder on the statistics trained with a clustering loss (deep clustering)")
+    description="IDEC: autoencoder on the statistics trained with a clustering loss (deep clustering)",
+    save_state=save_stats_state, embed_new=embed_stats)

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     from pydantic import BaseModel
 
-    from songspace.representations.base import Context, Representation
+    from songspace.models import VAE
+    from songspace.representations.base import Context, Inputs, Representation
 
 AUDIO = "audio"
 LYRICS = "lyrics"
@@ -50,6 +52,12 @@ class RepresentationSpec:
     cite : the reference of that sentence: (key, in-text form, full entry), HTML.
     params : its own settings (a pydantic model with defaults), read from ``[methods.params.<name>]``.
     default : one of the representations a plain ``songspace run`` compares.
+    save_state : ``save_state(rep, inputs) -> dict[str, np.ndarray]``, the fitted arrays (scalers, projections)
+        that turn new tracks into this representation, given the run's first-seed representation and its inputs;
+        the runner saves them as ``state/<name>.npz`` (plain arrays, no pickle). None: new tracks cannot be placed.
+    embed_new : ``embed_new(state, model, new_inputs) -> np.ndarray [shape=(n_new, d)]``, new tracks in this
+        representation from those arrays and the run's saved model (None when it has none), without retraining
+        (``songspace assign``); the run's own tracks come out as their latents.
     """
 
     name: str
@@ -70,6 +78,13 @@ class RepresentationSpec:
     cite: tuple[str, str, str] | None = None
     params: type[BaseModel] | None = None
     default: bool = False
+    save_state: Callable[[Representation, Inputs], dict[str, np.ndarray]] | None = None
+    embed_new: Callable[[dict[str, np.ndarray], VAE | None, Inputs], np.ndarray] | None = None
+
+    @property
+    def assignable(self) -> bool:
+        """New tracks can be placed in this representation from a run's saved state (both hooks exist)."""
+        return self.save_state is not None and self.embed_new is not None
 
     def describe(self) -> dict[str, Any]:
         """The facts a run folder keeps about this representation (summary.json), for the report."""

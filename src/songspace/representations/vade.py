@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from songspace.representations._state import embed_stats, save_stats_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -47,4 +48,5 @@ SPEC = RepresentationSpec(
     cite=("jiang2017", "Jiang et al., 2017", "Z. Jiang, Y. Zheng, H. Tan, B. Tang, and H. Zhou. Variational deep "
           "embedding: An unsupervised and generative approach to clustering. In <i>International Joint Conference "
           "on Artificial Intelligence (IJCAI)</i>, 2017."),
-    description="VaDE: VAE on the statistics with a Gaussian-mixture prior (deep clustering)")
+    description="VaDE: VAE on the statistics with a Gaussian-mixture prior (deep clustering)",
+    save_state=save_stats_state, embed_new=embed_stats)

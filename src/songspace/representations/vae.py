@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from songspace.representations._state import embed_stats, save_stats_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -20,4 +21,5 @@ SPEC = RepresentationSpec(
     name="vae", modality=AUDIO, build=build, learned=True, model="mlp_vae", kl_beta="beta",
     reconstructs="spectral statistics", default=True,
     description="MLP-VAE on the standardised spectral statistics (timbre, rhythm, harmony and dynamics "
-                "descriptors)")
+                "descriptors)",
+    save_state=save_stats_state, embed_new=embed_stats)
