@@ -11,6 +11,7 @@ import math
 import os
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from songspace.cli import app
 from songspace.errors import RunError
 from songspace.report import read_run, write_report
 from songspace.report.findings import find
-from songspace.report.html import markdown_html
+from songspace.report.html import SORT_JS, SORT_JS_HASH, markdown_html
 from songspace.report.paper import paper_html
 from songspace.report.tables import pm
 
@@ -153,8 +154,18 @@ def _external(page: str) -> list[str]:
     return re.findall(r"""(?:src|href)\s*=\s*["']?\s*((?:https?:|ftp:|//)[^"'\s>]*)""", page, re.I)
 
 
-def _assert_safe(page: str, *, attr: bool = True) -> None:
-    assert "<script" not in page.lower()  # the report has no script of its own; the data's stays text
+def _assert_scripts(page: str, *, script: bool = True) -> None:
+    """The page's only script (report.html: the table sorter) is allowed by its hash and no other script may run."""
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.S | re.I)
+    assert scripts == ([SORT_JS] if script else []) and page.lower().count("<script") == len(scripts)
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)
+    assert csp is not None and "default-src 'none'" in csp.group(1) and "unsafe-eval" not in csp.group(1)
+    assert ("script-src '" + SORT_JS_HASH + "'" in csp.group(1)) if script else "script-src" not in csp.group(1)
+
+
+def _assert_safe(page: str, *, attr: bool = True, script: bool = True) -> None:
+    """No markup of the data is live (:func:`_assert_scripts`), the data's is shown as text, nothing is fetched."""
+    _assert_scripts(page, script=script)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page
     assert not attr or ATTR in html.unescape(page)  # shown as text
@@ -216,7 +227,7 @@ def test_best_method_excludes_conditioned_rows(run_dir: Path) -> None:
     assert language.learned_verdict == "beats" and language.baseline["method"] == "pca+kmeans"
     paper = paper_html(run)
     assert f"best unsupervised match is <code>vae+kmeans</code> (NMI {pm(language.best, 'nmi_language')}" in paper
-    _assert_safe(paper, attr=False)  # the paper shows no track titles
+    _assert_safe(paper, attr=False, script=False)  # the paper shows no track titles and has no script
     assert "Kingma" in paper and "Defferrard" in paper and "(1)" in paper
 
 
@@ -224,7 +235,10 @@ def test_old_run_folder_reads_and_says_what_is_missing(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, old=True)
     page = write_report(run_dir, pdf=False, explorer=False).html.read_text(encoding="utf-8")
     _assert_safe(page)
-    assert page.count("data:image/png;base64,") == 3  # globbed from figures/ without figures.json
+    # globbed from figures/ without figures.json; nothing marks cvae as given language, so its space would head the
+    # body: the metric bars are shown, vae's space and composition linked in the appendix
+    assert page.count("data:image/png;base64,") == 1
+    assert 'href="figures/vae_tsne.png"' in page and 'href="figures/composition_vae_kmeans.png"' in page
     mean, _ = _metric(run_dir, "vae+kmeans", "nmi_genre")
     assert f">{mean:.3f}<" in page and "±" not in page.split('id="results"')[1].split('id="figures"')[0]
     assert "metrics_seeds.csv is absent" in page and "figures.json: absent" in page
@@ -344,3 +358,273 @@ def test_cli_report_command(run_dir: Path) -> None:
     assert not (run_dir / "report.pdf").exists()
     bad = CliRunner().invoke(app, ["report", str(run_dir / "missing")])
     assert bad.exit_code == 2 and "no such run folder" in bad.output
+
+
+# --- a run with many methods: the paper stays short, report.html keeps every row in its appendix ---------------------
+MANY_LABELS = ("language", "genre", "era")
+CLUSTERER_NAMES = ("kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm")
+# (width, height) in pixels of the run's figures, as the runner draws them: the layout depends on these
+SIZES = {"training": (1638, 442), "embedding": (2028, 702), "composition": (910, 910), "metrics": (1170, 4200),
+         "reconstruction": (1105, 2392), "traversal": (1500, 1500), "beta_sweep": (1638, 650)}
+
+
+def _blank_png(size: tuple[int, int]) -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", size, "white")
+    ImageDraw.Draw(img).rectangle([10, 10, size[0] - 10, size[1] - 10], outline="black", width=4)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_many_run(root: Path, *, n_reps: int = 20, seeds: int = 3, labels: tuple[str, ...] = MANY_LABELS) -> Path:
+    """A run folder with ``n_reps`` representations x 6 clusterers, three labels, three seeds and every figure a
+    run with ``plots.figures = "all"`` draws (blank images of the runner's sizes)."""
+    from songspace import representations as registry
+
+    run = root / "20261201-120000-many"
+    (run / "figures").mkdir(parents=True)
+    names = [n for n in registry.names() if n not in ("cvae", "poe_vae")][:n_reps - 1] + ["cvae"]
+    names += [f"rep{i:02d}" for i in range(n_reps - len(names))]
+    rng = np.random.default_rng(1)
+    seed_rows, agg = [], []
+    label_metrics = ("ari", "nmi", "purity", "nmi_chance", "knn")
+    metrics = [*METRICS[:7], *[f"{m}_{lab}" for lab in labels for m in label_metrics], "n_clusters"]
+    for rep in names:
+        for c in CLUSTERER_NAMES:
+            level = rng.uniform(0.05, 0.8)
+            group = []
+            for s in range(seeds):
+                row = {"seed": s, "method": f"{rep}+{c}", "representation": rep, "clusterer": c, "modality": "audio",
+                       "conditioned_on": "language" if rep == "cvae" else ""}
+                row.update({m: round(float(level + 0.05 * rng.standard_normal()), 6) for m in metrics})
+                row.update({f"nmi_chance_{lab}": round(float(0.01 + 0.005 * rng.random()), 6) for lab in labels})
+                row.update(n_clusters=6, calinski_harabasz=float(100 + 50 * level), space=f"{rep} space", notes="")
+                group.append(row)
+            seed_rows += group
+            mean = {k: group[0][k] for k in ("method", "representation", "clusterer", "modality", "conditioned_on")}
+            mean["n_seeds"] = seeds
+            for m in metrics:
+                x = np.array([r[m] for r in group], dtype=float)
+                mean[m], mean[f"{m}_std"] = float(x.mean()), float(x.std(ddof=1))
+            agg.append({**mean, "space": f"{rep} space", "notes": ""})
+    agg[3].update(silhouette_common=math.nan, silhouette_common_std=math.nan)  # undefined: sorts last
+    cols = ["method", "representation", "clusterer", "modality", "conditioned_on", "n_seeds"]
+    for m in metrics:
+        cols += [m, f"{m}_std"]
+    _write_csv(run / "metrics.csv", agg, [*cols, "space", "notes"])
+    _write_csv(run / "metrics_seeds.csv", seed_rows, ["seed", *cols[:5], *metrics, "space", "notes"])
+    sweep = [{"beta": b, "n_seeds": seeds, "reconstruction": 10 + b, "reconstruction_std": 0.5, "kl": 8 / b,
+              "kl_std": 0.1, "silhouette_common": 0.2 + 0.01 * b, "silhouette_common_std": 0.01}
+             for b in (0.5, 1.0, 2.0, 4.0, 8.0)]
+    _write_csv(run / "beta_sweep.csv", sweep, list(sweep[0]))
+    specs = {n: registry.get(n) for n in names if n in registry.names()}
+    figures = [(f"training_curve_{n}", "training") for n, sp in specs.items() if sp.learned]
+    figures += [(f"{n}_{p}", "embedding") for n in names for p in ("tsne", "umap")]
+    figures += [(f"composition_{n}_{c}", "composition") for n in names for c in CLUSTERER_NAMES]
+    figures += [(f"reconstructions_{n}", "reconstruction") for n, sp in specs.items() if sp.reconstructs]
+    figures += [(f"traversal_{n}", "traversal") for n, sp in specs.items() if sp.traversal]
+    figures += [(f"metrics_{lab}", "metrics") for lab in (*labels, "internal")] + [("beta_sweep", "beta_sweep")]
+    pngs = {kind: _blank_png(size) for kind, size in SIZES.items()}
+    for stem, kind in figures:
+        (run / "figures" / f"{stem}.png").write_bytes(pngs[kind])
+    (run / "figures.json").write_text(json.dumps([{"file": f"figures/{s}.png", "caption": f"The figure {s}.",
+                                                   "kind": k} for s, k in figures]), encoding="utf-8")
+    classes = {lab: [f"{lab} {i}" for i in range(2 + j)] for j, lab in enumerate(labels)}
+    tracks = [{"track_id": f"t{i:03d}", "title": f"song {i}", "artist": f"artist {i % 7}", "audio_path": f"t{i}.wav",
+               **{str(r["method"]): i % 6 for r in agg}, **{lab: v[i % len(v)] for lab, v in classes.items()}}
+              for i in range(60)]
+    _write_csv(run / "assignments.csv", tracks, list(tracks[0]))
+    summary = {"dataset": "/data/many", "layout": "folder", "tracks_used": 60, "tracks_with_lyrics": 30,
+               "labels": list(labels), "k": 6, "k_source": "number of classes of label 'genre'",
+               "seeds": list(range(seeds)), "representations": names, "clusterers": list(CLUSTERER_NAMES),
+               "train_seconds": {n: 10.0 for n, sp in specs.items() if sp.learned}, "train_device": "cpu",
+               "versions": {"songspace": "0.1.0"}}
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (run / "config.toml").write_text('title = "Many methods"\nseed = 0\n\n[model]\nlatent_dim = 16\n',
+                                     encoding="utf-8")
+    return run
+
+
+@pytest.fixture(scope="module")
+def many_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = make_many_run(tmp_path_factory.mktemp("many"))
+    write_report(run, pdf=False, explorer=False)
+    return run
+
+
+class _Tables(HTMLParser):
+    """The body rows of every <table id=...> of a page, each a list of (text, attributes) per cell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[tuple[str, dict[str, str]]]]] = {}
+        self._table: str | None = None
+        self._body = False
+        self._cell: tuple[list[str], dict[str, str]] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "table" and a.get("id"):
+            self._table = a["id"]
+            self.tables[self._table] = []
+        elif self._table and tag == "tbody":
+            self._body = True
+        elif self._table and self._body and tag == "tr":
+            self.tables[self._table].append([])
+        elif self._table and self._body and tag == "td":
+            self._cell = ([], a)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("table", "tbody"):
+            self._table = None if tag == "table" else self._table
+            self._body = False
+        elif tag == "td" and self._cell is not None:
+            self.tables[self._table][-1].append((" ".join("".join(self._cell[0]).split()), self._cell[1]))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell[0].append(data)
+
+
+def _body_rows(page: str, table_id: str) -> list[list[tuple[str, dict[str, str]]]]:
+    """The body rows (td cells) of the table ``table_id`` of ``page``."""
+    parser = _Tables()
+    parser.feed(page)
+    return parser.tables[table_id]
+
+
+def _csv_rows(run: Path) -> list[dict[str, str]]:
+    with (run / "metrics.csv").open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _cell_text(row: dict[str, str], col: str) -> str:
+    return f"{float(row[col]):.3f} ± {float(row[col + '_std']):.3f}"
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None
+                    and shutil.which("google-chrome") is None, reason="no Chromium: apt-get install chromium")
+def test_the_paper_of_a_run_with_many_methods_is_short(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    run = make_many_run(tmp_path)
+    files = write_report(run, explorer=False)
+    assert files.pdf is not None, files.notes
+    pages = len(PdfReader(files.pdf).pages)
+    assert 4 <= pages <= 12, pages
+    text = _pdf_text(files.pdf)
+    best = max((r for r in _csv_rows(run) if r["conditioned_on"] != "genre"), key=lambda r: float(r["nmi_genre"]))
+    assert _cell_text(best, "nmi_genre") in text  # the headline number, printed
+    assert "appendix" in text and "References" in text
+
+
+def test_report_html_embeds_the_headline_figures_and_links_the_rest(many_run: Path) -> None:
+    page = (many_run / "report.html").read_text(encoding="utf-8")
+    _assert_scripts(page)
+    assert _external(page) == []
+    listed = json.loads((many_run / "figures.json").read_text(encoding="utf-8"))
+    body, appendix = page.split('id="appendix"')
+    # the figures are blank images of a few sizes: those embedded are told apart by their alt text (the caption)
+    embedded = {e["file"] for e in listed if f'alt="{e["caption"]}"' in body}
+    n_embedded = page.count("data:image/png;base64,")
+    # per label at most one space and one composition, the metric bars, the sweep, one model's decodings
+    assert n_embedded == len(embedded) and 0 < n_embedded <= 3 * len(MANY_LABELS) + 4 and "data:" not in appendix
+    linked = set(re.findall(r'href="(figures/[^"]+\.png)"', appendix))
+    assert linked | embedded == {e["file"] for e in listed} and not linked & embedded
+    assert {"figures/metrics_genre.png", "figures/beta_sweep.png"} <= embedded
+    assert all(f in linked for f in ("figures/pca_umap.png", "figures/features_tsne.png"))
+    assert all(f'href="{name}"' in appendix for name in ("metrics.csv", "metrics_seeds.csv", "beta_sweep.csv"))
+    assert os.path.getsize(many_run / "report.html") < 1_500_000  # figures: a few dozen KB of blank images here
+    assert "@media print { .appendix" in page  # the appendix is not printed
+
+
+def test_appendix_tables_hold_every_row_and_the_body_matches_metrics_csv(many_run: Path) -> None:
+    from songspace import representations as registry
+
+    page = (many_run / "report.html").read_text(encoding="utf-8")
+    rows = _csv_rows(many_run)
+    assert len(rows) == 120
+    for lab in MANY_LABELS:
+        full = _body_rows(page, f"full-label_{lab}")
+        assert [r[0][0].removesuffix(" †") for r in full] == [r["method"] for r in rows]
+        # every number of the full table is its metrics.csv cell, and carries its mean to sort by
+        nmi = 1 + ["nmi", "nmi_chance", "ari", "purity", "knn"].index("nmi")
+        for cells, row in zip(full, rows, strict=True):
+            assert cells[nmi][0] == _cell_text(row, f"nmi_{lab}")
+            assert float(cells[nmi][1]["data-v"]) == pytest.approx(float(row[f"nmi_{lab}"]))
+        # the body: each representation's best clusterer by NMI, the best first, the rows given the label last
+        body = _body_rows(page, f"table-label_{lab}")
+        col = f"nmi_{lab}"
+        tops: dict[str, dict[str, str]] = {}
+        for r in rows:
+            if r["representation"] not in tops or float(r[col]) > float(tops[r["representation"]][col]):
+                tops[r["representation"]] = r
+        free = sorted((r for r in tops.values() if lab not in r["conditioned_on"]), key=lambda r: -float(r[col]))
+        given = [r for r in tops.values() if lab in r["conditioned_on"]]
+        shown = [c[0][0].removesuffix(" baseline").removesuffix(" †") for c in body]
+        assert shown[len(shown) - len(given):] == [r["method"] for r in given] and len(shown) <= 16
+        order = [r["method"] for r in free]
+        ranked = shown[:len(shown) - len(given)]
+        assert ranked == [m for m in order if m in ranked] and ranked[0] == order[0]  # the best first
+        baselines = {r["method"] for r in free
+                     if r["representation"] in registry.names() and registry.get(r["representation"]).baseline}
+        others = [m for m in ranked if m not in baselines]
+        assert baselines <= set(ranked) and len(ranked) < len(order)  # baselines kept; the lowest others left out
+        assert all(order.index(m) > order.index(others[-1]) for m in order if m not in ranked)
+        by_method = {r["method"]: r for r in rows}
+        for cells in body:
+            row = by_method[cells[0][0].removesuffix(" baseline").removesuffix(" †")]
+            assert [c[0] for c in cells[1:]] == [_cell_text(row, f"{m}_{lab}")
+                                                 for m in ("nmi", "nmi_chance", "ari", "purity")]
+        best_cells = [c for c in body if "best" in c[1][1].get("class", "")]
+        assert [c[0][0] for c in best_cells] == [free[0]["method"]]  # bold: the best NMI of all 120 rows
+    assert len(_body_rows(page, "full-internal")) == 120 and len(_body_rows(page, "full-seeds")) == 360
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="no Chromium: apt-get install chromium")
+def test_appendix_tables_sort_by_a_click_or_the_keyboard(many_run: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # a CSP refusal
+            page.goto((many_run / "report.html").as_uri())
+            table = page.locator("#full-label_genre")
+            head = table.locator("thead tr").last.locator("th")
+
+            def column(i: int) -> list[str]:
+                return table.locator(f"tbody tr td:nth-child({i + 1})").evaluate_all(
+                    "cells => cells.map(c => c.getAttribute('data-v') ?? c.textContent)")
+
+            before = column(0)
+            head.nth(1).locator("button").click()  # NMI: the best first
+            values = [float(v) for v in column(1)]
+            assert values == sorted(values, reverse=True) and head.nth(1).get_attribute("aria-sort") == "descending"
+            assert column(0) != before and sorted(column(0)) == sorted(before)  # the same rows, reordered
+            head.nth(1).locator("button").click()
+            values = [float(v) for v in column(1)]
+            assert values == sorted(values) and head.nth(1).get_attribute("aria-sort") == "ascending"
+            head.nth(0).locator("button").focus()  # by the keyboard: the method column, A to Z
+            page.keyboard.press("Enter")
+            assert column(0) == sorted(before, key=str.lower) and head.nth(1).get_attribute("aria-sort") == "none"
+            table = page.locator("#full-internal")  # a column with an undefined value: last either way
+            head = table.locator("thead tr").last.locator("th")
+            for order in ("descending", "ascending"):
+                head.nth(1).locator("button").click()
+                values = column(1)
+                assert head.nth(1).get_attribute("aria-sort") == order and values[-1] == "nan"
+                defined = [float(v) for v in values[:-1]]
+                assert defined == sorted(defined, reverse=order == "descending")
+            page.emulate_media(media="print")
+            assert not page.locator("#appendix").is_visible() and page.locator("#results").is_visible()
+            assert errors == []
+        finally:
+            browser.close()

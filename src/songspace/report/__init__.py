@@ -4,11 +4,13 @@
     files.html, files.pdf, files.explorer
 
 The stage reads the run folder once (:func:`songspace.runfolder.read_run`), then pure functions turn what it
-read into pages: :func:`~songspace.report.html.report_html` (one self-contained page: figures as data URIs, CSS
-inline, no script, no URL) and :func:`~songspace.report.paper.paper_html` (a NeurIPS-style paper that headless
-Chromium prints to PDF, :mod:`songspace.report.pdf`). The interactive latent-space page is
-:func:`songspace.report.explorer.write_explorer`. The pages are Jinja2 templates (``templates/``) that escape
-every string from the dataset; the files are written through :class:`songspace.runfolder.RunFolder`.
+read into pages: :func:`~songspace.report.html.report_html` (one page: the headline tables and figures, these as
+data URIs, CSS inline, no URL off the run folder; an on-screen appendix with every row in sortable tables and links
+to the CSV files and the other figures) and :func:`~songspace.report.paper.paper_html` (a NeurIPS-style paper of
+about a dozen pages whatever the run, that headless Chromium prints to PDF, :mod:`songspace.report.pdf`). The
+interactive latent-space page is :func:`songspace.report.explorer.write_explorer`. The pages are Jinja2 templates
+(``templates/``) that escape every string from the dataset; the files are written through
+:class:`songspace.runfolder.RunFolder`.
 """
 
 from __future__ import annotations

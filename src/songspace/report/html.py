@@ -1,4 +1,11 @@
-"""report.html: one self-contained page that explains a run (figures as data URIs, CSS inline, no script, no URL).
+"""report.html: one page that explains a run, self-contained for what it shows (CSS inline, the headline figures
+as data URIs, no URL off the run folder).
+
+The body gives the headline tables and figures (:mod:`songspace.report.tables`, :mod:`songspace.report.headline`);
+its appendix, on screen only (not printed), holds the full tables, sortable by a click on a column header (the
+page's one script, ``templates/sort.js``, allowed by its hash in the page's Content-Security-Policy), links to the
+CSV files, and the run's other figures as links to ``figures/*.png`` beside the page, not embedded, so the page
+does not grow with the number of methods.
 
 :func:`report_html` takes a :class:`~songspace.runfolder.RunData`, gathers what the page shows and fills the
 template ``templates/report.html.j2``, which escapes every string from the run (titles, labels, notes, the
@@ -8,6 +15,7 @@ analysis, config values). ``analysis.md`` is rendered by markdown-it-py with raw
 from __future__ import annotations
 
 import base64
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -17,9 +25,20 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from songspace.evaluation.registry import as_float
+from songspace.report.findings import find
+from songspace.report.headline import headline_figures
 from songspace.report.method import CLUSTERERS, clusterers, objective_html, representations
-from songspace.report.tables import DAGGER, cell, internal_table, label_tables, other_table, seed_columns, sweep_table
-from songspace.runfolder import Figure, RunData, Table
+from songspace.report.tables import (
+    DAGGER,
+    cell,
+    internal_table,
+    label_tables,
+    other_table,
+    seed_columns,
+    sweep_table,
+)
+from songspace.runfolder import BETA_SWEEP, METRICS, METRICS_SEEDS, Figure, RunData, Table
 from songspace.templating import environment
 
 MAX_CLASSES = 24  # classes listed per label (largest first); the rest are counted
@@ -38,7 +57,10 @@ def data_uri(fig: Figure) -> str:
 
 PAGES = environment("songspace.report")  # report.html.j2, paper.html.j2 and the macros they share
 PAGES.filters["data_uri"] = data_uri
-PAGES.globals["dagger"] = DAGGER
+PAGES.globals.update(dagger=DAGGER, zip=zip)
+# The one script of report.html, and its hash for the page's Content-Security-Policy (no other script may run).
+SORT_JS = PAGES.loader.get_source(PAGES, "sort.js")[0]
+SORT_JS_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SORT_JS.encode("utf-8")).digest()).decode("ascii")
 
 
 def markdown_html(text: str, *, heading_offset: int = 0) -> Markup:
@@ -52,16 +74,19 @@ def markdown_html(text: str, *, heading_offset: int = 0) -> Markup:
 
 @dataclass
 class PlainTable:
-    """A table of text cells: ``rows`` of (text, is_text) pairs, text left-aligned and numbers right."""
+    """A sortable table of text cells: ``rows`` of (text, value) pairs; ``value`` is the number a cell sorts by,
+    None for a text cell (left-aligned; numbers are right-aligned)."""
 
+    key: str
     caption: str
     columns: list[str]
-    rows: list[list[tuple[str, bool]]]
+    rows: list[list[tuple[str, float | None]]]
 
 
-def _plain(table: Table, columns: Sequence[str], caption: str) -> PlainTable:
-    return PlainTable(caption, list(columns), [[(cell(r, c), isinstance(r.get(c), str)) for c in columns]
-                                               for r in table.rows])
+def _plain(key: str, table: Table, columns: Sequence[str], caption: str) -> PlainTable:
+    return PlainTable(key, caption, list(columns),
+                      [[(cell(r, c), None if isinstance(r.get(c), str) else as_float(r.get(c))) for c in columns]
+                       for r in table.rows])
 
 
 def _classes(counts: Counter | None) -> str:
@@ -94,38 +119,50 @@ def _facts(s: dict[str, Any]) -> list[tuple[str, Any]]:
     return facts
 
 
-def _figures(run: RunData) -> list[tuple[str, list[tuple[int, Figure]]]]:
-    """(heading, [(number, figure)]) per kind of figure, the kinds in KIND_TITLES order, then any other."""
-    kinds = dict.fromkeys([k for k in KIND_TITLES if any(f.kind == k for f in run.figures)]
-                          + [f.kind for f in run.figures])
-    groups, n = [], 0
+def _figures(figures: Sequence[Figure], first: int = 1) -> list[tuple[str, list[tuple[int, Figure]]]]:
+    """(heading, [(number, figure)]) per kind of figure, the kinds in KIND_TITLES order, then any other; numbered
+    from ``first``."""
+    kinds = dict.fromkeys([k for k in KIND_TITLES if any(f.kind == k for f in figures)] + [f.kind for f in figures])
+    groups, n = [], first - 1
     for kind in kinds:
-        figs = [f for f in run.figures if f.kind == kind]
+        figs = [f for f in figures if f.kind == kind]
         groups.append((KIND_TITLES.get(kind, kind), list(enumerate(figs, n + 1))))
         n += len(figs)
     return groups
 
 
+def _csv_files(run: RunData) -> list[tuple[str, str]]:
+    """(file, what it holds) for each results CSV in the run folder, for links relative to report.html."""
+    files = ((METRICS, "one row per method: means and standard deviations over seeds"),
+             (METRICS_SEEDS, "one row per method and seed"), (BETA_SWEEP, "the beta-VAE sweep"))
+    return [(name, what) for name, what in files if (run.folder / name).is_file()]
+
+
 def report_html(run: RunData, *, pdf_name: str | None = None) -> str:
     """The whole report page of ``run``. ``pdf_name``: the paper beside it, linked when given."""
     s = run.summary
-    tables = [*label_tables(run), internal_table(run)]
+    f = find(run)
+    headline = [*label_tables(run, headline=True, baselines=f.baseline_names),
+                internal_table(run, own_space=False, headline=True, baselines=f.baseline_names)]
+    full = [*label_tables(run), internal_table(run)]
     if extra := other_table(run):
-        tables.append(extra)
+        full.append(extra)
     notes_cols = [c for c in ("method", "modality", "conditioned_on", "space", "notes") if c in run.metrics.columns]
     noted = Table(run.metrics.columns, [r for r in run.metrics.rows if r.get("notes")])
     params = s.get("cluster_params")
+    shown, rest = headline_figures(run, f)
+    sweep = sweep_table(run)
     return PAGES.get_template("report.html.j2").render(
-        run=run, s=s, pdf_name=pdf_name,
+        run=run, s=s, pdf_name=pdf_name, sort_js=Markup(SORT_JS), sort_js_hash=SORT_JS_HASH,
         classes={lab: _classes(run.class_counts.get(lab)) for lab in run.labels},
         representations=representations(run), objective=Markup(objective_html(run)),
         clusterers=[(c, CLUSTERERS.get(c, "")) for c in clusterers(run)],
         fitted="\n".join(f"{m}: {p}" for m, p in params.items()) if isinstance(params, dict) else "",
-        tables=tables, sweep=sweep_table(run),
-        method_notes=_plain(noted, notes_cols, "Notes per method (metrics.csv).")
+        tables=headline, sweep=sweep, full_tables=list(enumerate(full, len(headline) + (2 if sweep else 1))),
+        method_notes=_plain("notes", noted, notes_cols, "Notes per method (metrics.csv).")
         if "notes" in notes_cols and noted.rows else None,
-        seeds=_plain(run.seeds, seed_columns(run), "One row per method and seed.")
+        seeds=_plain("seeds", run.seeds, seed_columns(run), "One row per method and seed.")
         if run.seeds is not None and run.seeds.rows else None,
-        figures=_figures(run),
+        csv_files=_csv_files(run), figures=_figures(shown), more_figures=_figures(rest, len(shown) + 1),
         analysis=markdown_html(run.analysis_md, heading_offset=2) if run.analysis_md else None,
         notes=s["notes"] if isinstance(s.get("notes"), list) else [], facts=_facts(s))

@@ -5,17 +5,21 @@
 template ``templates/paper.html.j2``, which writes the prose and escapes every string from the run. Its findings
 (abstract, discussion) are written from the numbers by :mod:`songspace.report.findings`; no result is fixed prose.
 Bengali text falls back to an installed Bengali font (Lohit Bengali or Noto Sans Bengali).
+
+The paper stays short whatever the run (about a dozen pages): its tables are the headline rows
+(:mod:`songspace.report.tables`) and its figures the headline ones (:mod:`songspace.report.headline`); the full
+tables and the other figures are in report.html's appendix.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from markupsafe import Markup
 
 from songspace.report.findings import Findings, LabelFinding, find, nmi, verdict
+from songspace.report.headline import headline_figures
 from songspace.report.html import PAGES
 from songspace.report.method import CLUSTERERS, clusterers, objective_html, representations
 from songspace.report.tables import (
@@ -139,32 +143,29 @@ def _setup(run: RunData) -> str:
     return " ".join(out)
 
 
-def _stem(f: Figure) -> str:
-    return f.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+def _png_size(fig: Figure) -> tuple[int, int] | None:
+    """(width, height) in pixels of a PNG figure, from its header; None for another format."""
+    d = fig.data
+    if len(d) < 24 or d[:8] != b"\x89PNG\r\n\x1a\n" or d[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(d[16:20], "big"), int.from_bytes(d[20:24], "big")
 
 
-def _choose_figures(run: RunData, f: Findings) -> tuple[list[Figure], list[Figure]]:
-    """Figures for the Results section (metrics, sweep, the best methods' spaces and compositions,
-    reconstructions, traversals) and the rest, for the appendix."""
-    best_reps = list(dict.fromkeys(str(lf.best.get("representation")) for lf in f.labels))
-    best_methods = {str(lf.best.get("method")) for lf in f.labels}
-
-    def main(fig: Figure) -> bool:
-        stem = _stem(fig)
-        if fig.kind in ("metrics", "beta_sweep", "reconstruction", "traversal"):
-            return True
-        if fig.kind == "embedding":
-            return any(re.fullmatch(rf"{re.escape(rep)}_(tsne|umap)", stem) for rep in best_reps) and \
-                stem.endswith("umap" if not any(x.kind == "embedding" and _stem(x).endswith("tsne")
-                                                for x in run.figures) else "tsne")
-        if fig.kind == "composition":
-            return any(stem == "composition_" + m.replace("+", "_") for m in best_methods)
-        return False
-
-    order = ("metrics", "beta_sweep", "embedding", "composition", "reconstruction", "traversal")
-    chosen = [fig for kind in order for fig in run.figures if fig.kind == kind and main(fig)]
-    rest = [fig for fig in run.figures if fig not in chosen]
-    return chosen, rest
+def figure_rows(figures: list[tuple[int, Figure]]) -> list[list[tuple[int, Figure]]]:
+    """The numbered figures laid out in rows: two narrow ones (at least 3/4 as tall as wide: metric bars,
+    compositions, reconstructions) side by side, each wide one (a latent space, a sweep) alone."""
+    rows: list[list[tuple[int, Figure]]] = []
+    waiting = False  # the last row holds one narrow figure
+    for item in figures:
+        size = _png_size(item[1])
+        narrow = size is not None and size[1] >= 0.75 * size[0]
+        if narrow and waiting:
+            rows[-1].append(item)
+            waiting = False
+        else:
+            rows.append([item])
+            waiting = narrow
+    return rows
 
 
 def _fusion(lf: LabelFinding) -> tuple[dict[str, Any], str] | None:
@@ -190,9 +191,11 @@ def _sweep(f: Findings) -> list[str]:
 def paper_html(run: RunData) -> str:
     """The run's paper as one HTML document, laid out for printing to US letter (see the module docstring)."""
     f = find(run)
-    main_figs, rest = _choose_figures(run, f)
+    main_figs, rest = headline_figures(run, f)
     sweep = sweep_table(run)
-    tables = _number_tables([*label_tables(run), internal_table(run, own_space=False), *([sweep] if sweep else [])])
+    tables = _number_tables([*label_tables(run, headline=True, baselines=f.baseline_names),
+                             internal_table(run, own_space=False, headline=True, baselines=f.baseline_names),
+                             *([sweep] if sweep else [])])
     versions = run.summary.get("versions")
     sample = run.config.get("eval", {}).get("silhouette_sample") if isinstance(run.config.get("eval"), dict) else None
     n = run.summary.get("tracks_used", run.n_tracks)
@@ -206,7 +209,8 @@ def paper_html(run: RunData) -> str:
         seeds=(f"seeds {', '.join(str(x) for x in run.summary['seeds'])}"
                if isinstance(run.summary.get("seeds"), list) and run.summary["seeds"]
                else f"seed {run.summary.get('seed', '?')}"),
-        tables=tables, figures=list(enumerate(main_figs, 1)), appendix=list(enumerate(rest, len(main_figs) + 1)),
+        tables=tables, figures=list(enumerate(main_figs, 1)), figure_rows=figure_rows(list(enumerate(main_figs, 1))),
+        more_figures=len(rest),
         fusion={lf.label: _fusion(lf) for lf in f.labels},
         noisy=[(r, f"{num(r, 'noise_fraction'):.0%}")
                for r in sorted(f.noisy, key=lambda r: -num(r, "noise_fraction"))[:5]],

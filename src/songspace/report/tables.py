@@ -4,12 +4,17 @@ Numbers read ``0.840 ± 0.033`` (mean ± sample standard deviation over seeds; t
 old run folder; ``–`` where the metric is undefined), as the command line prints them. A row whose method was
 trained or conditioned on a label is marked (``†``), its cells against that label are set apart, and they never
 count as the best value of their column: they are not unsupervised results.
+
+Each table comes in two sizes: the *headline* (the paper and the body of report.html: per label each
+representation's best clusterer, at most :data:`HEADLINE_ROWS` of them, the baselines always among them) and the
+*full* table (every row of ``metrics.csv``, in report.html's appendix). Bold marks the best value of a column over
+every row of ``metrics.csv``, so a headline table never calls a value the best that the full table does not.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +36,10 @@ UNDEFINED = "–"
 OTHER_HEADER = {"reconstruction": "Reconstruction", "kl": "KL", "beta": "β", "n_seeds": "Seeds"}
 INTERNAL_OWN = tuple(m.name for m in METRICS if m.kind == "internal")
 INTERNAL_COMMON = tuple(f"{c}{COMMON}" for c in INTERNAL_OWN)
+# Rows of a headline table: a representation's best clusterer each, the best first; more representations than this
+# are left to the full table in report.html (the baselines and the rows given the label are always kept). The label
+# tables share LABEL_ROWS, so that a run with many labels keeps a short paper, down to MIN_ROWS each.
+HEADLINE_ROWS, LABEL_ROWS, MIN_ROWS = 16, 48, 8
 
 
 def _is_count(col: str) -> bool:
@@ -81,6 +90,7 @@ def header(col: str) -> str:
 @dataclass
 class Cell:
     text: str
+    value: float = math.nan  # the mean, the key a sortable table sorts by
     best: bool = False  # the best value of its column among the rows that may compete for it
     given: bool = False  # the method was given this cell's label: not an unsupervised result
 
@@ -91,6 +101,7 @@ class TableRow:
     marked: bool  # conditioned on some label (shown with a dagger)
     cells: list[Cell]
     new_group: bool = False  # first row of a new representation
+    tag: str = ""  # why the row is there, in a headline table ("baseline")
 
 
 @dataclass
@@ -109,20 +120,22 @@ class ResultTable:
     def headers(self) -> list[str]:
         return [header(c) for c in self.columns]
 
+    @property
+    def first_sort(self) -> list[str]:
+        """Per column, the order a first click on its header sorts in: the best values first."""
+        return ["ascending" if lower_is_better(c) else "descending" for c in self.columns]
 
-def _best_index(rows: Sequence[Row], col: str) -> set[int]:
+
+def _best_value(rows: Sequence[Row], col: str) -> float:
+    """The best value of ``col`` among the rows not given its label; NaN when none stands out (fewer than two
+    values, or all equal, or no better direction)."""
     if not has_direction(col):
-        return set()
+        return math.nan
     lab = metric_label(col)
-    scored = [(i, num(r, col)) for i, r in enumerate(rows)
-              if not math.isnan(num(r, col)) and not (lab and lab in conditioned_on(r))]
-    if len(scored) < 2:
-        return set()
-    values = [v for _, v in scored]
-    if min(values) == max(values):
-        return set()  # all equal: nothing stands out
-    best = min(values) if lower_is_better(col) else max(values)
-    return {i for i, v in scored if v == best}
+    values = [num(r, col) for r in rows if not math.isnan(num(r, col)) and not (lab and lab in conditioned_on(r))]
+    if len(values) < 2 or min(values) == max(values):
+        return math.nan
+    return min(values) if lower_is_better(col) else max(values)
 
 
 def footnote(rows: Sequence[Row]) -> str | None:
@@ -141,22 +154,61 @@ def footnote(rows: Sequence[Row]) -> str | None:
 
 
 def build_table(key: str, caption: str, rows: Sequence[Row], columns: Sequence[str],
-                groups: Sequence[tuple[str, int]] | None = None) -> ResultTable:
-    """A :class:`ResultTable` of ``columns`` (those present in the rows) for each row of ``metrics.csv``."""
+                groups: Sequence[tuple[str, int]] | None = None, *, pool: Sequence[Row] | None = None,
+                tags: dict[str, str] | None = None, grouped: bool = True) -> ResultTable:
+    """A :class:`ResultTable` of ``columns`` (those present in the rows), one line per row of ``rows``.
+
+    ``pool``: the rows a column's best value is chosen among (default ``rows``): all of ``metrics.csv`` for a
+    headline table. ``tags``: method -> a word shown beside it ("baseline"). ``grouped``: a rule above each new
+    representation."""
     present = [c for c in columns if any(c in r for r in rows)]
-    best = {c: _best_index(rows, c) for c in present}
+    best = {c: _best_value(rows if pool is None else pool, c) for c in present}
     out = []
     previous = None
-    for i, r in enumerate(rows):
+    for r in rows:
         given = conditioned_on(r)
-        cells = [Cell(pm(r, c), best=i in best[c], given=metric_label(c) in given) for c in present]
+        cells = [Cell(pm(r, c), num(r, c), best=num(r, c) == best[c] and metric_label(c) not in given,
+                      given=metric_label(c) in given) for c in present]
         rep = r.get("representation")
-        out.append(TableRow(str(r.get("method") or ""), bool(given), cells,
-                            new_group=previous is not None and rep != previous))
+        method = str(r.get("method") or "")
+        out.append(TableRow(method, bool(given), cells, new_group=grouped and previous is not None and rep != previous,
+                            tag=(tags or {}).get(method, "")))
         previous = rep
     note = footnote(rows)
     return ResultTable(key, caption, present, list(groups) if groups else [("", len(present))], out,
                        [note] if note else [])
+
+
+def _order(col: str) -> Callable[[Row], tuple[bool, float]]:
+    """A sort key: the best value of ``col`` first, undefined (NaN) last."""
+    low = lower_is_better(col)
+    return lambda r: (math.isnan(num(r, col)), num(r, col) if low else -num(r, col))
+
+
+def representation_best(rows: Sequence[Row], col: str) -> list[Row]:
+    """Each representation's best row by ``col`` (its first row when none has a value), in run order."""
+    families: dict[str, list[Row]] = {}
+    for r in rows:
+        families.setdefault(str(r.get("representation") or r.get("method")), []).append(r)
+    return [min(group, key=_order(col)) for group in families.values()]  # min keeps the first of equals
+
+
+def headline_rows(rows: Sequence[Row], col: str, *, baselines: Collection[str] = (),
+                  limit: int = HEADLINE_ROWS) -> tuple[list[Row], int]:
+    """The rows a headline table of ``col`` shows, and how many representations it leaves out.
+
+    Each representation's best clusterer by ``col`` (:func:`representation_best`), the best first; the rows given
+    ``col``'s label come after the others (they do not compete). Beyond ``limit`` rows the lowest are left out,
+    but never a baseline's nor a given row."""
+    lab = metric_label(col)
+    tops = representation_best(rows, col)
+    free = sorted([r for r in tops if not (lab and lab in conditioned_on(r))], key=_order(col))
+    given = [r for r in tops if lab and lab in conditioned_on(r)]
+    kept = {id(r) for r in free if str(r.get("representation")) in baselines}
+    room = max(limit - len(kept) - len(given), 1)
+    kept |= {id(r) for r in [r for r in free if id(r) not in kept][:room]}
+    shown = [r for r in free if id(r) in kept]
+    return [*shown, *given], len(tops) - len(shown) - len(given)
 
 
 def _spread(run: RunData) -> str:
@@ -165,38 +217,88 @@ def _spread(run: RunData) -> str:
     return f"mean ± std over {n} seeds" if n > 1 and has_std else "one seed" if n == 1 else f"mean over {n} seeds"
 
 
-def label_tables(run: RunData) -> list[ResultTable]:
-    """One table per label: NMI, ARI and purity of every method against it."""
+# A label's columns, in this order in its tables; the headline table shows the first four.
+LABEL_METRICS = ("nmi", "nmi_chance", "ari", "purity", "knn")
+HEADLINE_LABEL_METRICS = LABEL_METRICS[:4]
+
+
+def _label_columns(run: RunData, lab: str, *, headline: bool) -> list[str]:
+    names = HEADLINE_LABEL_METRICS if headline else LABEL_METRICS
+    cols = [f"{name}_{lab}" for name in names]
+    if not headline:  # a newer runner's label metrics too
+        cols += [c for c in run.metrics.columns if metric_label(c) == lab and not c.endswith("_std") and c not in cols]
+    return [c for c in cols if c in run.metrics.columns]
+
+
+def _left_out(hidden: int, total: int) -> str:
+    return (f" The {hidden} representation{'s' if hidden > 1 else ''} ranked lowest {'are' if hidden > 1 else 'is'} "
+            f"left out here; all {total} methods are in report.html's appendix and metrics.csv." if hidden else
+            f" All {total} methods are in report.html's appendix and metrics.csv.")
+
+
+def _tags(rows: Sequence[Row], baselines: Collection[str]) -> dict[str, str]:
+    return {str(r.get("method")): "baseline" for r in rows if str(r.get("representation")) in baselines}
+
+
+def label_tables(run: RunData, *, headline: bool = False, baselines: Collection[str] = ()) -> list[ResultTable]:
+    """One table per label: NMI (and what chance gives it), ARI, purity, 10-NN agreement against it.
+
+    ``headline``: each representation's best clusterer by NMI (:func:`headline_rows`), the best first, at most
+    HEADLINE_ROWS rows (fewer with more than three labels); otherwise every method, in run order, with every column
+    of the label. ``baselines``: representations tagged as such."""
     rows = run.metrics.rows
+    limit = max(MIN_ROWS, min(HEADLINE_ROWS, LABEL_ROWS // max(len(run.labels), 1)))
     out = []
     for lab in run.labels:
-        cols = [f"nmi_{lab}", f"ari_{lab}", f"purity_{lab}"]
-        if not any(c in run.metrics.columns for c in cols):
+        cols = _label_columns(run, lab, headline=headline)
+        if not cols:
             continue
-        out.append(build_table(f"label_{lab}", f"Agreement of each method's clusters with the label {lab} "
-                               f"(evaluation only; {_spread(run)}). Higher is better; best in bold.", rows, cols))
+        chance = " NMI chance: what the same clustering reaches against shuffled labels." \
+            if f"nmi_chance_{lab}" in cols else ""
+        if not headline:
+            out.append(build_table(f"label_{lab}", f"Agreement of each method's clusters with the label {lab} "
+                                   f"(evaluation only; {_spread(run)}). Higher is better; best in bold.{chance}",
+                                   rows, cols))
+            continue
+        shown, hidden = headline_rows(rows, f"nmi_{lab}", baselines=baselines, limit=limit)
+        out.append(build_table(
+            f"label_{lab}", f"Agreement with the label {lab} (evaluation only; {_spread(run)}) of each "
+            f"representation's best clusterer by NMI, the best first. Higher is better; the best of all methods in "
+            f"bold.{chance}{_left_out(hidden, len(rows))}", shown, cols, pool=rows, tags=_tags(shown, baselines),
+            grouped=False))
     return out
 
 
-def internal_table(run: RunData, *, own_space: bool = True) -> ResultTable:
+def internal_table(run: RunData, *, own_space: bool = True, headline: bool = False,
+                   baselines: Collection[str] = ()) -> ResultTable:
     """Internal quality: silhouette, Calinski–Harabasz and Davies–Bouldin in the common space (comparable across
-    methods) and, with ``own_space``, in each method's own space; noise fraction and number of clusters."""
+    methods) and, with ``own_space``, in each method's own space; noise fraction and number of clusters.
+    ``headline``: each representation's best clusterer by common-space silhouette, the best first."""
     cols = [*INTERNAL_COMMON, *(INTERNAL_OWN if own_space else ()), "noise_fraction", "n_clusters"]
     present = [c for c in cols if c in run.metrics.columns]
     groups = [("common space", sum(c in present for c in INTERNAL_COMMON))]
     if own_space:
         groups.append(("own space", sum(c in present for c in INTERNAL_OWN)))
     groups.append(("", sum(c in present for c in ("noise_fraction", "n_clusters"))))
-    return build_table("internal", "Internal quality of each method's clusters (" + _spread(run) + "). The common "
-                       "space is the one every method is also scored in, so its columns compare methods; "
-                       "Davies–Bouldin and noise: lower is better; best in bold.",
-                       run.metrics.rows, present, [g for g in groups if g[1]])
+    groups = [g for g in groups if g[1]]
+    rows = run.metrics.rows
+    what = ("The common space is the one every method is also scored in, so its columns compare methods; "
+            "Davies–Bouldin and noise: lower is better")
+    key = next((c for c in ("silhouette_common", "silhouette") if c in present), None)
+    if not headline or key is None:
+        return build_table("internal", f"Internal quality of each method's clusters ({_spread(run)}). {what}; best "
+                           "in bold.", rows, present, groups)
+    shown, hidden = headline_rows(rows, key, baselines=baselines)
+    return build_table("internal", f"Internal quality ({_spread(run)}) of each representation's best clusterer by "
+                       f"{header(key).lower()}{' in the common space' if key.endswith(COMMON) else ''}, the best "
+                       f"first. {what}; the best of all methods in bold.{_left_out(hidden, len(rows))}",
+                       shown, present, groups, pool=rows, tags=_tags(shown, baselines), grouped=False)
 
 
 def other_table(run: RunData) -> ResultTable | None:
     """Numeric columns of metrics.csv no other table shows (a newer runner's metrics), or None."""
     shown = {*INTERNAL_COMMON, *INTERNAL_OWN, "noise_fraction", "n_clusters", "n_seeds"}
-    shown |= {c for c in run.metrics.columns if metric_label(c) in run.labels}
+    shown |= {c for c in run.metrics.columns if metric_label(c) in run.labels}  # the full label tables
     cols = [c for c in run.metrics.columns if c not in shown and not c.endswith("_std")
             and any(not math.isnan(num(r, c)) for r in run.metrics.rows)
             and not any(isinstance(r.get(c), str) for r in run.metrics.rows)]
@@ -213,9 +315,7 @@ def sweep_table(run: RunData) -> ResultTable | None:
     cols = [c for c in t.columns if c not in ("beta", "n_seeds", "seed") and not c.endswith("_std")]
     rows = [{**r, "method": f"{num(r, 'beta'):g}", "representation": str(num(r, "beta"))} for r in t.rows]
     table = build_table("beta_sweep", "Beta-VAE sweep: validation reconstruction error, KL term and cluster "
-                        f"metrics of its latent per β ({_spread(run)}).", rows, cols)
-    for r in table.rows:
-        r.new_group = False
+                        f"metrics of its latent per β ({_spread(run)}).", rows, cols, grouped=False)
     table.row_header = "β"
     return table
 
