@@ -65,7 +65,7 @@ def main() -> None:
 
     overrides = {"data": str(args.data), "n_seeds": args.seeds, "cluster.k": K, "layout": "folder"}
     if args.method:
-        overrides["methods.representations"] = args.method
+        overrides["representations.names"] = args.method
     if args.clusterer:
         overrides["cluster.algorithms"] = args.clusterer
     cfg = load_config(args.config, **overrides)

@@ -34,7 +34,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = make_dataset(root / "data", n=12)
     cache = (root / "cache").as_posix()
     cfg_path = root / "tiny.toml"
-    cfg_path.write_text(TINY_RUN + f'cache_dir = "{cache}"\n[methods]\nrepresentations = {json.dumps(METHODS)}\n'
+    cfg_path.write_text(TINY_RUN + f'cache_dir = "{cache}"\n[representations]\nnames = {json.dumps(METHODS)}\n'
                         '[model]\nlatent_dim = 3\nhidden_dims = [16]\nchannels = [4, 8]\ntime_frames = 16\n'
                         '[train]\nepochs = 3\nbatch_size = 4\nresume = false\n'
                         f'[cluster]\nalgorithms = {json.dumps(CLUSTERERS)}\nk = 3\n'

@@ -21,8 +21,8 @@ runner = CliRunner()
 
 # Small and fast: short clips, few mels, few epochs, three representations, one clusterer, no UMAP (its JIT
 # warm-up alone takes ~20 s).
-TINY = TINY_RUN + """[methods]
-representations = ["vae", "pca", "features"]
+TINY = TINY_RUN + """[representations]
+names = ["vae", "pca", "features"]
 [model]
 channels = [4, 8]
 time_frames = 16
@@ -211,7 +211,7 @@ def _one_error_line(output: str) -> str:
     (["run", "DATA", "--seeds", "0"], "error: --seeds must be at least 1 (got 0)"),
     (["run", "DATA", "--epochs", "0"], "error: --epochs must be at least 1 (got 0)"),
     (["run", "DATA", "--k", "abc"], "error: --k must be a whole number (got 'abc')"),
-    (["run", "DATA", "-m", "nosuchmethod"], "error: -m/--method must be one of vae, "),
+    (["run", "DATA", "-m", "nosuchmethod"], "error: -r/--representation must be one of vae, "),
     (["run", "DATA", "-c", "x"], "error: -c/--clusterer must be one of kmeans, "),
     (["run", "DATA", "--table", "wide"], "error: --table must be one of headline, full (got 'wide')"),
     (["run", "DATA", "--config", "nosuchlevel"], "error: --config must be a shipped config ("),
@@ -229,7 +229,7 @@ def test_argument_errors_are_one_line_naming_the_option(tmp_path: Path, args: li
     assert res.exit_code == 2, res.output
     line = _one_error_line(res.output)
     assert line.startswith(expected), line
-    if "-m/--method" in line:
+    if "-r/--representation" in line:
         assert all(n in line for n in names()) and "(got 'nosuchmethod')" in line
     if "-c/--clusterer" in line:
         assert all(n in line for n in CLUSTERERS) and "(got 'x')" in line

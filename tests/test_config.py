@@ -131,3 +131,16 @@ def test_shipped_default_config_states_the_real_defaults() -> None:
     # configs/default.toml documents every setting: it must stay equal to the code's defaults.
     shipped = Path(__file__).resolve().parents[1] / "configs" / "default.toml"
     assert load_config(shipped) == RunConfig()
+
+
+def test_old_methods_section_is_read_with_a_warning(tmp_path, caplog) -> None:
+    old = tmp_path / "old.toml"
+    old.write_text('[methods]\nrepresentations = ["pca", "vae"]\nlyrics_weight = 0.5\n', encoding="utf-8")
+    with caplog.at_level("WARNING", logger="songspace"):
+        cfg = load_config(old)
+    assert cfg.representations.names == ["pca", "vae"] and cfg.representations.lyrics_weight == 0.5
+    assert "[methods] is now [representations]" in caplog.text
+    both = tmp_path / "both.toml"
+    both.write_text('[methods]\nrepresentations = ["pca"]\n[representations]\nnames = ["vae"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="keep \\[representations\\] only"):
+        load_config(both)

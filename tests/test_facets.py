@@ -180,6 +180,6 @@ def test_facets_stacks_language_and_style() -> None:
     share = [float(n.split("language ")[1].split("%")[0]) for n in (rep.notes[0], heavy.notes[0])]
     assert share[1] > share[0]
     with pytest.raises(ConfigError, match="style"):
-        load_config(None, **{"methods.params": {"facets": {"style": "facets"}}})
+        load_config(None, **{"representations.params": {"facets": {"style": "facets"}}})
     with pytest.raises(ConfigError, match="style"):
-        load_config(None, **{"methods.params": {"facets": {"style": "nosuchspace"}}})
+        load_config(None, **{"representations.params": {"facets": {"style": "nosuchspace"}}})

@@ -31,8 +31,8 @@ n_seeds = 2
 clip_seconds = 1.5
 n_mels = 32
 workers = 1
-[methods]
-representations = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae",
+[representations]
+names = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae",
                    "cvae", "poe_vae", "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid",
                    "hybrid_features", "naive_hybrid"]
 condition_on = ["language"]

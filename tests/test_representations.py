@@ -36,15 +36,15 @@ def test_every_module_declares_a_consistent_spec() -> None:
 
 def test_config_validation_reads_the_registry() -> None:
     with pytest.raises(ConfigError, match="unknown representation.*nope.*choose from: vae"):
-        load_config(None, **{"methods.representations": ["vae", "nope"]})
+        load_config(None, **{"representations.names": ["vae", "nope"]})
     with pytest.raises(ConfigError, match="not an audio representation"):
-        load_config(None, **{"methods.hybrid_audio": "lyrics"})
+        load_config(None, **{"representations.hybrid_audio": "lyrics"})
     with pytest.raises(ConfigError, match="n_clusters"):
-        load_config(None, **{"methods.params": {"vade": {"n_clusters": 1}}})
+        load_config(None, **{"representations.params": {"vade": {"n_clusters": 1}}})
     with pytest.raises(ConfigError, match="no settings of its own"):
-        load_config(None, **{"methods.params": {"pca": {"x": 1}}})
-    cfg = load_config(None, **{"methods.params": {"n2d": {"n_neighbors": 5}}})
-    assert cfg.methods.params == {"n2d": {"n_neighbors": 5}}
+        load_config(None, **{"representations.params": {"pca": {"x": 1}}})
+    cfg = load_config(None, **{"representations.params": {"n2d": {"n_neighbors": 5}}})
+    assert cfg.representations.params == {"n2d": {"n_neighbors": 5}}
 
 
 def _toy(ctx):
@@ -74,7 +74,7 @@ def test_a_representation_added_in_one_place_reaches_config_metrics_report_and_e
 
     data = make_dataset(tmp_path / "data", n=12)
     cfg_path = tmp_path / "toy.toml"
-    cfg_path.write_text(TINY_RUN + '[methods]\nrepresentations = ["toy_projection", "pca"]\n'
+    cfg_path.write_text(TINY_RUN + '[representations]\nnames = ["toy_projection", "pca"]\n'
                         '[cluster]\nalgorithms = ["kmeans"]\n[plots]\ntsne = false\numap = false\n', encoding="utf-8")
     cfg = load_config(cfg_path, data=str(data), out=str(tmp_path / "runs"))  # validation knows the new name
     result = run_experiment(cfg)

@@ -23,8 +23,8 @@ N_DONE = 4  # files whose features are cached when Ctrl-C comes (a multiple of t
 # One representation without training, one clusterer, no t-SNE or UMAP; one worker, two clips per batch, so the
 # progress callback fires after every second file.
 TINY = TINY_RUN + """batch_size = 2
-[methods]
-representations = ["pca"]
+[representations]
+names = ["pca"]
 [cluster]
 algorithms = ["kmeans"]
 [plots]

@@ -97,7 +97,7 @@ def test_seeds_give_mean_std_and_each_seed_reproduces_in_any_process(tmp_path: P
 def test_hard_level_run_marks_conditioned_rows_and_draws_every_figure(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", n=15)
     cfg = _config(tmp_path, 'experiment = "hard-tiny"\n')
-    text = cfg.read_text() + '\n[methods]\nrepresentations = ["beta_vae", "cvae", "poe_vae", "autoencoder", ' \
+    text = cfg.read_text() + '\n[representations]\nnames = ["beta_vae", "cvae", "poe_vae", "autoencoder", ' \
         '"mfcc_stats", "log_mel_flat", "beta_conv_vae"]\ncondition_on = ["language"]\npoe_labels = ["genre"]\n' \
         'beta_sweep = [1.0, 4.0]\n'
     cfg.write_text(text.replace("[plots]\n", '[plots]\nfigures = "all"\n'))
@@ -128,7 +128,7 @@ def test_hard_level_run_marks_conditioned_rows_and_draws_every_figure(tmp_path: 
 def test_missing_condition_column_is_a_clear_error(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", n=9)
     cfg = _config(tmp_path)
-    cfg.write_text(cfg.read_text() + '\n[methods]\nrepresentations = ["cvae"]\ncondition_on = ["mood"]\n')
+    cfg.write_text(cfg.read_text() + '\n[representations]\nnames = ["cvae"]\ncondition_on = ["mood"]\n')
     res = runner.invoke(app, ["run", str(data), "--config", str(cfg), "--out", str(tmp_path / "runs")])
     assert res.exit_code == 2 and "condition_on" in res.output and "mood" in res.output
 
@@ -144,7 +144,7 @@ def test_shipped_experiment_configs_load_by_name_and_path(level: str) -> None:
 def test_experiment_command_runs_a_config_on_a_folder(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", n=9)
     cfg = _config(tmp_path, 'experiment = "mini"\n')
-    cfg.write_text(cfg.read_text() + '\n[methods]\nrepresentations = ["pca"]\n')
+    cfg.write_text(cfg.read_text() + '\n[representations]\nnames = ["pca"]\n')
     res = runner.invoke(app, ["experiment", str(cfg), "--data", str(data), "--out", str(tmp_path / "runs"),
                               "--no-report"])
     assert res.exit_code == 0, res.output

@@ -103,7 +103,7 @@ def _interrupted() -> typer.Exit:
 
 
 def _param_name(param: Any) -> str:
-    """How an option reads as typed: ``-m/--method``, ``--k``; an argument as ``DATA_DIR``."""
+    """How an option reads as typed: ``-r/--representation``, ``--k``; an argument as ``DATA_DIR``."""
     if getattr(param, "param_type_name", "") == "argument":
         return str(param.name or "").upper()
     return "/".join(sorted(getattr(param, "opts", []), key=len))
@@ -218,7 +218,7 @@ def _load(config: Path | str | None, given: dict[str, tuple[str, Any]]) -> Any:
 
 
 def _representation_names() -> list[str]:
-    """The valid ``-m/--method`` values: the representation registry's names."""
+    """The valid ``-r/--representation`` values: the representation registry's names."""
     from songspace import representations
 
     return representations.names()
@@ -352,8 +352,10 @@ def run(
     out: Annotated[Path | None, typer.Option(help="folder that receives the run folder")] = None,
     layout: Annotated[str | None, typer.Option(help="dataset layout: auto, folder, gtzan, fma, jamendo, mir1k, "
                                                     "lyrics_csv")] = None,
-    method: Annotated[list[str] | None, typer.Option("--method", "-m", help="representation to learn "
-                                                     "(repeatable; default: see configs/default.toml)")] = None,
+    representation: Annotated[list[str] | None, typer.Option(
+        "--representation", "-r", "--method", "-m",
+        help="representation to learn (repeatable; default: see configs/default.toml); -m/--method is its old "
+             "name")] = None,
     clusterer: Annotated[list[str] | None, typer.Option("--clusterer", "-c", help="clusterer (repeatable; "
                                                         "default: all six)")] = None,
     epochs: Annotated[int | None, typer.Option(help="maximum training epochs")] = None,
@@ -371,7 +373,7 @@ def run(
     """Cluster a dataset folder and write a new run folder with metrics, assignments, latents, figures and a report."""
     _setup_logging(verbose)
     _check_choices("--table", [table], [v.value for v in TableView])
-    _check_choices("-m/--method", method, _representation_names())
+    _check_choices("-r/--representation", representation, _representation_names())
     if clusterer:
         _check_choices("-c/--clusterer", clusterer, _clusterer_names())
     _check_config("--config", config)
@@ -379,7 +381,8 @@ def run(
         "data": ("DATA_DIR", str(data_dir)), "seed": ("--seed", seed), "labels": ("--label", label or None),
         "out": ("--out", str(out) if out else None), "layout": ("--layout", layout), "n_seeds": ("--seeds", seeds),
         "cluster.k": ("--k", k), "train.epochs": ("--epochs", epochs), "train.workers": ("--workers", workers),
-        "features.scheduler": ("--scheduler", scheduler), "methods.representations": ("-m/--method", method or None),
+        "features.scheduler": ("--scheduler", scheduler),
+        "representations.names": ("-r/--representation", representation or None),
         "cluster.algorithms": ("-c/--clusterer", clusterer or None)})
     try:
         _run_and_report(cfg, TableView(table), report)

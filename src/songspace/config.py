@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -212,14 +213,15 @@ class ModelConfig(Section):
     capacity_epochs: int = Field(100, gt=0)  # epochs over which C rises from 0 to capacity_max
 
 
-class MethodsConfig(Section):
-    """Which representations a run learns and compares; each is clustered by every ``cluster.algorithms``.
+class RepresentationsConfig(Section):
+    """Which representations a run learns and compares (``names``), and their settings; each is clustered by every
+    ``cluster.algorithms``, and a representation with a clusterer is a *method* (a row of metrics.csv).
 
     The names are those of the registry (:mod:`songspace.representations`, one module each, described in
     ``configs/default.toml``). Lyrics representations are skipped, with a note, when no track has lyrics.
     """
 
-    representations: list[str] = Field(default_factory=lambda: _representations().default_names())
+    names: list[str] = Field(default_factory=lambda: _representations().default_names())
     hybrid_audio: str = "vae"  # the audio representation that ``hybrid`` fuses with the lyrics
     lyrics_weight: float = Field(1.0, ge=0)  # lyrics block against the audio block (1 = equal total variance)
     lyrics_components: int = Field(32, gt=0)  # SVD dimensions of the lyrics TF-IDF
@@ -231,10 +233,10 @@ class MethodsConfig(Section):
     poe_labels: list[str] = ["genre"]
     # Betas of the Beta-VAE sweep (beta_sweep.csv, figures/beta_sweep.png); [] = no sweep.
     beta_sweep: list[float] = []
-    # A representation's own settings, [methods.params.<name>], checked against the parameters it declares.
+    # A representation's own settings, [representations.params.<name>], checked against the parameters it declares.
     params: dict[str, dict[str, Any]] = {}
 
-    @field_validator("representations")
+    @field_validator("names")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
         known = _representations().names()
@@ -263,7 +265,7 @@ class MethodsConfig(Section):
                 raise ValueError(f"params for unknown representation {name!r}; choose from: {', '.join(reg.names())}")
             spec = reg.get(name)
             if spec.params is None:
-                raise ValueError(f"{name} has no settings of its own; remove [methods.params.{name}]")
+                raise ValueError(f"{name} has no settings of its own; remove [representations.params.{name}]")
             spec.params.model_validate(settings)  # its errors name the setting and the allowed range
         return value
 
@@ -352,6 +354,27 @@ class PlotConfig(Section):
 class RunConfig(Section):
     """Everything one run needs. ``labels`` = None means every label column found in the metadata."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_methods(cls, data: Any) -> Any:
+        """``[methods]`` (with ``representations = [...]``) is the old name of ``[representations]`` (with
+        ``names = [...]``): still read, with a warning, until the next release."""
+        if not isinstance(data, dict) or "methods" not in data:
+            return data
+        data = dict(data)
+        old = dict(data.pop("methods") or {})
+        if "representations" in old:
+            old["names"] = old.pop("representations")
+        new = data.get("representations")
+        if isinstance(new, dict) and set(new) & set(old):
+            raise ValueError(f"both [methods] (the old name) and [representations] set {sorted(set(new) & set(old))}; "
+                             "keep [representations] only")
+        data["representations"] = {**old, **(new if isinstance(new, dict) else {})}
+        logging.getLogger("songspace").warning(
+            "config: [methods] is now [representations] and its 'representations' list is 'names'; the old names "
+            "are read until the next release")
+        return data
+
     experiment: str = ""  # a short name shown in tables and reports ("hard"); default: the dataset folder name
     title: str = ""  # the report's title; default: made from the experiment and the dataset
     data: str = ""
@@ -363,7 +386,7 @@ class RunConfig(Section):
     labels: list[str] | None = None
     max_labels: int = Field(8, ge=1)  # label columns scored at most (the first found, `labels` first); others listed
     features: FeatureConfig = Field(default_factory=FeatureConfig)
-    methods: MethodsConfig = Field(default_factory=MethodsConfig)
+    representations: RepresentationsConfig = Field(default_factory=RepresentationsConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)

@@ -51,7 +51,7 @@ class SeedOutcome:
 
     seed: int
     rows: list[dict[str, Any]]  # one per representation x clusterer, with a "seed" column
-    sweep: list[dict[str, Any]]  # one per beta of methods.beta_sweep
+    sweep: list[dict[str, Any]]  # one per beta of representations.beta_sweep
     notes: list[str]
     train_seconds: dict[str, float]
     reps: list[Representation] | None = None
@@ -94,12 +94,12 @@ def cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: in
 
 def beta_sweep(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels: dict[str, list[str]],
                learned: Sequence[Representation] = ()) -> list[dict[str, Any]]:
-    """Train ``beta_vae`` once per beta of ``methods.beta_sweep`` and measure the trade-off: the validation
+    """Train ``beta_vae`` once per beta of ``representations.beta_sweep`` and measure the trade-off: the validation
     reconstruction error and KL at the kept epoch, and the K-Means clustering of its latent scored as usual.
     A ``beta_vae`` among ``learned`` (same seed, same settings) stands for its own beta instead of a retraining."""
     rows = []
     trained = next((r for r in learned if r.name == "beta_vae"), None)
-    for beta in cfg.methods.beta_sweep:
+    for beta in cfg.representations.beta_sweep:
         c = cfg.model_copy(deep=True)
         c.model.beta_vae = float(beta)
         reuse = trained is not None and float(beta) == cfg.model.beta_vae
@@ -132,7 +132,7 @@ def run_seed(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels:
             results.append(result)
             if progress:
                 progress("cluster", j + 1, len(todo))
-        sweep = beta_sweep(cfg, inputs, k, common, labels, reps) if cfg.methods.beta_sweep else []
+        sweep = beta_sweep(cfg, inputs, k, common, labels, reps) if cfg.representations.beta_sweep else []
     rows = [{**r.row, "seed": cfg.seed} for r in results]
     seconds = {r.name: round(r.history.seconds, 2) for r in reps if r.history is not None}
     return SeedOutcome(cfg.seed, rows, sweep, notes, seconds, reps if keep else None, results if keep else None)

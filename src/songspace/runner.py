@@ -219,7 +219,7 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dic
     run.write_csv(METRICS, rows, agg_columns)
     run.write_csv(METRICS_SEEDS, seed_rows, ["seed", *columns])
     sweep = []
-    if cfg.methods.beta_sweep:
+    if cfg.representations.beta_sweep:
         sweep_seed_rows = sorted((r for o in outcomes for r in o.sweep), key=lambda r: (r["beta"], r["seed"]))
         sweep_numeric = [c for c in sweep_seed_rows[0] if c not in ("beta", "seed")] if sweep_seed_rows else []
         sweep = aggregate_seeds(sweep_seed_rows, sweep_numeric, key="beta")
@@ -283,21 +283,21 @@ def _conditions(cfg: RunConfig, manifest: Manifest) -> tuple[RunConfig, dict[str
     (cvae), else it is left out, noted (poe_vae)."""
     notes: list[str] = []
     wanted: list[str] = []
-    for name in cfg.methods.representations:
+    for name in cfg.representations.names:
         spec = registry.get(name)
         if spec.conditioned_by is None:
             continue
         key = spec.conditioned_by
-        given = list(getattr(cfg.methods, key))
+        given = list(getattr(cfg.representations, key))
         absent = [c for c in given if c not in manifest.label_columns]
         if absent and spec.conditions_required:
-            raise ConfigError(f"methods.{key} names {absent}, not label columns of {manifest.root} "
+            raise ConfigError(f"representations.{key} names {absent}, not label columns of {manifest.root} "
                               f"(found: {', '.join(manifest.label_columns) or 'none'}).")
         if absent:
             notes.append(f"{name}: no label column {', '.join(absent)} in this dataset; modalities without it")
             cfg = cfg.model_copy(deep=True)
-            setattr(cfg.methods, key, [c for c in given if c not in absent])
-        wanted += getattr(cfg.methods, key)
+            setattr(cfg.representations, key, [c for c in given if c not in absent])
+        wanted += getattr(cfg.representations, key)
     return cfg, {c: manifest.labels(c) for c in dict.fromkeys(wanted)}, notes
 
 
@@ -313,7 +313,7 @@ def _lyrics(cfg: RunConfig, manifest: Manifest) -> TextFeatureSet | None:
     The texts are ``Track.lyrics_text``, decoded once by the dataset reader; its lyrics problems are already in
     ``manifest.problems``. No file is read here.
     """
-    if not any(registry.get(m).needs_lyrics or registry.get(m).reads_lyrics for m in cfg.methods.representations):
+    if not any(registry.get(m).needs_lyrics or registry.get(m).reads_lyrics for m in cfg.representations.names):
         return None
     texts = [tr.lyrics_text for tr in manifest.tracks]
     if not any(texts):
@@ -321,7 +321,7 @@ def _lyrics(cfg: RunConfig, manifest: Manifest) -> TextFeatureSet | None:
         return None
     # Seed 0 whatever the run's seed: lyrics features are features, like the audio ones, so that seed s of a run
     # of several seeds gives the same numbers as a run of seed s alone.
-    return lyrics_features(texts, n_components=cfg.methods.lyrics_components, seed=0)
+    return lyrics_features(texts, n_components=cfg.representations.lyrics_components, seed=0)
 
 
 def _write_assignments(run: RunFolder, manifest: Manifest, results: list[MethodResult],

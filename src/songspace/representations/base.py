@@ -115,10 +115,10 @@ class Context:
         return self.learned[name]
 
     def params(self, name: str) -> Any:
-        """The representation's own settings (``[methods.params.<name>]`` over its defaults)."""
+        """The representation's own settings (``[representations.params.<name>]`` over its defaults)."""
         spec = get(name)
         assert spec.params is not None, f"{name} declares no params"
-        return spec.params.model_validate(self.cfg.methods.params.get(name, {}))
+        return spec.params.model_validate(self.cfg.representations.params.get(name, {}))
 
     def train_model(self, name: str, dataset: RowDataset, *, model: str | None = None,
                     **model_kwargs: Any) -> tuple[VAE, History, np.ndarray]:
@@ -210,22 +210,22 @@ def learn(name: str, inputs: Inputs, cfg: RunConfig, learned: dict[str, Represen
 
 def learn_all(inputs: Inputs, cfg: RunConfig, *, progress: TrainProgress | None = None,
               k: int | None = None) -> tuple[list[Representation], list[str]]:
-    """Every representation of ``cfg.methods.representations`` that the inputs allow, in that order, and
+    """Every representation of ``cfg.representations.names`` that the inputs allow, in that order, and
     notes on those skipped (lyrics methods when no track has lyrics, conditioned ones given no label)."""
     learned: dict[str, Representation] = {}
     skipped: list[str] = []
     notes: list[str] = []
-    for name in cfg.methods.representations:
+    for name in cfg.representations.names:
         spec = get(name)
         if spec.needs_lyrics and (inputs.lyrics is None or not inputs.lyrics.present.any()):
             skipped.append(name)
             continue
-        if spec.conditions_required and not getattr(cfg.methods, spec.conditioned_by or "", None):
+        if spec.conditions_required and not getattr(cfg.representations, spec.conditioned_by or "", None):
             notes.append(f"{name} skipped: methods.{spec.conditioned_by} names no label column to condition on")
             continue
         if name not in learned:
             learned[name] = learn(name, inputs, cfg, learned, progress=progress, k=k)
-    order = [n for n in cfg.methods.representations if n in learned]
+    order = [n for n in cfg.representations.names if n in learned]
     order += [n for n in learned if n not in order]  # an audio latent learned only for a fusion
     if skipped:
         notes.append(f"no track has lyrics: {', '.join(skipped)} skipped; audio representations only")

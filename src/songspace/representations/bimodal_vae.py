@@ -16,7 +16,7 @@ def build(ctx):
     X = np.concatenate([ctx.inputs.standardised_stats(), block, present], axis=1)
     model, hist, Z = ctx.train_model(SPEC.name, RowDataset(X), **vae_kwargs(ctx.cfg, SPEC.kl_beta),
                                      hidden_dims=ctx.cfg.model.hidden_dims, lyrics_dim=block.shape[1],
-                                     lyrics_weight=ctx.cfg.methods.lyrics_weight)
+                                     lyrics_weight=ctx.cfg.representations.lyrics_weight)
     return Representation(SPEC.name, BOTH, Z, f"audio + lyrics VAE posterior means ({ctx.cfg.model.latent_dim}-d)",
                           True, None, model, hist, RowDataset(X))
 

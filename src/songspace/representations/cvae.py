@@ -1,4 +1,4 @@
-"""``cvae``: a conditional VAE on the statistics, given the one-hot label columns of ``methods.condition_on``.
+"""``cvae``: a conditional VAE on the statistics, given the one-hot label columns of ``representations.condition_on``.
 
 Its latent is meant to hold what the labels do not; its scores against those labels are not unsupervised.
 """
@@ -15,9 +15,9 @@ def build(ctx):
     from songspace.representations.base import Representation, vae_kwargs
     from songspace.training import RowDataset
 
-    given_on = list(ctx.cfg.methods.condition_on)
+    given_on = list(ctx.cfg.representations.condition_on)
     if not given_on:
-        raise ValueError("cvae needs methods.condition_on (the label columns it is conditioned on)")
+        raise ValueError("cvae needs representations.condition_on (the label columns it is conditioned on)")
     C = np.concatenate([one_hot(ctx.inputs.conditions[c])[0] for c in given_on], axis=1)
     X = np.concatenate([ctx.inputs.standardised_stats(), C], axis=1)
     model, hist, Z = ctx.train_model(SPEC.name, RowDataset(X), **vae_kwargs(ctx.cfg, SPEC.kl_beta),

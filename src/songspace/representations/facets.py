@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class FacetsParams(BaseModel):
-    """``[methods.params.facets]``."""
+    """``[representations.params.facets]``."""
 
     model_config = ConfigDict(extra="forbid")
 

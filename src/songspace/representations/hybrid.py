@@ -1,4 +1,4 @@
-"""``hybrid``: the ``methods.hybrid_audio`` representation beside the lyrics, block-scaled and weighted."""
+"""``hybrid``: the ``representations.hybrid_audio`` representation beside the lyrics, block-scaled and weighted."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ def build(ctx):
     from songspace.fusion import Block, fuse, variance_shares
     from songspace.representations.base import Representation, shares_note
 
-    audio_name = ctx.cfg.methods.hybrid_audio
+    audio_name = ctx.cfg.representations.hybrid_audio
     lyr = ctx.inputs.lyrics
     blocks = [Block("audio", ctx.need(audio_name).latent), Block("lyrics", ctx.inputs.lyrics_block(), lyr.present)]
-    weights = [1.0, ctx.cfg.methods.lyrics_weight]
+    weights = [1.0, ctx.cfg.representations.lyrics_weight]
     X = fuse(blocks, weights)
     return Representation(SPEC.name, BOTH, X, f"{audio_name} latent + lyrics, block-scaled, lyrics weight "
-                          f"{ctx.cfg.methods.lyrics_weight:g} ({X.shape[1]}-d)", False,
+                          f"{ctx.cfg.representations.lyrics_weight:g} ({X.shape[1]}-d)", False,
                           notes=[shares_note(variance_shares(blocks, weights))])
 
 

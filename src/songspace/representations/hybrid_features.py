@@ -11,7 +11,7 @@ def build(ctx):
 
     lyr = ctx.inputs.lyrics
     blocks = [Block("audio", ctx.inputs.standardised_stats()), Block("lyrics", ctx.inputs.lyrics_block(), lyr.present)]
-    weights = [1.0, ctx.cfg.methods.lyrics_weight]
+    weights = [1.0, ctx.cfg.representations.lyrics_weight]
     X = fuse(blocks, weights)
     return Representation(SPEC.name, BOTH, X, f"statistics + lyrics, block-scaled ({X.shape[1]}-d)",
                           notes=[shares_note(variance_shares(blocks, weights))])

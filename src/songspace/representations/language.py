@@ -48,7 +48,7 @@ VOCAL_BATCH = 64  # log-mel rows read at a time (a memmap stays on disk)
 
 
 class LanguageParams(BaseModel):
-    """``[methods.params.language]``."""
+    """``[representations.params.language]``."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,5 +1,5 @@
 """``poe_vae``: a product-of-experts VAE over audio, lyrics (when any track has them) and the label columns of
-``methods.poe_labels``, any of them missing per track; scores against those labels are not unsupervised."""
+``representations.poe_labels``, any of them missing per track; scores against those labels are not unsupervised."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def build(ctx):
     if inputs.lyrics is not None and inputs.lyrics.present.any():
         blocks["lyrics"], present["lyrics"] = inputs.lyrics_block(), inputs.lyrics.present.astype(bool)
     categorical = []
-    for label in cfg.methods.poe_labels:
+    for label in cfg.representations.poe_labels:
         onehot, _classes = one_hot(inputs.conditions[label])
         blocks[label], present[label] = onehot, onehot.any(axis=1)
         categorical.append(label)

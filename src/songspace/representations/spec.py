@@ -30,7 +30,7 @@ MODALITIES = (AUDIO, LYRICS, BOTH, CONDITIONED)
 class RepresentationSpec:
     """One way of turning tracks into vectors before they are clustered.
 
-    name : the name used in configs (``[methods] representations``), on the command line (``-m``), in
+    name : the name used in configs (``[representations] names``), on the command line (``-m``), in
         ``metrics.csv`` and in the report.
     modality : what it reads: ``audio``, ``lyrics``, ``audio+lyrics`` or ``conditioned`` (given labels).
     description : one line for the report's method section.
@@ -42,15 +42,15 @@ class RepresentationSpec:
     traversal : draw latent traversals (disentangling models).
     needs_lyrics : skipped, with a note, when no track has lyrics.
     reads_lyrics : reads lyrics where there are any (needs_lyrics implies it).
-    conditioned_by : the ``[methods]`` key listing the label columns it is given; its scores against them are not
-        unsupervised.
+    conditioned_by : the ``[representations]`` key listing the label columns it is given; its scores against them are
+        not unsupervised.
     conditions_required : the run stops when a ``conditioned_by`` column is missing (else it is dropped, noted);
         with none configured the representation is skipped, noted.
     kl_beta : which ``[model]`` weight its KL term uses (``beta`` or ``beta_vae``), for the report's objective;
         None: no KL term.
     objective_note : a sentence (HTML) on its objective for the report, ``{cite}`` standing for ``cite`` below.
     cite : the reference of that sentence: (key, in-text form, full entry), HTML.
-    params : its own settings (a pydantic model with defaults), read from ``[methods.params.<name>]``.
+    params : its own settings (a pydantic model with defaults), read from ``[representations.params.<name>]``.
     default : one of the representations a plain ``songspace run`` compares.
     save_state : ``save_state(rep, inputs) -> dict[str, np.ndarray]``, the fitted arrays (scalers, projections)
         that turn new tracks into this representation, given the run's first-seed representation and its inputs;
