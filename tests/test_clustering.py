@@ -12,6 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from songspace.clustering import (
     CLUSTERERS,
+    DEGENERATE,
     DENSITY,
     agglomerative_ward,
     choose_k,
@@ -20,16 +21,19 @@ from songspace.clustering import (
     dbscan,
     default_min_cluster_size,
     default_min_samples,
+    gaussian_null_pvalue,
     gmm,
     hdbscan,
     k_distances,
     kmeans,
     knee,
     knee_eps,
+    umap_reduce,
 )
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.evaluation import score_clustering
+from songspace.evaluation.analysis import analyse
 from songspace.evaluation.metrics import purity, undefined_reason
 
 N, D, K, LATENT = 160, 8, 4, 3
@@ -71,7 +75,7 @@ NAMES = list(CLUSTERERS)
 def test_registry_names() -> None:
     assert NAMES == ["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
     assert set(DENSITY) <= set(NAMES)
-    assert clusterer_options("dbscan") == ("eps", "min_samples", "sample_size")
+    assert clusterer_options("dbscan") == ("eps", "min_samples", "umap_components", "sample_size")
     assert all("sample_size" in clusterer_options(name) for name in NAMES)
     assert "n_init" in clusterer_options("kmeans") and "n_init" in clusterer_options("gmm")
 
@@ -141,8 +145,11 @@ def test_default_min_samples_and_cluster_size() -> None:
     assert default_min_samples(100_000, 79) == 100  # capped
     assert default_min_samples(20, 8) == 4  # n / 10 = 2 -> at least 4
     assert default_min_samples(3, 8) == 3  # never more than n
-    assert default_min_cluster_size(100_000, 32) == 1000  # 1 % of the collection
-    assert default_min_cluster_size(160, 16) == 16  # not below min_samples
+    # Replaced rule (was 1 % of n, at least min_samples): half a group at k_max = 12 equal groups, at least 5.
+    assert default_min_cluster_size(400) == 17
+    assert default_min_cluster_size(20_000) == 833
+    assert default_min_cluster_size(400, k_max=4) == 50
+    assert default_min_cluster_size(40) == 5 and default_min_cluster_size(3) == 3  # at least 5, never above n
 
 
 def test_dbscan_knee_eps_separates_the_blobs(blobs) -> None:
@@ -301,3 +308,123 @@ def test_degenerate_inputs(name: str) -> None:
     # Two points: whatever comes out is a valid labelling.
     two = cluster(name, np.array([[0.0, 0.0], [5.0, 5.0]]), 2)
     assert two.labels.shape == (2,) and set(two.labels.tolist()) <= {-1, 0, 1}
+
+
+# --- density on a UMAP reduction: clusters where there are groups, a note where there are none ------------------
+
+
+def _degenerate(notes: str) -> list[str]:
+    return [n for n in notes.split("; ") if n.startswith(DEGENERATE)]
+
+
+@pytest.fixture(scope="module", params=[16, 80])
+def wide_blobs(request) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Five well-separated blobs of 60 points in 16-d and in 80-d, and their centres."""
+    X, y, centres = make_blobs(n_samples=300, centers=5, n_features=request.param, cluster_std=1.0,
+                               center_box=(-10, 10), random_state=2, return_centers=True)
+    return X.astype(np.float32), y, centres
+
+
+@pytest.mark.parametrize("name", DENSITY)
+def test_density_finds_separated_blobs_on_a_umap_reduction(wide_blobs, name: str) -> None:
+    X, y, centres = wide_blobs
+    res = cluster(name, X, None, seed=0)
+    assert res.params["reduction"] == "umap" and res.params["umap_components"] == 8
+    assert res.params["reduced_from"] == X.shape[1] and f"{X.shape[1]} dimensions to 8" in res.notes
+    assert adjusted_rand_score(y, res.labels) > 0.9 and res.n_clusters == 5
+    assert res.noise_fraction < 0.05 and not _degenerate(res.notes)
+    if name == "hdbscan":
+        assert res.params["structure_p"] == 0.05 and not res.params["single_cluster_allowed"]
+    # New points near each centre: the fitted UMAP places them, and they join that blob's cluster.
+    near = centres + np.random.default_rng(1).normal(0, 0.5, centres.shape)
+    expected = [np.bincount(res.labels[y == c][res.labels[y == c] >= 0]).argmax() for c in range(5)]
+    assert res.model.predict(near.astype(np.float32)).tolist() == expected
+    # UMAP's transform would put a far-away point among its nearest fitted ones: it is noise, outside the data.
+    assert res.model.predict(X.max(0, keepdims=True) + 100.0).tolist() == [-1]
+
+
+def test_density_same_seed_same_labels_even_without_the_cache(wide_blobs) -> None:
+    from songspace import clustering
+
+    X, _, _ = wide_blobs
+    first = [cluster(name, X, None, seed=5) for name in DENSITY]
+    clustering._REDUCED.clear()  # the reduction is computed again, not read from the cache
+    again = [cluster(name, X.copy(), None, seed=5) for name in DENSITY]
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(a.labels, b.labels) and a.params == b.params and a.notes == b.notes
+
+
+def test_umap_reduce_is_cached_by_content_and_seed() -> None:
+    X = np.random.default_rng(0).normal(size=(60, 12)).astype(np.float32)
+    Z, reducer = umap_reduce(X, 4, seed=0)
+    assert Z.shape == (60, 4) and not Z.flags.writeable
+    again, same = umap_reduce(X.copy(), 4, seed=0)  # another array with the same bytes: the cached result
+    assert again is Z and same is reducer
+    assert umap_reduce(X, 4, seed=1)[0] is not Z and umap_reduce(X, 3, seed=0)[0].shape == (60, 3)
+
+
+@pytest.mark.parametrize("d", [16, 80])
+@pytest.mark.parametrize("name", DENSITY)
+def test_single_gaussian_blob_is_one_cluster_with_a_note(name: str, d: int) -> None:
+    X = np.random.default_rng(3).normal(size=(300, d)).astype(np.float32)
+    res = cluster(name, X, None, seed=0)
+    assert res.n_clusters <= 1
+    why = _degenerate(res.notes)
+    assert why and why[0].startswith("one cluster:" if res.n_clusters == 1 else "no cluster:")
+    assert "no dense separated groups" in res.notes or "no density gap" in res.notes
+    if name == "hdbscan":  # UMAP tore the blob into clumps; the structure test saw no more than one Gaussian's
+        assert res.params["clusters_before_test"] >= 2 and res.params["structure_p"] > 0.05
+        assert res.params["single_cluster_allowed"]
+
+
+def test_gaussian_null_pvalue_separates_groups_from_one_blob() -> None:
+    rng = np.random.default_rng(0)
+    X, _ = make_blobs(n_samples=200, centers=4, n_features=10, cluster_std=1.5, center_box=(-6, 6), random_state=0)
+    assert gaussian_null_pvalue(X, 4, seed=0) == 0.05  # below every one of the 19 Gaussian draws
+    assert gaussian_null_pvalue(rng.normal(size=(200, 10)), 4, seed=0) > 0.1
+    assert gaussian_null_pvalue(rng.standard_t(3, size=(200, 10)), 4, seed=0) > 0.1  # heavy tails are no groups
+    assert gaussian_null_pvalue(X, 1) == 1.0
+
+
+def test_no_reduction_when_asked_or_in_few_dimensions(blobs) -> None:
+    X, y = blobs  # 8-d: no more dimensions than the reduction would keep
+    assert dbscan(X).params["reduction"] == "none" and "UMAP" not in dbscan(X).notes
+    wide = np.hstack([X, X])  # 16-d, but reduction switched off
+    res = hdbscan(wide, umap_components=0)
+    assert res.params["reduction"] == "none" and adjusted_rand_score(y, res.labels) > 0.9
+    with pytest.raises(ConfigError, match="umap_components = -1"):
+        dbscan(wide, umap_components=-1)
+    few = np.random.default_rng(0).normal(size=(30, 40))  # no more points than a UMAP neighbourhood
+    assert hdbscan(few).params["reduction"] == "none" and "too few points (30)" in hdbscan(few).notes
+
+
+def test_hdbscan_on_a_sample_places_the_rest_with_the_fitted_umap(wide_blobs) -> None:
+    X, y, _ = wide_blobs
+    h = hdbscan(X, seed=0, sample_size=150)
+    assert h.sample_size == 150 and h.params["fitted_on"] == 150 and h.params["reduction"] == "umap"
+    assert h.n_clusters == 5 and adjusted_rand_score(y, h.labels) > 0.9 and h.noise_fraction < 0.05
+
+
+def test_a_given_eps_that_joins_everything_says_so(blobs) -> None:
+    X, _ = blobs
+    res = dbscan(X, eps=100.0)
+    assert res.n_clusters == 1 and _degenerate(res.notes)[0].startswith("one cluster: the given eps")
+    none = dbscan(X, eps=1e-6)
+    assert [n.split(":")[0] for n in _degenerate(none.notes)] == ["no cluster", "most tracks noise"]
+
+
+def test_analysis_names_degenerate_density_rows_with_the_reason() -> None:
+    blob = np.random.default_rng(3).normal(size=(300, 16)).astype(np.float32)
+    res = dbscan(blob)
+    row = {"method": "vae+dbscan", "representation": "vae", "clusterer": "dbscan", "modality": "audio",
+           "nmi_genre": 0.0, "n_clusters": res.n_clusters, "noise_fraction": res.noise_fraction, "notes": res.notes}
+    fine = {**row, "method": "vae+hdbscan", "clusterer": "hdbscan", "n_clusters": 5, "noise_fraction": 0.1,
+            "notes": "density method: k ignored"}
+    text = analyse([row, fine], ["genre"], n_tracks=300)
+    noise = text[text.index("## Noise"):]
+    reason = _degenerate(res.notes)[0].split(":", 1)[1].strip()
+    assert f"**vae+dbscan** found one cluster and left {res.noise_fraction:.0%} of the tracks as noise. " \
+           f"Why: {reason}" in noise
+    assert "vae+hdbscan left 10% of the tracks as noise" in noise and "**vae+hdbscan**" not in noise
+    silent = {**row, "notes": ""}  # one cluster, and nothing says why: the analysis says that too
+    assert "Why: no reason recorded" in analyse([silent], ["genre"], n_tracks=300)

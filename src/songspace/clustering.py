@@ -14,15 +14,20 @@ name                       what; time for 100k points in 16-d / 79-d (2 shared c
                            need 40 GB), so above ``sample_size`` (10,000) the tree is built on a seeded
                            sample and every other point joins the nearest cluster centroid. 13 s / 21 s.
 ``agglomerative_average``  Average linkage; same cost and the same sample rule. 8 s.
-``dbscan``                 DBSCAN; ``eps`` from the knee of the k-distance curve (:func:`knee_eps`),
+``dbscan``                 DBSCAN on a UMAP reduction to 8 dimensions when the space has more
+                           (:func:`umap_reduce`, seeded, cached so that dbscan and hdbscan of one space
+                           share it); ``eps`` from the knee of the k-distance curve there (:func:`knee_eps`),
                            ``min_samples`` from :func:`default_min_samples`. Ignores k. It holds every
                            eps-neighbourhood at once (all 100k: 210 s, 1.3 GB), so above ``sample_size``
-                           (20,000) it runs on a seeded sample and the rest join the nearest core point's
-                           cluster within eps. 62 s / 86 s.
-``hdbscan``                HDBSCAN (scikit-learn's); ``min_cluster_size`` from n
-                           (:func:`default_min_cluster_size`). Ignores k. O(n^2) time (Prim's tree), so
-                           above ``sample_size`` (20,000) it runs on a seeded sample and the rest are
-                           assigned as ``predict`` does. 75 s / 152 s.
+                           (20,000) it runs on a seeded sample and the rest are assigned as ``predict`` does
+                           (:class:`ReducedAssigner`). 53 s / 64 s, the UMAP of the
+                           sample (20-70 s) and the transform of the other 80k included.
+``hdbscan``                HDBSCAN (scikit-learn's) on the same reduction; ``min_cluster_size`` from n and
+                           the k range (:func:`default_min_cluster_size`), ``min_samples`` 5; a structure test
+                           against a Gaussian null (:func:`gaussian_null_pvalue`) decides whether the whole
+                           space may be one cluster. Ignores k. O(n^2) time (Prim's tree), so above
+                           ``sample_size`` (20,000) it runs on a seeded sample and the rest are assigned as
+                           ``predict`` does. 33 s / 46 s with the reduction cached.
 ``gmm``                    Gaussian mixture, full covariances regularised relative to the data's scale.
                            4-15 s / 75 s per EM run (``n_init``) on all 100k, so above ``sample_size``
                            (20,000) EM runs on a seeded sample and every point gets its likeliest component.
@@ -32,16 +37,21 @@ name                       what; time for 100k points in 16-d / 79-d (2 shared c
 results table can mark those numbers; :func:`cluster` takes ``sample_size=None`` as "the clusterer's default".
 
 Noise (label -1) is reported as ``ClusterResult.noise_fraction``; the metrics leave it out of internal scores
-and count it as wrong in purity (see :mod:`songspace.evaluation.metrics`).
+and count it as wrong in purity (see :mod:`songspace.evaluation.metrics`). A density result with one cluster,
+none, or more than half of the points as noise never passes silently: its notes say so and why, in a note that
+starts with one of ``DEGENERATE`` (the written analysis names those rows by it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
+import math
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -49,6 +59,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans, Mi
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 
 from songspace.errors import ConfigError
 from songspace.evaluation.metrics import NOISE, noise_fraction, silhouette
@@ -119,7 +130,10 @@ def _extend(X: np.ndarray, pick: np.ndarray | None, fit_labels: np.ndarray, mode
     ``model`` predicts for the rest."""
     if pick is None:
         return fit_labels
-    labels = model.predict(X)
+    rest = np.ones(len(X), dtype=bool)
+    rest[pick] = False
+    labels = np.empty(len(X), dtype=np.int64)
+    labels[rest] = model.predict(X[rest])  # only the rest: predicting may be costly (a UMAP transform)
     labels[pick] = fit_labels
     return labels
 
@@ -284,25 +298,138 @@ def agglomerative_average(X: np.ndarray, k: int, *, seed: int = 0, sample_size: 
 
 # --- density: DBSCAN and HDBSCAN ---------------------------------------------------------------------------
 
+# Density estimates need neighbours, and in 16 to 160 dimensions 400 tracks are too few: distances concentrate
+# and every track looks as sparse as the next (DBSCAN then finds one cluster, HDBSCAN only noise). So both run on
+# a UMAP reduction of the space when it has more dimensions than UMAP_COMPONENTS, the recipe of UMAP's own
+# guide ("Using UMAP for clustering") and of N2D (McConville et al. 2020): min_dist 0 packs each group tightly,
+# a neighbourhood of 30 follows groups rather than pairs.
+UMAP_COMPONENTS = 8  # enough room for a dozen separated groups (k_range's upper end), few enough for density
+UMAP_NEIGHBORS = 30  # UMAP's guide for clustering; the default 15 favours finer, local structure
+# The most clusters a run looks for: the upper end of ClusterConfig.k_range's default. HDBSCAN's smallest
+# cluster is half the size of a group at that many equal groups, so it cannot return many more than twice that.
+K_MAX = 12
+HDBSCAN_MIN_SAMPLES = 5  # small: a conservative core distance would leave most of a diffuse space as noise
+NULL_DRAWS = 19  # Gaussian null draws of the structure test: p = 0.05 when the data beats every one
+STRUCTURE_ALPHA = 0.05  # the test's level: HDBSCAN's groups count when p <= this
+
+# The first words of the note a density clusterer adds when it found one cluster, no cluster, or left most
+# tracks as noise (the analysis names those rows by it).
+DEGENERATE = ("no cluster:", "one cluster:", "most tracks noise:")
+
+_REDUCED: OrderedDict[tuple[Any, ...], tuple[np.ndarray, Any]] = OrderedDict()
+_REDUCED_KEEP = 4  # a run clusters each space with dbscan, then hdbscan: two spaces' reductions are plenty
+
+
+def umap_reduce(X: np.ndarray, n_components: int = UMAP_COMPONENTS, seed: int = 0, *,
+                n_neighbors: int = UMAP_NEIGHBORS) -> tuple[np.ndarray, Any]:
+    """UMAP of ``X`` [shape=(n, d)] to ``n_components`` dimensions, seeded (``random_state=seed``, so single-
+    threaded and reproducible), ``min_dist`` 0. Returns ``(Z [shape=(n, n_components)], the fitted umap.UMAP)``;
+    ``reducer.transform(Y)`` places new points [shape=(m, d)] in the same space.
+
+    The last few results are cached, keyed on the bytes of ``X`` (a hash, not the array's identity, so that a
+    copy hits too), its shape and dtype, and the settings: dbscan and hdbscan of one space reduce it once. ``Z``
+    is read-only because it is shared. The first call in a process compiles UMAP's numba code (10-40 s); then
+    400 points take 1-3 s, a 20,000-point sample about a minute.
+    """
+    X = np.ascontiguousarray(X)
+    n_neighbors = min(n_neighbors, len(X) - 1)
+    key = (hashlib.blake2b(X.tobytes(), digest_size=16).hexdigest(), X.shape, X.dtype.str, n_components,
+           n_neighbors, seed)
+    if key in _REDUCED:
+        _REDUCED.move_to_end(key)
+        return _REDUCED[key]
+    import umap  # a few seconds to import (numba): only when a density method needs it
+
+    reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=seed)
+    with warnings.catch_warnings():  # "n_jobs overridden by random_state", disconnected-graph notices
+        warnings.filterwarnings("ignore", category=UserWarning)
+        Z = np.asarray(reducer.fit_transform(X), dtype=np.float32)
+    Z.flags.writeable = False
+    _REDUCED[key] = (Z, reducer)
+    while len(_REDUCED) > _REDUCED_KEEP:
+        _REDUCED.popitem(last=False)
+    return Z, reducer
+
+
+class ReducedAssigner:
+    """Assigns new points [shape=(m, d)] of the original space to clusters found on its UMAP reduction.
+
+    UMAP's transform places every new point among its nearest fitted points, even one far outside the data, and
+    with ``min_dist`` 0 it places it about a cluster's core distance off (clusters are packed that tight). So the
+    two questions are asked where each can be answered: a new point is noise when, in the original space, it lies
+    farther from its nearest fitted point than the widest UMAP neighbourhood (distance to the ``n_neighbors``-th
+    neighbour) of any of its ``n_neighbors`` nearest fitted points: outside the data. (The nearest point's own
+    neighbourhood alone would call 6-17 % of a Gaussian blob's tail outside in 16-80 dimensions; this rule
+    0.1-0.3 %.) Every other point is placed by the fitted UMAP and takes the label of the nearest fitted point
+    there (noise when that point was noise).
+    """
+
+    def __init__(self, reducer: Any, fitted: np.ndarray, embedded: np.ndarray, labels: np.ndarray) -> None:
+        self.reducer = reducer
+        self.labels = np.asarray(labels, dtype=np.int64)
+        k = min(int(reducer.n_neighbors), len(fitted))
+        self.original = NearestNeighbors(n_neighbors=k).fit(fitted)
+        self.reach = self.original.kneighbors(fitted)[0][:, -1]
+        self.reduced = NearestNeighbors(n_neighbors=1).fit(embedded)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Label of each row of ``X`` [shape=(m, d)] -> [shape=(m,)], -1 outside the data or near fitted noise."""
+        out = np.full(len(X), NOISE, dtype=np.int64)
+        if len(X) == 0:
+            return out
+        dist, idx = self.original.kneighbors(X)
+        inside = dist[:, 0] <= self.reach[idx].max(axis=1) * (1 + 1e-6)
+        if inside.any():
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=UserWarning)
+                Z = np.asarray(self.reducer.transform(np.asarray(X)[inside]), dtype=np.float32)
+            out[inside] = self.labels[self.reduced.kneighbors(Z)[1][:, 0]]
+        return out
+
+
+# How the points outside a density clusterer's sample were assigned when it ran on a UMAP reduction.
+_PLACED = ("the rest were placed by the fitted UMAP and joined the nearest sample point's cluster, noise when "
+           "outside the data")
+
+
+def _density_space(X: np.ndarray, umap_components: int, seed: int) -> tuple[np.ndarray, Any, dict[str, Any],
+                                                                                list[str]]:
+    """The space a density method runs in: ``X`` itself, or its UMAP reduction when ``X`` has more than
+    ``umap_components`` dimensions (0 = never) and more points than a UMAP neighbourhood (a few dozen tracks are
+    clustered as they are, with a note). Returns ``(points, reducer or None, params, notes)``."""
+    n, d = X.shape
+    if umap_components < 0:
+        raise ConfigError(f"umap_components = {umap_components} must be >= 0 (0 = cluster the space as given).")
+    if umap_components == 0 or d <= umap_components:
+        return X, None, {"reduction": "none"}, []
+    if n <= UMAP_NEIGHBORS:
+        return X, None, {"reduction": "none"}, [f"too few points ({n}) for a UMAP neighbourhood of "
+                                                f"{UMAP_NEIGHBORS}: clustered in all {d} dimensions"]
+    Z, reducer = umap_reduce(X, umap_components, seed)
+    params = {"reduction": "umap", "umap_components": umap_components, "umap_neighbors": reducer.n_neighbors,
+              "umap_min_dist": 0.0, "reduced_from": d}
+    return Z, reducer, params, [f"on a UMAP reduction of the {d} dimensions to {umap_components}"]
+
 
 def default_min_samples(n: int, d: int) -> int:
-    """``min_samples`` for DBSCAN/HDBSCAN (neighbours, the point itself included) for n points in d dimensions.
+    """DBSCAN's ``min_samples`` (neighbours, the point itself included) for n points in d dimensions.
 
     2·d, the rule of Sander et al. (1998) kept by Schubert et al. (2017, "DBSCAN revisited"): a density
-    estimate needs more neighbours in more dimensions. Capped at 100 (the neighbour search grows with it and
-    the 79-d feature space would ask for 158) and at n/10 (so that a cluster of a tenth of a small collection
-    can still be dense); then raised to at least 4 (Ester et al.'s 1996 value for 2-d data); never above n.
+    estimate needs more neighbours in more dimensions (d is the reduced space's when DBSCAN runs on a UMAP
+    reduction). Capped at 100 and at n/10 (so that a cluster of a tenth of a small collection can still be
+    dense); then raised to at least 4 (Ester et al.'s 1996 value for 2-d data); never above n.
     """
     return int(min(max(4, min(2 * d, 100, n // 10)), n))
 
 
-def default_min_cluster_size(n: int, min_samples: int) -> int:
-    """HDBSCAN's smallest cluster: 1% of the collection, but not below ``min_samples`` (nor above n).
+def default_min_cluster_size(n: int, k_max: int = K_MAX) -> int:
+    """HDBSCAN's smallest cluster for n points: half the size of a group when the n split into ``k_max``
+    equal groups (so it can return at most about 2·k_max clusters), and at least 5 (never above n).
 
-    At 100k tracks a group of a few dozen songs is an album or an artist, not the genre- or language-level
-    structure songspace looks for; on small collections ``min_samples`` keeps clusters from being specks.
+    400 tracks, k_max 12: 17. A 20,000-track sample: 833, so at 100k tracks an album or an artist is not a
+    cluster, a style is.
     """
-    return int(min(max(min_samples, 2, round(0.01 * n)), n))
+    return int(min(max(5, round(n / (2 * k_max))), n))
 
 
 def k_distances(X: np.ndarray, min_samples: int) -> np.ndarray:
@@ -349,74 +476,192 @@ def knee_eps(X: np.ndarray, min_samples: int) -> tuple[float, int, np.ndarray]:
     return eps, i, kd
 
 
+def gaussian_null_pvalue(X: np.ndarray, k: int, *, seed: int = 0, n_null: int = NULL_DRAWS,
+                         sample_size: int = 2000) -> float:
+    """Whether ``X`` [shape=(n, d)] holds more K-Means structure than one Gaussian blob of its shape.
+
+    SigClust's question (Liu, Hayes, Nobel and Marron 2008) with a Monte-Carlo answer: the K-Means cluster index
+    (within-cluster sum of squares over total, k clusters) of ``X``, against ``n_null`` seeded draws of a
+    Gaussian with ``X``'s mean and covariance. Returns the p-value ``(1 + draws at or below the data) /
+    (n_null + 1)``: 0.05 with the default 19 draws when ``X`` beats every one. Heavy tails or a uniform box score
+    above the Gaussian (no false groups). Above ``sample_size`` points, a seeded sample of that size.
+    """
+    rng = np.random.default_rng(seed)
+    X = np.asarray(X, dtype=np.float64)
+    if len(X) > sample_size:
+        X = X[rng.choice(len(X), size=sample_size, replace=False)]
+    k = min(k, len(X) - 1)
+    Xc = X - X.mean(0)
+    total = float((Xc ** 2).sum())
+    if k < 2 or total <= 0:
+        return 1.0
+    w, V = np.linalg.eigh(np.cov(Xc, rowvar=False).reshape(X.shape[1], X.shape[1]))
+    root = V * np.sqrt(np.clip(w, 0.0, None))  # a draw: standard normal @ root.T has X's covariance
+
+    def index(Y: np.ndarray) -> float:
+        # One thread: on 2,000 points OpenMP threads only contend (10x slower on a busy machine).
+        with warnings.catch_warnings(), threadpool_limits(1):
+            warnings.filterwarnings("ignore", message="Number of distinct clusters")
+            return float(KMeans(n_clusters=k, n_init=3, random_state=seed).fit(Y).inertia_) / float(
+                ((Y - Y.mean(0)) ** 2).sum())
+
+    data = index(Xc)
+    nulls = [index(rng.standard_normal(X.shape) @ root.T) for _ in range(n_null)]
+    return (1 + sum(v <= data for v in nulls)) / (n_null + 1)
+
+
+def _fitted(X: np.ndarray, sample_size: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    pick = _sample(len(X), sample_size, seed)
+    return (X if pick is None else X[pick]), pick
+
+
 def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | None = None,
-           min_samples: int | None = None, sample_size: int = 20_000) -> ClusterResult:
+           min_samples: int | None = None, umap_components: int = UMAP_COMPONENTS,
+           sample_size: int = 20_000) -> ClusterResult:
     """DBSCAN of ``X`` [shape=(n, d)]. ``k`` is ignored: the density finds the clusters. Noise gets label -1.
 
-    ``eps`` None (the default) takes it from the data (:func:`knee_eps`); a fixed eps is one number for every
-    space, and in a space it was not chosen for it joins everything into one cluster or calls it all noise.
-    ``min_samples`` None takes :func:`default_min_samples`.
+    It runs on the UMAP reduction of ``X`` to ``umap_components`` dimensions (:func:`umap_reduce`, seeded by
+    ``seed``) when ``X`` has more; 0 = on ``X`` as given. ``eps`` None (the default) takes it from the data
+    (:func:`knee_eps` in that space); a fixed eps is one number for every space, and in a space it was not
+    chosen for it joins everything into one cluster or calls it all noise (a given eps is a distance in the
+    space DBSCAN runs in). ``min_samples`` None takes :func:`default_min_samples` of that space.
 
     scikit-learn's DBSCAN holds every point's eps-neighbourhood at once, and in a dense latent space those are
-    large (100k points in 16-d: 210 s and 1.3 GB). Above ``sample_size`` eps is read and DBSCAN run on a seeded
-    sample of that size; the other points join the cluster of the nearest sample core point within eps (the
-    rule DBSCAN itself uses for border points, and what ``predict`` does), else they are noise.
+    large (100k points in 16-d: 210 s and 1.3 GB). Above ``sample_size`` the reduction, eps and DBSCAN come
+    from a seeded sample of that size, and the other points are assigned as ``predict`` assigns new ones:
+    without a reduction they join the cluster of the nearest sample core point within eps (the rule DBSCAN
+    itself uses for border points), else they are noise; with one, see :class:`ReducedAssigner`.
+
+    A result with one cluster, none, or most points as noise says so, and why, in its notes.
     """
     X = _check_points(X)
-    pick = _sample(len(X), sample_size, seed)
-    fit_X = X if pick is None else X[pick]
-    n, d = fit_X.shape
+    fit_X, pick = _fitted(X, sample_size, seed)
+    Z, reducer, params, notes = _density_space(fit_X, umap_components, seed)
+    n, d = Z.shape
     ms = default_min_samples(n, d) if min_samples is None else min_samples
     if not 1 <= ms <= n:
         raise ConfigError(f"min_samples = {ms} is impossible for {n} points; choose 1..{n}.")
-    params: dict[str, Any] = {"min_samples": ms, "fitted_on": n}
+    params.update(min_samples=ms, fitted_on=n)
+    no_knee = False
     if eps is None:
-        eps, i, _ = knee_eps(fit_X, ms)
+        eps, i, _ = knee_eps(Z, ms)
+        no_knee = i == n - 1
         params.update(eps=eps, eps_source="k-distance knee", knee_quantile=round(i / max(n - 1, 1), 4))
     else:
         if eps <= 0:
             raise ConfigError(f"eps = {eps} must be > 0; leave it unset to take it from the k-distance knee.")
         params.update(eps=float(eps), eps_source="given")
-    est = DBSCAN(eps=params["eps"], min_samples=ms).fit(fit_X)
+    est = DBSCAN(eps=params["eps"], min_samples=ms).fit(Z)
     core = est.core_sample_indices_
-    assigner = NearestPointAssigner(fit_X[core], est.labels_[core], params["eps"])
-    notes = ["density method: k ignored"]
+    assigner: Predictor = (NearestPointAssigner(Z[core], est.labels_[core], params["eps"]) if reducer is None
+                           else ReducedAssigner(reducer, fit_X, Z, est.labels_))
+    notes = ["density method: k ignored", *notes]
     labels = _extend(X, pick, est.labels_, assigner)
     if pick is not None:
-        notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (neighbourhood memory); the rest "
-                     "joined the nearest core point's cluster when within eps, else noise")
-    return _result(labels, params, notes, assigner, pick)
+        notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (neighbourhood memory); " + (
+            "the rest joined the nearest core point's cluster when within eps, else noise"
+            if reducer is None else _PLACED))
+    given = params["eps_source"] == "given"
+    result = _result(labels, params, notes, assigner, pick)
+    return replace(result, notes="; ".join([*notes, *_dbscan_degenerate(result, given, no_knee)]))
+
+
+def _dbscan_degenerate(res: ClusterResult, given: bool, no_knee: bool) -> list[str]:
+    """Why a DBSCAN result has one cluster, none, or mostly noise (nothing when it is none of those)."""
+    out = []
+    if res.n_clusters == 0:
+        out.append("no cluster: no track has min_samples neighbours within eps, so every track is noise"
+                   + (" (the given eps is too small for this space: leave it unset)" if given else ""))
+    elif res.n_clusters == 1:
+        if given:
+            out.append("one cluster: the given eps bridges every gap between groups (leave it unset to read eps "
+                       "off the k-distance knee)")
+        elif no_knee:
+            out.append("one cluster: the k-distance curve has no knee (every track is about as dense as the "
+                       "others), so eps joins them all: the space has no dense separated groups")
+        else:
+            out.append("one cluster: at the k-distance knee's eps the dense tracks form one connected region, "
+                       "with no density gap between groups (one eps cannot separate groups that touch)")
+    if res.noise_fraction > 0.5:
+        out.append("most tracks noise: fewer than half lie within eps of a core point; the density varies "
+                   "more than one eps can follow")
+    return out
 
 
 def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_size: int | None = None,
-            min_samples: int | None = None, sample_size: int = 20_000) -> ClusterResult:
+            min_samples: int | None = None, umap_components: int = UMAP_COMPONENTS,
+            sample_size: int = 20_000) -> ClusterResult:
     """HDBSCAN of ``X`` [shape=(n, d)] (scikit-learn's, with ``copy=True``). ``k`` is ignored.
 
-    Defaults: ``min_samples`` from :func:`default_min_samples`, ``min_cluster_size`` from
-    :func:`default_min_cluster_size`. scikit-learn's HDBSCAN is O(n^2) in time, so above ``sample_size`` it runs
-    on a seeded sample of that size (defaults computed on the sample) and the other points are assigned as
-    ``predict`` assigns new ones: the label of the nearest sample point when they lie within its core
-    distance, else noise. Noise gets label -1.
+    It runs on the UMAP reduction of ``X`` to ``umap_components`` dimensions (:func:`umap_reduce`, seeded by
+    ``seed``) when ``X`` has more; 0 = on ``X`` as given. Defaults: ``min_cluster_size`` from
+    :func:`default_min_cluster_size` (the number of points and the k range), ``min_samples`` 5 (capped at
+    ``min_cluster_size``).
+
+    UMAP tears even a single Gaussian blob into clumps, and HDBSCAN would call them clusters. So when it finds
+    m >= 2 clusters, :func:`gaussian_null_pvalue` asks whether ``X`` (the original space) holds more K-Means
+    structure at k = m than one Gaussian of its covariance; when it does not (p > 0.05), HDBSCAN is run again
+    with ``allow_single_cluster`` and may answer, as it then does on a blob, that the whole space is one
+    cluster. ``params`` record ``structure_p`` and ``single_cluster_allowed``.
+
+    scikit-learn's HDBSCAN is O(n^2) in time, so above ``sample_size`` it runs on a seeded sample of that size
+    (reduction and defaults computed on the sample) and the other points are assigned as ``predict`` assigns
+    new ones: without a reduction, the label of the nearest sample point when they lie within its core
+    distance, else noise; with one, see :class:`ReducedAssigner`. Noise gets label -1. A result with one
+    cluster, none, or most points as noise says so, and why, in its notes.
     """
     X = _check_points(X)
-    pick = _sample(len(X), sample_size, seed)
-    fit_X = X if pick is None else X[pick]
-    n, d = fit_X.shape
-    ms = default_min_samples(n, d) if min_samples is None else min_samples
-    mcs = default_min_cluster_size(n, ms) if min_cluster_size is None else min_cluster_size
+    fit_X, pick = _fitted(X, sample_size, seed)
+    Z, reducer, params, notes = _density_space(fit_X, umap_components, seed)
+    n = len(Z)
+    mcs = default_min_cluster_size(n) if min_cluster_size is None else min_cluster_size
+    ms = min(HDBSCAN_MIN_SAMPLES, mcs, n) if min_samples is None else min_samples
     if not 1 <= ms <= n or not 2 <= mcs <= n:
         raise ConfigError(f"min_samples = {ms} and min_cluster_size = {mcs} must lie in 1..{n} and 2..{n} "
                           f"for {n} points.")
-    fit_labels = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True).fit(fit_X).labels_
-    core_dist, _ = NearestNeighbors(n_neighbors=ms).fit(fit_X).kneighbors(fit_X)
-    assigner = NearestPointAssigner(fit_X, fit_labels, core_dist[:, -1])
-    params: dict[str, Any] = {"min_cluster_size": mcs, "min_samples": ms, "fitted_on": n}
-    notes = ["density method: k ignored"]
+    fit_labels = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True).fit(Z).labels_
+    found = int(fit_labels.max()) + 1
+    p = gaussian_null_pvalue(fit_X, found, seed=seed) if found >= 2 else float("nan")
+    single = bool(p > STRUCTURE_ALPHA)  # NaN (fewer than 2 clusters): nothing to test
+    if single:
+        fit_labels = HDBSCAN(min_cluster_size=mcs, min_samples=ms, allow_single_cluster=True,
+                             copy=True).fit(Z).labels_
+    if reducer is None:
+        core_dist = NearestNeighbors(n_neighbors=ms).fit(Z).kneighbors(Z)[0][:, -1]
+        assigner: Predictor = NearestPointAssigner(Z, fit_labels, core_dist)
+    else:
+        assigner = ReducedAssigner(reducer, fit_X, Z, fit_labels)
+    params.update(min_cluster_size=mcs, min_samples=ms, k_max=K_MAX, fitted_on=n, clusters_before_test=found,
+                  structure_p=None if math.isnan(p) else round(p, 4), single_cluster_allowed=single)
+    notes = ["density method: k ignored", *notes]
     labels = _extend(X, pick, fit_labels, assigner)
     if pick is not None:
-        notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (O(n^2) time); the rest joined the "
-                     "nearest sample point's cluster when within its core distance, else noise")
-    return _result(labels, params, notes, assigner, pick)
+        notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (O(n^2) time); " + (
+            "the rest joined the nearest sample point's cluster when within its core distance, else noise"
+            if reducer is None else _PLACED))
+    result = _result(labels, params, notes, assigner, pick)
+    return replace(result, notes="; ".join([*notes, *_hdbscan_degenerate(result, mcs, single)]))
+
+
+def _hdbscan_degenerate(res: ClusterResult, mcs: int, single: bool) -> list[str]:
+    """Why an HDBSCAN result has one cluster, none, or mostly noise (nothing when it is none of those)."""
+    out = []
+    if res.n_clusters == 0:
+        out.append(f"no cluster: no group of at least {mcs} tracks stands out as denser than its surroundings, "
+                   "so every track is noise: the space has no dense separated groups")
+    elif res.n_clusters == 1 and single:
+        out.append("one cluster: the groups HDBSCAN finds are no tighter than the clumps of a single Gaussian of "
+                   "the space's covariance, and the whole space is its most stable cluster: the space has no dense "
+                   "separated groups")
+    elif res.n_clusters == 1:
+        out.append(f"one cluster: the density hierarchy has no split into stable groups of at least {mcs} tracks")
+    elif single:
+        out.append("weak groups: they are no tighter than the clumps of a single Gaussian of the space's "
+                   "covariance (structure test p > 0.05)")
+    if res.noise_fraction > 0.5:
+        out.append("most tracks noise: the stable dense groups hold fewer than half of the tracks; the rest lie "
+                   "in sparse regions around them")
+    return out
 
 
 CLUSTERERS: dict[str, Callable[..., ClusterResult]] = {

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from songspace.evaluation.registry import as_float, lower_is_better
+from songspace.evaluation.registry import CHANCE_MARGIN, above_chance, as_float, lower_is_better
 
 
 def _is(rep: str, what: str) -> bool:
@@ -59,6 +59,26 @@ def _conditioned(row: Row) -> list[str]:
     return [c for c in str(row.get("conditioned_on") or "").split(";") if c]
 
 
+def _share(x: float) -> str:
+    """``25%``; ``0.3%`` under one percent (not a rounded ``0%`` for a few noise tracks)."""
+    return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
+
+
+def degenerate_reasons(row: Row) -> str | None:
+    """Why a clustering found one cluster or none, or left most tracks as noise: the density clusterers' notes
+    that say so (see ``songspace.clustering.DEGENERATE``), and the tracks a lyrics method could not place, joined;
+    "no reason recorded" when the numbers show it but no note explains it; None when the row is none of those."""
+    from songspace.clustering import DEGENERATE
+
+    notes = str(row.get("notes") or "").split("; ")
+    why = [n.split(":", 1)[1].strip() for n in notes if n.startswith(DEGENERATE)]
+    n_clusters, noise = _num(row, "n_clusters"), _num(row, "noise_fraction")
+    if not why and not n_clusters < 2 and not noise > 0.5:  # NaN (a failed row) compares False: not listed
+        return None
+    why += [n for n in notes if "left unassigned" in n]  # tracks a lyrics method cannot place count as noise
+    return "; ".join(why) or "no reason recorded"
+
+
 def verdict(a: float, b: float, sa: float = math.nan, sb: float = math.nan) -> str:
     """``beats`` / ``loses to`` / ``ties with`` / ``cannot be compared with``: ``a`` (± ``sa``) against ``b``
     (± ``sb``); a difference under ``TIE`` or within the two standard deviations added is a tie."""
@@ -100,8 +120,15 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
             continue
         out.append(f"## {label}")
         out.append("")
-        out.append(f"- Best unsupervised match to `{label}`: **{first['method']}** (NMI {_pm(first, col)}, "
-                   f"ARI {_pm(first, f'ari_{label}')}, purity {_pm(first, f'purity_{label}')}).")
+        if above_chance(first, label):
+            out.append(f"- Best unsupervised match to `{label}`: **{first['method']}** (NMI {_pm(first, col)}, "
+                       f"ARI {_pm(first, f'ari_{label}')}, purity {_pm(first, f'purity_{label}')}; the same "
+                       f"clustering against shuffled labels: NMI {_num(first, f'nmi_chance_{label}'):.3f}).")
+        else:
+            out.append(f"- No method finds `{label}` clearly above chance: the highest NMI, {_pm(first, col)} "
+                       f"(**{first['method']}**), is within {CHANCE_MARGIN} of (or under twice) the "
+                       f"{_num(first, f'nmi_chance_{label}'):.3f} the same clustering reaches against shuffled "
+                       "labels.")
         given = best([r for r in rows if label in _conditioned(r)], col)
         if given is not None:
             out.append(f"- Not counted: **{given['method']}** was given `{label}` (conditioned on it) and reaches "
@@ -173,12 +200,20 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
         out.append(f"Lyrics-only methods cannot place tracks without lyrics: {_num(unplaced[0], 'noise_fraction'):.0%} "
                    "of the tracks are left unassigned there (counted as noise).")
         out.append("")
-    noisy = [r for r in rows if _num(r, "noise_fraction") > 0 and r.get("modality") != "lyrics"]
-    if noisy:
+    degenerate = {id(r): why for r in rows if (why := degenerate_reasons(r)) is not None}
+    noisy = [r for r in rows if _num(r, "noise_fraction") > 0 and r.get("modality") != "lyrics"
+             and id(r) not in degenerate]
+    if degenerate or noisy:
         out.append("## Noise")
         out.append("")
+        for r in rows:
+            if id(r) in degenerate:
+                n = _num(r, "n_clusters")  # a mean over seeds when there are several
+                found = "no cluster" if n == 0 else "one cluster" if n == 1 else f"{n:.3g} clusters"
+                out.append(f"- **{r['method']}** found {found} and left {_share(_num(r, 'noise_fraction'))} of the "
+                           f"tracks as noise. Why: {degenerate[id(r)]}.")
         for r in noisy:
-            out.append(f"- {r['method']} left {_num(r, 'noise_fraction'):.0%} of the tracks as noise "
+            out.append(f"- {r['method']} left {_share(_num(r, 'noise_fraction'))} of the tracks as noise "
                        "(counted as wrongly assigned in purity; left out of the internal metrics).")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
