@@ -18,7 +18,7 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="autoencoder", modality=AUDIO, build=build, learned=True, model="autoencoder",
-    reconstructs="spectral statistics", default=True,
+    reconstructs="spectral statistics",
     objective_note="the plain autoencoder keeps only the reconstruction term (deterministic <i>z</i>)",
     description="plain deterministic autoencoder on the statistics (reconstruction only, no KL term)",
     save_state=save_stats_state, embed_new=embed_stats)

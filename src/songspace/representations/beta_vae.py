@@ -19,5 +19,5 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="beta_vae", modality=AUDIO, build=build, learned=True, model="beta_vae", kl_beta="beta_vae",
-    reconstructs="spectral statistics", traversal=True, default=True, description="β-VAE on the statistics",
+    reconstructs="spectral statistics", traversal=True, description="β-VAE on the statistics",
     save_state=save_stats_state, embed_new=embed_stats)

@@ -23,5 +23,5 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="bimodal_vae", modality=BOTH, build=build, learned=True, model="bimodal_vae", kl_beta="beta",
-    needs_lyrics=True, default=True,
+    needs_lyrics=True,
     description="VAE that reads and rebuilds the statistics and the lyrics (lyrics optional per track)")

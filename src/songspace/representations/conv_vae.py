@@ -14,5 +14,5 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="conv_vae", modality=AUDIO, build=build, learned=True, model="conv_vae", kl_beta="beta",
-    reconstructs="log-mel", default=True, description="2-D convolutional VAE on log-mel spectrograms",
+    reconstructs="log-mel", description="2-D convolutional VAE on log-mel spectrograms",
     save_state=save_spectrogram_state, embed_new=embed_spectrogram)

@@ -52,6 +52,6 @@ def build(ctx: Context) -> Representation:
 
 
 SPEC = RepresentationSpec(
-    name="facets", modality=BOTH, build=build, reads_lyrics=True, params=FacetsParams,
+    name="facets", default=True, modality=BOTH, build=build, reads_lyrics=True, params=FacetsParams,
     description="the language facet (lyrics language, instrumental, vocal presence) beside an audio style space, "
                 "block-scaled")

@@ -19,5 +19,5 @@ def build(ctx):
                           notes=[shares_note(variance_shares(blocks, weights))])
 
 
-SPEC = RepresentationSpec(name="hybrid", modality=BOTH, build=build, needs_lyrics=True, default=True,
+SPEC = RepresentationSpec(name="hybrid", modality=BOTH, build=build, needs_lyrics=True,
                           description="a learned audio latent and the lyrics embedding, block-scaled and weighted")

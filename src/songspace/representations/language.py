@@ -222,6 +222,6 @@ def build(ctx: Context) -> Representation:
 
 
 SPEC = RepresentationSpec(
-    name="language", modality=BOTH, build=build, reads_lyrics=True, params=LanguageParams,
+    name="language", default=True, modality=BOTH, build=build, reads_lyrics=True, params=LanguageParams,
     description="which language a track is sung in, or that it is instrumental: lyrics language proportions "
                 "weighted by a vocal-presence score from the audio; tracks without lyrics placed by their audio")

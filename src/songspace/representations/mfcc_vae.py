@@ -14,5 +14,5 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="mfcc_vae", modality=AUDIO, build=build, learned=True, model="mfcc_conv_vae", kl_beta="beta",
-    reconstructs="log-mel from MFCCs", default=True, description="1-D convolutional VAE on MFCC sequences",
+    reconstructs="log-mel from MFCCs", description="1-D convolutional VAE on MFCC sequences",
     save_state=save_spectrogram_state, embed_new=embed_spectrogram)

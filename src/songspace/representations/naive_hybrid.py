@@ -18,5 +18,5 @@ def build(ctx):
 
 
 SPEC = RepresentationSpec(
-    name="naive_hybrid", modality=BOTH, build=build, needs_lyrics=True, default=True,
+    name="naive_hybrid", modality=BOTH, build=build, needs_lyrics=True,
     description="the statistics and the lyrics embedding concatenated unscaled (shows why scaling matters)")

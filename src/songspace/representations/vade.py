@@ -40,7 +40,7 @@ def build(ctx):
 
 
 SPEC = RepresentationSpec(
-    name="vade", modality=AUDIO, build=build, learned=True, model="vade", kl_beta="beta", params=Params,
+    name="vade", default=True, modality=AUDIO, build=build, learned=True, model="vade", kl_beta="beta", params=Params,
     reconstructs="spectral statistics",
     objective_note="VaDE replaces the prior by a Gaussian mixture, <i>p</i>(<i>z</i>) = Σ<sub><i>c</i></sub> "
                    "π<sub><i>c</i></sub> 𝒩(<i>μ</i><sub><i>c</i></sub>, diag <i>σ</i><sup>2</sup><sub><i>c</i></sub>), "
