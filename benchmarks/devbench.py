@@ -2,7 +2,7 @@
 language, mean ± std over seeds, beside the collection's reference baseline.
 
     python benchmarks/devbench.py ~/.cache/songspace-devbench/hybrid_music_dev [--config hard] [--seeds 5]
-        [-m vae -m pca ...] [--markdown results.md] [--json results.json]
+        [-r vae -r pca ...] [--markdown results.md] [--json results.json]
 
 songspace learns and clusters exactly as a run does (k = 6, the config's representations and clusterers, seeds
 seed .. seed + n - 1). metadata.csv is read here only to score: ``genre``, ``language`` (``none`` for
@@ -57,7 +57,8 @@ def main() -> None:
     ap.add_argument("data", type=Path)
     ap.add_argument("--config", default=None, help="a shipped config name or a .toml path (default: default)")
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("-m", "--method", action="append", help="representations (default: the config's)")
+    ap.add_argument("-r", "--representation", "-m", dest="method", action="append",
+                    help="representations (default: the config's)")
     ap.add_argument("-c", "--clusterer", action="append", help="clusterers (default: the config's)")
     ap.add_argument("--markdown", type=Path, help="write the table as Markdown here")
     ap.add_argument("--json", type=Path, help="write every aggregated row as JSON here")

@@ -102,7 +102,7 @@ def test_cli_ctrl_c_exits_130_with_a_resume_hint_and_the_rerun_uses_the_cache(
 def test_run_stopped_during_training_goes_on_from_the_checkpoints(tmp_path: Path, monkeypatch) -> None:
     data = make_dataset(tmp_path / "data", n=N_TRACKS)
     path = write_config(tmp_path)
-    path.write_text(path.read_text().replace('representations = ["pca"]', 'representations = ["vae", "beta_vae"]')
+    path.write_text(path.read_text().replace('names = ["pca"]', 'names = ["vae", "beta_vae"]')
                     + "[train]\nepochs = 6\npatience = 6\ncheckpoint_minutes = 0\n", encoding="utf-8")
     cfg = load_config(path, data=str(data), out=str(tmp_path / "runs"))
 
