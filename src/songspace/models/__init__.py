@@ -17,13 +17,15 @@ from songspace.models.conv_vae import ConvVAE, ConvVAE1d
 from songspace.models.cvae import ConditionalVAE, one_hot
 from songspace.models.idec import IDEC
 from songspace.models.mlp_vae import MLPVAE
+from songspace.models.paired_vae import PairedConvVAE, PairedConvVAE1d
 from songspace.models.poe_vae import PoEOutput, PoEVAE
 from songspace.models.vade import VaDE
 
 MODELS: dict[str, type[VAE]] = {"mlp_vae": MLPVAE, "conv_vae": ConvVAE, "mfcc_conv_vae": ConvVAE1d,
                                 "bimodal_vae": BimodalVAE, "beta_vae": BetaVAE, "beta_conv_vae": BetaConvVAE,
                                 "cvae": ConditionalVAE, "poe_vae": PoEVAE, "autoencoder": Autoencoder,
-                                "vade": VaDE, "idec": IDEC}
+                                "vade": VaDE, "idec": IDEC,
+                                "paired_conv_vae": PairedConvVAE, "paired_mfcc_conv_vae": PairedConvVAE1d}
 
 
 def build_model(name: str, *, input_shape: Sequence[int] | None = None, **kwargs: Any) -> VAE:

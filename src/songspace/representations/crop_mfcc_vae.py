@@ -22,6 +22,6 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="crop_mfcc_vae", modality=AUDIO, build=build, learned=True, model="mfcc_conv_vae", kl_beta="beta",
-    reconstructs="log-mel crops from MFCCs", params=CropMfccParams,
+    reconstructs="modulation spectra of MFCC crops", params=CropMfccParams,
     description="1-D convolutional VAE on MFCC sequences of many augmented 2-4 s crops per track; a track is its "
                 "mean posterior mean over evenly spaced crops")
