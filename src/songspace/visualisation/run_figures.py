@@ -199,8 +199,8 @@ def _reconstructions(rep: Representation, classes: list[str] | None, label: str 
         return
     assert rep.model is not None and rep.dataset is not None
     originals, recon = reconstruct(rep.model, rep.dataset, [i for i, _ in picks])
-    units = "dB" if originals.ndim == 3 else "standardised"
-    what = registry.get(rep.name).reconstructs
+    what = str(registry.get(rep.name).reconstructs or "")
+    units = "dB" if originals.ndim == 3 and "log-mel" in what and "modulation" not in what else "standardised"
     yield _figure(plot_reconstructions(originals, recon, [t for _, t in picks], title=f"{rep.name}: reconstructions",
                                      units=units), f"reconstructions_{rep.name}",
                 f"{rep.name}: original (left) and reconstructed (right) {what} of a few tracks per class"
