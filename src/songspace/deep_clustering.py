@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -86,13 +87,10 @@ def fit_vade(X: np.ndarray, *, n_clusters: int, latent_dim: int, hidden_dims: li
         means np.ndarray [shape=(n, latent_dim), dtype=float32] and the responsibilities
         np.ndarray [shape=(n, n_clusters), dtype=float32] (rows sum to 1).
     """
-    ae, _, codes = pretrain_autoencoder(X, latent_dim=latent_dim, hidden_dims=hidden_dims, train_cfg=train_cfg,
-                                        seed=seed, epochs=pretrain_epochs, progress=progress,
-                                        checkpoint=_pretrain_checkpoint(checkpoint))
-    model = init_vade_from(ae, codes, n_clusters=n_clusters, seed=seed, beta=beta)
-    dataset = RowDataset(np.asarray(X, dtype=np.float32))
-    hist = train(model, dataset, train_cfg, seed=seed, progress=_stage(progress, "cluster"), checkpoint=checkpoint)
-    return model, hist, embed(model, dataset), cluster_probs(model, dataset)
+    return _from_pretrained(X, lambda ae, codes: init_vade_from(ae, codes, n_clusters=n_clusters, seed=seed,
+                                                                beta=beta),
+                            latent_dim=latent_dim, hidden_dims=hidden_dims, train_cfg=train_cfg, seed=seed,
+                            pretrain_epochs=pretrain_epochs, progress=progress, checkpoint=checkpoint)
 
 
 def fit_idec(X: np.ndarray, *, n_clusters: int, latent_dim: int, hidden_dims: list[int] | None,
@@ -109,13 +107,10 @@ def fit_idec(X: np.ndarray, *, n_clusters: int, latent_dim: int, hidden_dims: li
         np.ndarray [shape=(n, latent_dim), dtype=float32] and the soft assignments ``Q``
         np.ndarray [shape=(n, n_clusters), dtype=float32] (rows sum to 1).
     """
-    ae, _, codes = pretrain_autoencoder(X, latent_dim=latent_dim, hidden_dims=hidden_dims, train_cfg=train_cfg,
-                                        seed=seed, epochs=pretrain_epochs, progress=progress,
-                                        checkpoint=_pretrain_checkpoint(checkpoint))
-    model = init_idec_from(ae, codes, n_clusters=n_clusters, seed=seed, gamma=gamma)
-    dataset = RowDataset(np.asarray(X, dtype=np.float32))
-    hist = train(model, dataset, train_cfg, seed=seed, progress=_stage(progress, "cluster"), checkpoint=checkpoint)
-    return model, hist, embed(model, dataset), cluster_probs(model, dataset)
+    return _from_pretrained(X, lambda ae, codes: init_idec_from(ae, codes, n_clusters=n_clusters, seed=seed,
+                                                                gamma=gamma),
+                            latent_dim=latent_dim, hidden_dims=hidden_dims, train_cfg=train_cfg, seed=seed,
+                            pretrain_epochs=pretrain_epochs, progress=progress, checkpoint=checkpoint)
 
 
 @torch.no_grad()
@@ -138,3 +133,17 @@ def _pretrain_checkpoint(checkpoint: Path | None) -> Path | None:
         return None
     checkpoint = Path(checkpoint)
     return checkpoint.with_name(f"{checkpoint.stem}-pretrain{checkpoint.suffix}")
+
+
+def _from_pretrained(X: np.ndarray, init: Callable[[Any, np.ndarray], Any], *, latent_dim: int,
+                     hidden_dims: list[int] | None, train_cfg: TrainConfig, seed: int, pretrain_epochs: int | None,
+                     progress: StageProgress | None, checkpoint: Path | None) -> tuple[Any, History, np.ndarray,
+                                                                                       np.ndarray]:
+    """Pretrain the autoencoder, start the clustering model from it (``init(autoencoder, codes)``), train it."""
+    ae, _, codes = pretrain_autoencoder(X, latent_dim=latent_dim, hidden_dims=hidden_dims, train_cfg=train_cfg,
+                                        seed=seed, epochs=pretrain_epochs, progress=progress,
+                                        checkpoint=_pretrain_checkpoint(checkpoint))
+    model = init(ae, codes)
+    dataset = RowDataset(np.asarray(X, dtype=np.float32))
+    hist = train(model, dataset, train_cfg, seed=seed, progress=_stage(progress, "cluster"), checkpoint=checkpoint)
+    return model, hist, embed(model, dataset), cluster_probs(model, dataset)

@@ -136,6 +136,24 @@ class Context:
         return net, hist, embed(net, dataset)
 
 
+def fit_deep_clustering(ctx: Context, name: str, fit: Callable[..., tuple], **settings: Any
+                        ) -> tuple[Any, History, np.ndarray, np.ndarray, RowDataset, int]:
+    """The shared build of the deep-clustering representations (``vade``, ``idec``): ``fit`` (a
+    :mod:`songspace.deep_clustering` function) on the standardised statistics with the run's k (or the
+    representation's ``n_clusters``), checkpointed. Returns (model, history, latent, cluster probabilities, the
+    dataset it trained on, k)."""
+    cfg, params = ctx.cfg, ctx.params(name)
+    k = params.n_clusters or ctx.k or 10
+    X = ctx.inputs.standardised_stats()
+    ds = RowDataset(X)
+    sizes = {"latent_dim": cfg.model.latent_dim, "hidden_dims": cfg.model.hidden_dims, "n_clusters": k,
+             "pretrain_epochs": params.pretrain_epochs}
+    cb = (lambda stage, e, n: ctx.progress(f"train {name} ({stage})", e, n)) if ctx.progress else None
+    model, hist, Z, probs = fit(X, train_cfg=cfg.train, seed=cfg.seed, progress=cb,
+                                checkpoint=checkpoint_path(name, ds, cfg, {**sizes, **settings}), **sizes, **settings)
+    return model, hist, Z, probs, ds, k
+
+
 def vae_kwargs(cfg: RunConfig, kl_beta: str | None) -> dict[str, Any]:
     """The KL settings of a model whose spec says ``kl_beta``: ``beta`` for the VAEs, ``beta_vae`` and the capacity
     schedule for the Beta-VAEs, nothing for a model without a KL term."""

@@ -20,22 +20,12 @@ class Params(BaseModel):
 
 def build(ctx):
     from songspace.deep_clustering import fit_idec
-    from songspace.representations.base import Representation, checkpoint_path
-    from songspace.training import RowDataset
+    from songspace.representations.base import Representation, fit_deep_clustering
 
-    cfg, params = ctx.cfg, ctx.params(SPEC.name)
-    k = params.n_clusters or ctx.k or 10
-    X = ctx.inputs.standardised_stats()
-    ds = RowDataset(X)
-    kwargs = {"latent_dim": cfg.model.latent_dim, "hidden_dims": cfg.model.hidden_dims, "n_clusters": k,
-              "gamma": params.gamma, "pretrain_epochs": params.pretrain_epochs}
-    cb = (lambda stage, e, n: ctx.progress(f"train idec ({stage})", e, n)) if ctx.progress else None
-    model, hist, Z, _q = fit_idec(X, n_clusters=k, latent_dim=cfg.model.latent_dim,
-                                  hidden_dims=cfg.model.hidden_dims, train_cfg=cfg.train, seed=cfg.seed,
-                                  pretrain_epochs=params.pretrain_epochs, gamma=params.gamma, progress=cb,
-                                  checkpoint=checkpoint_path(SPEC.name, ds, cfg, kwargs))
-    return Representation(SPEC.name, AUDIO, Z, f"IDEC codes, {k} centres, clustering weight {params.gamma:g} "
-                          f"({cfg.model.latent_dim}-d)", True, None, model, hist, ds)
+    gamma = ctx.params(SPEC.name).gamma
+    model, hist, Z, _q, ds, k = fit_deep_clustering(ctx, SPEC.name, fit_idec, gamma=gamma)
+    return Representation(SPEC.name, AUDIO, Z, f"IDEC codes, {k} centres, clustering weight {gamma:g} "
+                          f"({ctx.cfg.model.latent_dim}-d)", True, None, model, hist, ds)
 
 
 SPEC = RepresentationSpec(

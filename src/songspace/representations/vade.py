@@ -19,23 +19,12 @@ class Params(BaseModel):
 
 def build(ctx):
     from songspace.deep_clustering import fit_vade
-    from songspace.representations.base import Representation, checkpoint_path
-    from songspace.training import RowDataset
+    from songspace.representations.base import Representation, fit_deep_clustering
 
-    cfg, params = ctx.cfg, ctx.params(SPEC.name)
-    k = params.n_clusters or ctx.k or 10
-    X = ctx.inputs.standardised_stats()
-    ds = RowDataset(X)
-    kwargs = {"latent_dim": cfg.model.latent_dim, "hidden_dims": cfg.model.hidden_dims, "n_clusters": k,
-              "beta": cfg.model.beta, "pretrain_epochs": params.pretrain_epochs}
-    cb = (lambda stage, e, n: ctx.progress(f"train vade ({stage})", e, n)) if ctx.progress else None
-    model, hist, Z, probs = fit_vade(X, n_clusters=k, latent_dim=cfg.model.latent_dim,
-                                     hidden_dims=cfg.model.hidden_dims, train_cfg=cfg.train, seed=cfg.seed,
-                                     pretrain_epochs=params.pretrain_epochs, beta=cfg.model.beta, progress=cb,
-                                     checkpoint=checkpoint_path(SPEC.name, ds, cfg, kwargs))
+    model, hist, Z, probs, ds, k = fit_deep_clustering(ctx, SPEC.name, fit_vade, beta=ctx.cfg.model.beta)
     used = int((probs.argmax(1)[:, None] == range(k)).any(0).sum())
     return Representation(SPEC.name, AUDIO, Z, f"VaDE posterior means, {k}-component mixture prior "
-                          f"({cfg.model.latent_dim}-d)", True, None, model, hist, ds,
+                          f"({ctx.cfg.model.latent_dim}-d)", True, None, model, hist, ds,
                           notes=[f"VaDE: {used} of {k} mixture components hold tracks"])
 
 
