@@ -1,6 +1,9 @@
 """Clusterers by name and the choice of k. (:class:`songspace.estimator.LatentClusterer` is the scikit-learn-style
 face that learns a space and clusters it.)
 
+One module (about 720 lines): every clusterer shares the sample-then-extend rule, the result type and the
+density clusterers' UMAP reduction; a clusterer is one function and one line in ``CLUSTERERS``.
+
 Every clusterer is a plain function ``f(X, k, *, seed=0, **options) -> ClusterResult``, registered by name in
 ``CLUSTERERS``; :func:`cluster` calls one by name and checks its options.
 

@@ -1,4 +1,8 @@
-"""Typed settings for every stage, loaded from TOML and written back, resolved, beside each run's results."""
+"""Typed settings for every stage, loaded from TOML and written back, resolved, beside each run's results.
+
+One module on purpose (about 450 lines): every setting a user can write is read and checked here, with the
+allowed range in each message, so that ``configs/default.toml`` and this file read side by side.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Lyrics features that work for Bangla (Bengali script and romanised) as well as English and other languages.
 
+One module (about 670 lines): normalisation, tokenisation, phonetic keys and language identification feed one
+another and are tested together on the same scripts.
+
 Why not the obvious tools: scikit-learn's default ``token_pattern`` (``\\b\\w\\w+\\b``) cuts Bengali words at
 every vowel sign, hasanta and nukta, because Python's ``\\w`` does not match combining marks ("হৃদয়" becomes
 "দয"). Here a word is a run of letters *and* combining marks, and character n-grams are n-grams of grapheme

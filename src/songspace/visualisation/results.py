@@ -1,5 +1,8 @@
 """Result figures of a run: cluster composition, reconstructions, latent traversals, metric bars, beta sweep.
 
+One module (about 480 lines): the five result figures share their colours, class capping and error-bar
+conventions, which belong together.
+
 Every function takes arrays or plain rows (dicts, as read from a CSV: numbers may be strings, ``"nan"`` or
 missing) and returns a matplotlib figure; none writes a file (the runner saves them with ``save_figure``).
 Colours are colour-blind safe (Okabe-Ito, then Paul Tol's muted set), and text falls back to a Bengali-capable
