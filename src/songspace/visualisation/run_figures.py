@@ -92,12 +92,15 @@ def _is_baseline(row: dict[str, Any]) -> bool:
 
 
 def project_all(tasks: Sequence[tuple[np.ndarray, str]], *, seed: int) -> list[np.ndarray]:
-    """:func:`project_2d` of each (points, method), in worker processes when there are several cores and tasks."""
+    """:func:`project_2d` of each (points, method); in worker processes when there are more than 8 and several
+    cores."""
     import os
 
     from songspace.parallel import process_pool
 
-    workers = min(len(tasks), os.cpu_count() or 1)
+    # A worker pays its imports and UMAP's compilation (about 8 s) again, which this process has usually paid
+    # already (the first seed's HDBSCAN runs here): only many projections (plots.figures = "all") are worth it.
+    workers = min(len(tasks), os.cpu_count() or 1) if len(tasks) > 8 else 1
     if workers < 2:
         return [project_task((X, m, seed)) for X, m in tasks]
     with process_pool(workers, spawn=True) as pool:
