@@ -167,8 +167,10 @@ def finish_manifest(root: Path, layout: str, tracks: list[Track], problems: list
     refused candidates are removed from the tracks' labels.
     """
     if not tracks:
-        raise DatasetError(f"{root}: {none_usable}; {len(problems)} problem(s): "
-                           + "; ".join(f"{p.path}: {p.reason}" for p in problems[:5]))
+        shown = "; ".join(f"{p.path}: {p.reason}" for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise DatasetError(f"{root}: {none_usable}." + (f" {len(problems)} problem(s): {shown}{more}." if problems
+                                                         else ""))
     candidates = list(dict.fromkeys(label_columns()))
     labels = choose_labels(candidates, (t.labels for t in tracks), problems, max_labels=max_labels, prefer=prefer,
                            source=label_source)
