@@ -77,7 +77,8 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
              if f["kind"] == "embedding"}
     assert drawn and all((folder / f).is_file() for f in drawn) and len(drawn) < len(every)
     rows = read_csv(folder / "metrics.csv")
-    assert [r["method"] for r in rows] == [f"{m}+{c}" for m in every for c in ("kmeans", "dbscan")]
+    # hybrid fuses hybrid_audio (vade), learned for it and listed after the configured ones
+    assert [r["method"] for r in rows] == [f"{m}+{c}" for m in [*every, "vade"] for c in ("kmeans", "dbscan")]
     numbers = metric_columns(["language", "genre"])  # the metric registry's columns, in its order
     assert {"silhouette_common", "noise_fraction", "nmi_genre", "ari_language", "n_clusters"} <= set(numbers)
     expected = ["method", "representation", "clusterer", "modality", "conditioned_on", "n_seeds",
