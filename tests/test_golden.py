@@ -36,6 +36,7 @@ names = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae"
                    "cvae", "poe_vae", "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid",
                    "hybrid_features", "naive_hybrid"]
 condition_on = ["language"]
+hybrid_audio = "vae"
 beta_sweep = [1.0, 4.0]
 [model]
 latent_dim = 4
