@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from songspace.config import ClusterConfig, RunConfig, TrainConfig, dump_config, load_config
 from songspace.errors import ConfigError

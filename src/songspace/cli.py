@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,7 +60,7 @@ err_console = Console(stderr=True)
 DEMO_CACHE = Path(os.environ.get("SONGSPACE_DEMO_DIR", "~/.cache/songspace/demo")).expanduser()
 
 
-class TableView(str, Enum):
+class TableView(StrEnum):
     """What the terminal shows after a run (metrics.csv always has everything)."""
 
     headline = "headline"

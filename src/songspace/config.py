@@ -10,12 +10,12 @@ import logging
 import math
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import tomli_w
-import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from songspace.errors import ConfigError

@@ -47,6 +47,7 @@ import logging
 import math
 import os
 import tempfile
+import tomllib
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -57,7 +58,6 @@ from typing import Any
 
 import numpy as np
 import regex
-import tomllib
 
 from songspace.errors import RunError
 from songspace.evaluation.registry import as_float, metric_columns
