@@ -89,3 +89,16 @@ clip_seconds = 1.5
 n_mels = 32
 workers = 1
 """
+
+
+# Four well-separated Gaussian blobs in 8-d, shared by the clustering and estimator tests.
+BLOB_N, BLOB_D, BLOB_K = 160, 8, 4
+
+
+@pytest.fixture(scope="session")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=BLOB_N, centers=BLOB_K, n_features=BLOB_D, cluster_std=1.0, center_box=(-10, 10),
+                      random_state=0)
+    return X.astype(np.float32), y

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+from conftest import BLOB_D, BLOB_K, BLOB_N
 from songspace.clustering import (
     CLUSTERERS,
     kmeans,
@@ -17,14 +17,8 @@ from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.estimator import LatentClusterer
 
-N, D, K, LATENT = 160, 8, 4, 3
+N, D, K, LATENT = BLOB_N, BLOB_D, BLOB_K, 3
 TRAIN = TrainConfig(epochs=60, batch_size=32, lr=1e-2, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def blobs() -> tuple[np.ndarray, np.ndarray]:
-    X, y = make_blobs(n_samples=N, centers=K, n_features=D, cluster_std=1.0, center_box=(-10, 10), random_state=0)
-    return X.astype(np.float32), y
 
 
 def _clusterer(model: str, **kw) -> LatentClusterer:

@@ -154,8 +154,8 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
         log.info("run folder %s", run.path)
         run.write_text(CONFIG, dump_config(cfg))
         run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
-        return _run(cfg, manifest, label_names, labels, feats, inputs, common, cond_notes, (k, k_source), run,
-                    timings, progress)
+        return _run(cfg, manifest, label_names, labels, feats, problems, inputs, common, cond_notes, (k, k_source),
+                    run, timings, progress)
     finally:
         log.removeHandler(early)
         early.close()
@@ -190,11 +190,11 @@ def learning_inputs(cfg: RunConfig, manifest: Manifest, feats: FeatureSet
 
 
 def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dict[str, list[str]],
-         feats: FeatureSet, inputs: Inputs, common: np.ndarray, cond_notes: list[str], k_and_source: tuple[int, str],
-         run: RunFolder, timings: dict[str, float], progress: Progress | None) -> RunResult:
+         feats: FeatureSet, problems: list[Problem], inputs: Inputs, common: np.ndarray, cond_notes: list[str],
+         k_and_source: tuple[int, str], run: RunFolder, timings: dict[str, float], progress: Progress | None
+         ) -> RunResult:
     k, k_source = k_and_source
     lyrics = inputs.lyrics
-    problems = [*manifest.problems, *feats.failed]  # the reader's and the unusable files'
     # Tracks with usable lyrics in the dataset, whether or not this run's methods read them.
     n_lyrics = int(lyrics.present.sum()) if lyrics is not None else sum(tr.has_lyrics for tr in manifest.tracks)
     seeds = seeds_of(cfg)

@@ -347,16 +347,6 @@ def romanised_scores(text: str) -> dict[str, float]:
     return {lang: h / n if n else 0.0 for lang, h in hits.items()}
 
 
-def romanised_bangla_score(text: str) -> float:
-    """Share of the ASCII words of ``text`` that are common romanised Bangla words; 0.0 without any."""
-    return romanised_scores(text)["bn"]
-
-
-def romanised_hindi_score(text: str) -> float:
-    """Share of the ASCII words of ``text`` that are common romanised Hindi words; 0.0 without any."""
-    return romanised_scores(text)["hi"]
-
-
 def _is_latin(line: str) -> bool:
     return script_counts(line)["Latin"] > len(_LETTER.findall(line)) / 2
 

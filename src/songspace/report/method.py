@@ -121,7 +121,7 @@ def objective_html(run: RunData, *, cite: Any = None) -> str:
         spec = registry.get(name)
         if spec.objective_note:
             ref = c(spec.cite[0], f"({spec.cite[1]})") if spec.cite else ""
-            notes.append(spec.objective_note.replace("{cite}", ref).replace(" {cite}", ""))
+            notes.append(spec.objective_note.replace("{cite}", ref))
     if notes:
         parts.append("<p>In this run: " + "; ".join(notes) + ".</p>")
     parts.append("<p>A track's embedding is its posterior mean <i>μ</i><sub>φ</sub>(<i>x</i>); the weights kept are "

@@ -10,14 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from songspace import representations as registry
 from songspace.config import RunConfig
 from songspace.evaluation.analysis import best
-from songspace.experiment import MethodResult
 from songspace.representations.base import Representation
 from songspace.training import reconstruct
 from songspace.visualisation.figures import (
@@ -34,6 +33,9 @@ from songspace.visualisation.results import (
     plot_reconstructions,
     plot_traversal,
 )
+
+if TYPE_CHECKING:  # the experiment layer above hands its results down; nothing of it is imported here
+    from songspace.experiment import MethodResult
 
 Progress = Callable[[str, int, int], None]
 
