@@ -45,6 +45,21 @@ def scoring_labels(root: Path, track_ids: list[str]) -> dict[str, list[str]]:
             "language_sung": [r["language"] if r.get("has_vocals") == "1" else "" for r in rows]}
 
 
+def vocal_auc(root: Path, track_ids: list[str], log_mel, cfg) -> float:
+    """ROC AUC of the audio-only vocal-presence score against metadata's has_vocals (read here only to score)."""
+    from sklearn.metrics import roc_auc_score
+
+    from songspace.features.vocal import vocal_presence
+    from songspace.parallel import read_rows
+
+    with (root / "metadata.csv").open(encoding="utf-8", newline="") as fh:
+        sung = {r["track_id"]: r.get("has_vocals") == "1" for r in csv.DictReader(fh)}
+    scores = [vocal_presence(read_rows(log_mel, slice(i, i + 64)), sample_rate=cfg.features.sample_rate,
+                             hop_length=cfg.features.hop_length, fmin=cfg.features.fmin, fmax=cfg.features.fmax)
+              for i in range(0, len(track_ids), 64)]
+    return float(roc_auc_score([sung[t] for t in track_ids], [v for s in scores for v in s]))
+
+
 def cell(row: dict, col: str) -> str:
     v, sd = as_float(row.get(col)), as_float(row.get(f"{col}_std"))
     if math.isnan(v):
@@ -76,6 +91,7 @@ def main() -> None:
     labels = scoring_labels(Path(cfg.data), [tr.track_id for tr in manifest.tracks])
     cfg, inputs, common, notes = learning_inputs(cfg, manifest, feats)
     t_feat = time.perf_counter() - t0
+    vocal = vocal_auc(Path(cfg.data), [tr.track_id for tr in manifest.tracks], feats.log_mel, cfg)
     outcomes = list(run_seeds(cfg, inputs, K, common, labels))
     seconds = time.perf_counter() - t0
     seed_rows = sorted((r for o in outcomes for r in o.rows), key=lambda r: r["seed"])
@@ -107,7 +123,8 @@ def main() -> None:
                                 cwd=Path(__file__).parent, check=False).stdout.strip()
     except OSError:
         commit = "?"
-    footer = (f"{len(manifest)} tracks, k = {K}, {len(outcomes)} seed(s) from {cfg.seed}, commit {commit}, "
+    footer = (f"vocal presence (features.vocal, from the log-mel) against has_vocals: AUC {vocal:.3f}\n"
+              f"{len(manifest)} tracks, k = {K}, {len(outcomes)} seed(s) from {cfg.seed}, commit {commit}, "
               f"{seconds:.0f} s ({t_feat:.0f} s reading and features); config {args.config or 'default'}")
     text = "\n".join(lines) + "\n\n" + footer + "\n" + "".join(f"note: {n}\n" for n in notes)
     print(text)
