@@ -161,7 +161,10 @@ def test_memory_mapped_npy(tmp_path, data: np.ndarray) -> None:
     assert h1.train == h2.train
     z = embed(m1, ds_mm, batch_size=10)
     assert z.shape == (N, LATENT) and z.dtype == np.float32
-    assert np.array_equal(z, embed(m2, ds_mem))
+    # Bit-identical only for the same batch shapes (the guarantee: same seed, same data, same batches); across batch
+    # sizes a GEMM may sum in another order, so there the two agree to float32 rounding.
+    assert np.array_equal(z, embed(m2, ds_mem, batch_size=10))
+    np.testing.assert_allclose(z, embed(m2, ds_mem), rtol=1e-5, atol=1e-6)
 
 
 def test_embed_order_and_empty(data: np.ndarray) -> None:

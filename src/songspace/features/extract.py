@@ -3,7 +3,8 @@
 Files are always decoded in worker processes, one at least. With several CPU workers, each worker decodes a
 file and computes its log-mel and statistics (one thread each, so the work spreads over the cores); on a GPU
 (or with one worker), workers decode and compute the statistics that need the waveform (the music descriptors),
-and log-mel runs in batches in this process, which adds the statistics of the log-mel. With
+and log-mel runs in this process (in batches on a GPU; one clip at a time with one thread on the CPU, so that a
+file's features on the CPU are the same bits whatever its neighbours and the worker count). With
 ``features.scheduler`` set, the per-file work runs on a Dask cluster instead (:mod:`songspace.distributed`),
 and this process writes the same cache. Every finished file is cached at once, so an interrupted run resumes
 where it stopped; the collection is then assembled, a chunk at a time, into memory-mapped arrays
@@ -110,9 +111,8 @@ def featurize(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | 
     got = decode_and_describe(path, cfg)
     if isinstance(got, str):
         return got
-    clip, descriptors = got
-    mel = _log_mel_batch(clip[None], cfg, "cpu")[0]
-    return mel.astype(np.float16), _stats(mel, descriptors, cfg)
+    mel, stats = _finish([got], cfg, "cpu")[0]
+    return mel.astype(np.float16), stats
 
 
 def decode_and_describe(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | str:
@@ -137,6 +137,23 @@ def _stats(mel: np.ndarray, descriptors: np.ndarray, cfg: FeatureConfig) -> np.n
 def _log_mel_batch(clips: np.ndarray, cfg: FeatureConfig, device: str) -> np.ndarray:
     return log_mel(clips, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels,
                    fmin=cfg.fmin, fmax=cfg.fmax, device=device)
+
+
+def _finish(decoded: list[tuple[np.ndarray, np.ndarray]], cfg: FeatureConfig, device: str
+            ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(log_mel, stats)`` of decoded ``(clip, descriptors)`` pairs. On a GPU the log-mels are one batch (a clip's
+    values may then differ from a lone clip's by float32 rounding). On the CPU each clip is computed alone with one
+    thread, as a worker computes it, so that a file's features never depend on its batch neighbours or on the
+    worker count: bit-identical on a given machine (cached ≡ fresh, resumed ≡ uninterrupted)."""
+    if device != "cpu":
+        mels = _log_mel_batch(np.stack([clip for clip, _ in decoded]), cfg, device)
+        return [(mel, _stats(mel, desc, cfg)) for mel, (_, desc) in zip(mels, decoded, strict=True)]
+    out = []
+    with one_thread():
+        for clip, desc in decoded:
+            mel = _log_mel_batch(clip[None], cfg, "cpu")[0]
+            out.append((mel, _stats(mel, desc, cfg)))
+    return out
 
 
 def _limited(fn: Callable[..., Any], args: tuple, timeout_s: float) -> Any:
@@ -379,10 +396,9 @@ def _extract_here(paths: Sequence[Path], todo: list[int], cfg: FeatureConfig, de
             pending = submit(batches[b + 1]) if b + 1 < len(batches) else []  # keep the workers busy
             got = [pool.result(t) for t in tasks]
             good = [k for k, g in enumerate(got) if not isinstance(g, str)]
-            if not on_cpu and good:  # got holds (clip, descriptors): one batched log-mel on the device
-                mels = _log_mel_batch(np.stack([got[k][0] for k in good]), cfg, dev)
-                for mel, k in zip(mels, good, strict=True):
-                    got[k] = (mel, _stats(mel, got[k][1], cfg))
+            if not on_cpu and good:  # got holds (clip, descriptors): log-mel and statistics here
+                for k, item in zip(good, _finish([got[k] for k in good], cfg, dev), strict=True):
+                    got[k] = item
             for k, i in enumerate(batch):
                 keep(i, got[k])
             tick()
