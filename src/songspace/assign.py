@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from songspace import representations as registry
-from songspace.errors import ConfigError, RunError
+from songspace.errors import ConfigError, EncoderUnavailable, RunError
 from songspace.representations.spec import BOTH, LYRICS, RepresentationSpec
 from songspace.runfolder import (
     ASSIGNED,
@@ -111,7 +111,7 @@ def plan(run_dir: Path | str) -> Plan:
 
 
 def _representation_problem(run_dir: Path, rep: str) -> str:
-    if rep not in registry.names():
+    if not registry.exists(rep):
         return f"representation {rep!r} is unknown to this songspace version"
     spec = registry.get(rep)
     if not spec.assignable:
@@ -167,8 +167,9 @@ def assign(run_dir: Path | str, data_dir: Path | str, *, out: Path | str | None 
     from songspace.cluster_state import is_approximate, predictor
     from songspace.datasets import read_dataset
     from songspace.models import load_model
+    from songspace.representations._inputs import encoder_names
     from songspace.representations.base import Inputs
-    from songspace.runner import usable_features
+    from songspace.runner import encoder_vectors, usable_features
 
     run_dir = Path(run_dir)
     p = plan(run_dir)
@@ -182,20 +183,27 @@ def assign(run_dir: Path | str, data_dir: Path | str, *, out: Path | str | None 
     if len(manifest) == 0:
         raise RunError(f"{manifest.root}: no usable track ({len(problems)} problem(s): "
                        f"{'; '.join(f'{x.path}: {x.reason}' for x in problems[:3])}).")
+    reps = [rep for rep, ms in p.methods.items() if any(m in chosen for m in ms)]
+    states = {rep: load_arrays(run_dir, state_file(rep)) for rep in reps}
+    # the pretrained encoders the chosen representations read (their inputs, as the run saved them)
+    encoders = encoder_names()
+    wanted = sorted({str(s) for st in states.values() if st is not None and "input" in st for s in st["input"]}
+                    | set(reps))
+    embeddings, unavailable = encoder_vectors(cfg, manifest, [e for e in encoders if e in wanted], progress=progress)
     inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel,
-                    n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names))
+                    n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), embeddings=embeddings,
+                    unavailable=unavailable)
     placed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     reasons = dict(p.reasons)
     approximate: list[str] = []
-    reps = [rep for rep, ms in p.methods.items() if any(m in chosen for m in ms)]
     for j, rep in enumerate(reps):
         spec = registry.get(rep)
-        state = load_arrays(run_dir, state_file(rep))
+        state = states[rep]
         assert state is not None and spec.embed_new is not None
         model = load_model(run_dir / model_file(rep)) if spec.learned else None
         try:
             Z = spec.embed_new(state, model, inputs)
-        except ValueError as exc:  # statistics or mel bands of another songspace version
+        except (ValueError, EncoderUnavailable) as exc:  # another songspace version's statistics; no encoder
             reasons.update({m: str(exc) for m in p.methods[rep] if m in chosen})
             log.warning("%s: %s", rep, exc)
             continue

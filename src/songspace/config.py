@@ -243,8 +243,9 @@ class RepresentationsConfig(Section):
     @field_validator("names")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        known = _representations().names()
-        unknown = [v for v in value if v not in known]
+        reg = _representations()
+        known = reg.names()
+        unknown = [v for v in value if not reg.exists(v)]
         if unknown:
             raise ValueError(f"unknown representation(s) {', '.join(map(repr, unknown))}; choose from: "
                              f"{', '.join(known)}")
@@ -265,12 +266,13 @@ class RepresentationsConfig(Section):
     def _params(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         reg = _representations()
         for name, settings in value.items():
-            if name not in reg.names():
+            if not reg.exists(name):
                 raise ValueError(f"params for unknown representation {name!r}; choose from: {', '.join(reg.names())}")
             spec = reg.get(name)
             if spec.params is None:
                 raise ValueError(f"{name} has no settings of its own; remove [representations.params.{name}]")
-            spec.params.model_validate(settings)  # its errors name the setting and the allowed range
+            spec.params.model_validate(settings if "@" not in name else {**settings, "input": name.split("@", 1)[1]})
+            # its errors name the setting and the allowed range
         return value
 
 

@@ -25,3 +25,9 @@ class ModelError(SongspaceError):
 
 class RunError(SongspaceError):
     """A run cannot start or finish (run folder, cache folder, nothing left to cluster)."""
+
+
+class EncoderUnavailable(SongspaceError):
+    """A pretrained encoder cannot be used here (its weights are not fetched, its library is not installed, the
+    model folder is not an audio model). A run skips the representations that need it, with this message as the
+    note; the message says how to make it available."""

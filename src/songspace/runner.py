@@ -138,7 +138,7 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
                            + (f"Skipped: {shown}{more}." if problems else "Add audio files to the folder."))
         labels = {name: manifest.labels(name) for name in label_names}
         t = time.perf_counter()
-        cfg, inputs, common, cond_notes = learning_inputs(cfg, manifest, feats)
+        cfg, inputs, common, cond_notes = learning_inputs(cfg, manifest, feats, progress=progress)
         timings["lyrics"] = time.perf_counter() - t
         k, k_source = resolve_k(cfg, labels, inputs.standardised_stats())
         if not 2 <= k < len(manifest):
@@ -177,16 +177,71 @@ def usable_features(cfg: RunConfig, manifest: Manifest, *, progress: Progress | 
     return manifest.select([position[t] for t in feats.track_ids]), feats, problems
 
 
-def learning_inputs(cfg: RunConfig, manifest: Manifest, feats: FeatureSet
+def learning_inputs(cfg: RunConfig, manifest: Manifest, feats: FeatureSet, *, progress: Progress | None = None
                     ) -> tuple[RunConfig, Inputs, np.ndarray, list[str]]:
-    """What the representations learn from (audio features, lyrics features, the labels a config names as
-    conditions), the common space every clustering is scored in, the config narrowed to the conditions this
-    dataset has, and notes on what was left out."""
+    """What the representations learn from (audio features, pretrained encoders' vectors where the config reads
+    them, lyrics features, the labels a config names as conditions), the common space every clustering is scored
+    in, the config narrowed to the conditions this dataset has, and notes on what was left out."""
     lyrics = _lyrics(cfg, manifest)
     cfg, conditions, notes = _conditions(cfg, manifest)
+    embeddings, unavailable = encoder_vectors(cfg, manifest, wanted_encoders(cfg), progress=progress)
     inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel, lyrics=lyrics,
-                    n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), conditions=conditions)
+                    n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), conditions=conditions,
+                    embeddings=embeddings, unavailable=unavailable)
     return cfg, inputs, common_space(inputs), notes
+
+
+def wanted_encoders(cfg: RunConfig) -> list[str]:
+    """The representations read from a pretrained encoder that this config uses: named in ``names``, or as a
+    value of any representation setting (an ``input``, facets' ``style``, ``hybrid_audio``)."""
+    from songspace.representations._inputs import encoder_names
+
+    words: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            for part in value.replace("@", "+").split("+"):
+                words.add(part.strip())
+        elif isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                collect(v)
+
+    reps = cfg.representations
+    collect([reps.names, reps.hybrid_audio, reps.params])
+    return [name for name in encoder_names() if name in words]
+
+
+def encoder_vectors(cfg: RunConfig, manifest: Manifest, names: list[str], *, progress: Progress | None = None
+                    ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Each named encoder representation's vectors of the manifest's tracks (cached on disk, computed once for
+    every seed), and why an encoder could not be used (no weights, no library): those representations are then
+    skipped with that note, and nothing else fails."""
+    from songspace.errors import SongspaceError
+    from songspace.features.embeddings import embed_files
+    from songspace.representations._inputs import params_for
+
+    vectors: dict[str, np.ndarray] = {}
+    unavailable: dict[str, str] = {}
+    for name in names:
+        spec = registry.get(name)
+        assert spec.encoder is not None and spec.params is not None
+        params = spec.params.model_validate(params_for(name, cfg.representations.params))
+        try:
+            encoder = spec.encoder(params)
+        except SongspaceError as exc:
+            unavailable[name] = str(exc)
+            log.warning("%s cannot be used: %s", name, exc)
+            continue
+        t = time.perf_counter()
+        got = embed_files([tr.audio_path for tr in manifest.tracks], encoder, cfg.features,
+                          progress=(lambda d, n, name=name: progress(name, d, n)) if progress else None)
+        log.info("%s: %d tracks embedded in %.1f s (%d computed, %d cached)", name, len(manifest),
+                 time.perf_counter() - t, got.n_computed, len(manifest) - got.n_computed)
+        vectors[name] = got.vectors
+    return vectors, unavailable
 
 
 def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dict[str, list[str]],

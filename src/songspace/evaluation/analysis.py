@@ -20,7 +20,7 @@ def _is(rep: str, what: str) -> bool:
     """Whether the registered representation ``rep`` is ``learned`` / a ``baseline`` (unknown names are neither)."""
     from songspace import representations as registry
 
-    return rep in registry.names() and bool(getattr(registry.get(rep), what))
+    return registry.exists(rep) and bool(getattr(registry.get(rep), what))
 
 # A difference in NMI/silhouette below this is reported as a tie: one seed cannot resolve it. With several
 # seeds, a difference within the two standard deviations added is a tie too.

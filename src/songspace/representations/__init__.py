@@ -25,6 +25,7 @@ _MODULES = (
     "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid", "hybrid_features", "naive_hybrid",
     "crop_vae", "crop_mfcc_vae",
     "language", "facets",
+    "musicnn", "pretrained", "features_musicnn",
 )
 _REGISTRY: dict[str, RepresentationSpec] = {}
 
@@ -49,11 +50,28 @@ def unregister(name: str) -> None:
 
 
 def get(name: str) -> RepresentationSpec:
-    """The spec registered as ``name``; KeyError naming the valid ones otherwise."""
+    """The spec registered as ``name``; KeyError naming the valid ones otherwise.
+
+    ``<base>@<input>`` names a variant of a representation that declares an ``input`` parameter (the learned
+    models of the statistics): the same representation trained on another audio input (``vae@musicnn``,
+    ``vade@features+musicnn``; see :mod:`songspace.representations._inputs`)."""
+    registry = _load()
+    if name in registry:
+        return registry[name]
+    if "@" in name:
+        from songspace.representations._inputs import variant
+
+        return variant(name)
+    raise KeyError(f"unknown representation {name!r}; choose from: {', '.join(names())}") from None
+
+
+def exists(name: str) -> bool:
+    """``name`` is a registered representation or a valid ``<base>@<input>`` variant of one."""
     try:
-        return _load()[name]
-    except KeyError:
-        raise KeyError(f"unknown representation {name!r}; choose from: {', '.join(names())}") from None
+        get(name)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 def names() -> list[str]:
@@ -79,4 +97,4 @@ def __getattr__(attr: str):  # the build-time API, imported on first use (it pul
 
 
 __all__ = ["AUDIO", "BOTH", "CONDITIONED", "LYRICS", "MODALITIES", "RepresentationSpec", "register", "unregister",
-           "get", "names", "specs", "default_names"]
+           "get", "exists", "names", "specs", "default_names"]

@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from songspace.checkpoint import training_key
 from songspace.config import RunConfig
+from songspace.errors import EncoderUnavailable
 from songspace.features.spectral import time_pool
 from songspace.features.text import TextFeatureSet
 from songspace.fusion import Block, fuse
@@ -44,6 +45,17 @@ class Inputs:
     # Label values of the columns a configuration asks a method to use (a spec's ``conditioned_by``), "" =
     # unknown; no other label is ever passed here.
     conditions: dict[str, list[str]] = field(default_factory=dict)
+    # Pretrained encoders' vectors, by the name of the representation that reads them (``musicnn``): [shape=(n, d)],
+    # NaN rows for files the encoder could not read; ``unavailable`` says why an encoder asked for could not be used.
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def embedding(self, name: str) -> np.ndarray:
+        """The vectors of the encoder that representation ``name`` reads; EncoderUnavailable saying why not."""
+        if name in self.embeddings:
+            return self.embeddings[name]
+        raise EncoderUnavailable(self.unavailable.get(name) or f"{name}: its encoder's vectors were not computed "
+                                 "for this run")
 
     def standardised_stats(self) -> np.ndarray:
         return standardise(self.stats)
@@ -107,6 +119,7 @@ class Context:
     learned: dict[str, Representation]
     progress: TrainProgress | None = None
     k: int | None = None  # the run's number of clusters (deep-clustering models size their mixture by it)
+    name: str = ""  # the representation being built (a variant ``vae@musicnn`` builds with its base's ``build``)
 
     def need(self, name: str) -> Representation:
         """The representation ``name``, learned now if it has not been yet."""
@@ -116,9 +129,11 @@ class Context:
 
     def params(self, name: str) -> Any:
         """The representation's own settings (``[representations.params.<name>]`` over its defaults)."""
+        from songspace.representations._inputs import params_for
+
         spec = get(name)
         assert spec.params is not None, f"{name} declares no params"
-        return spec.params.model_validate(self.cfg.representations.params.get(name, {}))
+        return spec.params.model_validate(params_for(name, self.cfg.representations.params))
 
     def train_model(self, name: str, dataset: RowDataset, *, model: str | None = None,
                     **model_kwargs: Any) -> tuple[VAE, History, np.ndarray]:
@@ -136,22 +151,27 @@ class Context:
         return net, hist, embed(net, dataset)
 
 
-def fit_deep_clustering(ctx: Context, name: str, fit: Callable[..., tuple], **settings: Any
-                        ) -> tuple[Any, History, np.ndarray, np.ndarray, RowDataset, int]:
-    """The shared build of the deep-clustering representations (``vade``, ``idec``): ``fit`` (a
-    :mod:`songspace.deep_clustering` function) on the standardised statistics with the run's k (or the
-    representation's ``n_clusters``), checkpointed. Returns (model, history, latent, cluster probabilities, the
-    dataset it trained on, k)."""
+def fit_deep_clustering(ctx: Context, fit: Callable[..., tuple], **settings: Any
+                        ) -> tuple[Any, History, np.ndarray, np.ndarray, RowDataset, int, dict[str, np.ndarray], str]:
+    """The shared build of the deep-clustering representations (``vade``, ``idec``, and their variants, named by
+    ``ctx.name``): ``fit`` (a :mod:`songspace.deep_clustering` function) on the representation's input (the
+    standardised statistics by default) with the run's k (or the representation's ``n_clusters``), checkpointed.
+    Returns (model, history, latent, cluster probabilities, the dataset it trained on, k, the input's state, a
+    phrase naming the input for the space)."""
+    from songspace.representations._inputs import model_input
+
+    name = ctx.name
     cfg, params = ctx.cfg, ctx.params(name)
     k = params.n_clusters or ctx.k or 10
-    X = ctx.inputs.standardised_stats()
+    X, state, of = model_input(ctx)
     ds = RowDataset(X)
     sizes = {"latent_dim": cfg.model.latent_dim, "hidden_dims": cfg.model.hidden_dims, "n_clusters": k,
              "pretrain_epochs": params.pretrain_epochs}
     cb = (lambda stage, e, n: ctx.progress(f"train {name} ({stage})", e, n)) if ctx.progress else None
     model, hist, Z, probs = fit(X, train_cfg=cfg.train, seed=cfg.seed, progress=cb,
-                                checkpoint=checkpoint_path(name, ds, cfg, {**sizes, **settings}), **sizes, **settings)
-    return model, hist, Z, probs, ds, k
+                                checkpoint=checkpoint_path(name, ds, cfg, {**sizes, **settings},
+                                                           model=get(name).model), **sizes, **settings)
+    return model, hist, Z, probs, ds, k, state, of
 
 
 def vae_kwargs(cfg: RunConfig, kl_beta: str | None) -> dict[str, Any]:
@@ -223,7 +243,9 @@ def learn(name: str, inputs: Inputs, cfg: RunConfig, learned: dict[str, Represen
     spec = get(name)
     if spec.needs_lyrics and inputs.lyrics is None:
         raise ValueError(f"{name} needs lyrics")
-    return spec.build(Context(inputs, cfg, learned, progress, k))
+    rep = spec.build(Context(inputs, cfg, learned, progress, k, name))
+    rep.name = name  # a variant is built by its base's build
+    return rep
 
 
 def learn_all(inputs: Inputs, cfg: RunConfig, *, progress: TrainProgress | None = None,
@@ -242,7 +264,10 @@ def learn_all(inputs: Inputs, cfg: RunConfig, *, progress: TrainProgress | None 
             notes.append(f"{name} skipped: methods.{spec.conditioned_by} names no label column to condition on")
             continue
         if name not in learned:
-            learned[name] = learn(name, inputs, cfg, learned, progress=progress, k=k)
+            try:
+                learned[name] = learn(name, inputs, cfg, learned, progress=progress, k=k)
+            except EncoderUnavailable as exc:  # weights not fetched, library missing: this one only
+                notes.append(f"{name} skipped: {exc}")
     order = [n for n in cfg.representations.names if n in learned]
     order += [n for n in learned if n not in order]  # an audio latent learned only for a fusion
     if skipped:

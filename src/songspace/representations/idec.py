@@ -4,15 +4,13 @@ started from a pretrained autoencoder and K-Means on its codes. The track is its
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from songspace.representations._state import embed_stats, save_stats_state
+from songspace.representations._inputs import InputParams, embed_input, save_input_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Params(InputParams):
     n_clusters: int | None = Field(None, ge=2)  # cluster centres; default: the run's k
     gamma: float = Field(0.1, ge=0)  # weight of the clustering loss (the paper's 0.1)
     pretrain_epochs: int | None = Field(None, gt=0)  # autoencoder pretraining; default: min(train.epochs, 100)
@@ -22,10 +20,10 @@ def build(ctx):
     from songspace.deep_clustering import fit_idec
     from songspace.representations.base import Representation, fit_deep_clustering
 
-    gamma = ctx.params(SPEC.name).gamma
-    model, hist, Z, _q, ds, k = fit_deep_clustering(ctx, SPEC.name, fit_idec, gamma=gamma)
-    return Representation(SPEC.name, AUDIO, Z, f"IDEC codes, {k} centres, clustering weight {gamma:g} "
-                          f"({ctx.cfg.model.latent_dim}-d)", True, None, model, hist, ds)
+    gamma = ctx.params(ctx.name).gamma
+    model, hist, Z, _q, ds, k, state, of = fit_deep_clustering(ctx, fit_idec, gamma=gamma)
+    return Representation(ctx.name, AUDIO, Z, f"IDEC codes{of}, {k} centres, clustering weight {gamma:g} "
+                          f"({ctx.cfg.model.latent_dim}-d)", True, None, model, hist, ds, state=state)
 
 
 SPEC = RepresentationSpec(
@@ -38,4 +36,4 @@ SPEC = RepresentationSpec(
           "local structure preservation. In <i>International Joint Conference on Artificial Intelligence "
           "(IJCAI)</i>, 2017."),
     description="IDEC: autoencoder on the statistics trained with a clustering loss (deep clustering)",
-    save_state=save_stats_state, embed_new=embed_stats)
+    save_state=save_input_state, embed_new=embed_input)

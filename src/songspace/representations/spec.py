@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import numpy as np
     from pydantic import BaseModel
 
+    from songspace.features.encoders import AudioEncoder
     from songspace.models import VAE
     from songspace.representations.base import Context, Inputs, Representation
 
@@ -38,6 +39,11 @@ class RepresentationSpec:
     learned : it has a trained encoder (counts as "learned" against the baselines).
     model : the name of the model it trains in :data:`songspace.models.MODELS` (learned ones).
     baseline : a fixed, non-learned reference that learned representations are compared with.
+    pretrained : its encoder was trained elsewhere, on other music (not on this collection); such a representation is
+        a baseline in the sense that counts here: learned representations are compared with it.
+    encoder : ``encoder(params) -> AudioEncoder`` for a representation read from a pretrained audio encoder; the run
+        computes its vectors once (cached on disk, :mod:`songspace.features.embeddings`) before any representation is
+        built, and other representations can read them as an input by this representation's name.
     reconstructs : what its decoder rebuilds, for the reconstruction figure (None: no figure).
     traversal : draw latent traversals (disentangling models).
     needs_lyrics : skipped, with a note, when no track has lyrics.
@@ -67,6 +73,8 @@ class RepresentationSpec:
     learned: bool = False
     model: str | None = None
     baseline: bool = False
+    pretrained: bool = False
+    encoder: Callable[[Any], AudioEncoder] | None = None
     reconstructs: str | None = None
     traversal: bool = False
     needs_lyrics: bool = False
@@ -89,4 +97,4 @@ class RepresentationSpec:
     def describe(self) -> dict[str, Any]:
         """The facts a run folder keeps about this representation (summary.json), for the report."""
         return {"modality": self.modality, "description": self.description, "learned": self.learned,
-                "baseline": self.baseline, "kl_beta": self.kl_beta}
+                "baseline": self.baseline, "pretrained": self.pretrained, "kl_beta": self.kl_beta}

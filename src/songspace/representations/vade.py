@@ -4,15 +4,13 @@ posterior mean; every clusterer of the run clusters that latent like any other."
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from songspace.representations._state import embed_stats, save_stats_state
+from songspace.representations._inputs import InputParams, embed_input, save_input_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Params(InputParams):
     n_clusters: int | None = Field(None, ge=2)  # mixture components; default: the run's k
     pretrain_epochs: int | None = Field(None, gt=0)  # autoencoder pretraining; default: min(train.epochs, 100)
 
@@ -21,11 +19,11 @@ def build(ctx):
     from songspace.deep_clustering import fit_vade
     from songspace.representations.base import Representation, fit_deep_clustering
 
-    model, hist, Z, probs, ds, k = fit_deep_clustering(ctx, SPEC.name, fit_vade, beta=ctx.cfg.model.beta)
+    model, hist, Z, probs, ds, k, state, of = fit_deep_clustering(ctx, fit_vade, beta=ctx.cfg.model.beta)
     used = int((probs.argmax(1)[:, None] == range(k)).any(0).sum())
-    return Representation(SPEC.name, AUDIO, Z, f"VaDE posterior means, {k}-component mixture prior "
+    return Representation(ctx.name, AUDIO, Z, f"VaDE posterior means{of}, {k}-component mixture prior "
                           f"({ctx.cfg.model.latent_dim}-d)", True, None, model, hist, ds,
-                          notes=[f"VaDE: {used} of {k} mixture components hold tracks"])
+                          notes=[f"VaDE: {used} of {k} mixture components hold tracks"], state=state)
 
 
 SPEC = RepresentationSpec(
@@ -38,4 +36,4 @@ SPEC = RepresentationSpec(
           "embedding: An unsupervised and generative approach to clustering. In <i>International Joint Conference "
           "on Artificial Intelligence (IJCAI)</i>, 2017."),
     description="VaDE: VAE on the statistics with a Gaussian-mixture prior (deep clustering)",
-    save_state=save_stats_state, embed_new=embed_stats)
+    save_state=save_input_state, embed_new=embed_input)

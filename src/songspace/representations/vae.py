@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from songspace.representations._state import embed_stats, save_stats_state
+from songspace.representations._inputs import InputParams, embed_input, model_input, save_input_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -10,16 +10,16 @@ def build(ctx):
     from songspace.representations.base import Representation, vae_kwargs
     from songspace.training import RowDataset
 
-    X = ctx.inputs.standardised_stats()
-    model, hist, Z = ctx.train_model(SPEC.name, RowDataset(X), **vae_kwargs(ctx.cfg, SPEC.kl_beta),
+    X, state, of = model_input(ctx)
+    model, hist, Z = ctx.train_model(ctx.name, RowDataset(X), model=SPEC.model, **vae_kwargs(ctx.cfg, SPEC.kl_beta),
                                      hidden_dims=ctx.cfg.model.hidden_dims)
-    return Representation(SPEC.name, AUDIO, Z, f"MLP-VAE posterior means ({ctx.cfg.model.latent_dim}-d)", True,
-                          None, model, hist, RowDataset(X))
+    return Representation(ctx.name, AUDIO, Z, f"MLP-VAE posterior means{of} ({ctx.cfg.model.latent_dim}-d)", True,
+                          None, model, hist, RowDataset(X), state=state)
 
 
 SPEC = RepresentationSpec(
     name="vae", modality=AUDIO, build=build, learned=True, model="mlp_vae", kl_beta="beta",
-    reconstructs="spectral statistics", default=True,
+    reconstructs="spectral statistics", default=True, params=InputParams,
     description="MLP-VAE on the standardised spectral statistics (timbre, rhythm, harmony and dynamics "
                 "descriptors)",
-    save_state=save_stats_state, embed_new=embed_stats)
+    save_state=save_input_state, embed_new=embed_input)

@@ -90,7 +90,7 @@ def best_per_representation(rows: Sequence[dict[str, Any]], col: str) -> list[di
 
 def _is_baseline(row: dict[str, Any]) -> bool:
     name = str(row.get("representation"))
-    return name in registry.names() and registry.get(name).baseline
+    return registry.exists(name) and registry.get(name).baseline
 
 
 def project_all(tasks: Sequence[tuple[np.ndarray, str]], *, seed: int) -> list[np.ndarray]:
