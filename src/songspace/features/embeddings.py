@@ -130,8 +130,11 @@ def embed_files(paths: Sequence[Path | str], encoder: AudioEncoder, cfg: Feature
         pool = FilePool(workers, cfg.file_timeout_s)
         try:
             chunks = [todo[s:s + cfg.batch_size] for s in range(0, len(todo), cfg.batch_size)]
-            submit = (lambda chunk: [pool.submit(_decode, str(paths[i]), int(encoder.sample_rate),
-                                                 cfg.clip_seconds, cfg.min_seconds) for i in chunk])
+
+            def submit(chunk: list[int]) -> list:
+                return [pool.submit(_decode, str(paths[i]), int(encoder.sample_rate), cfg.clip_seconds,
+                                    cfg.min_seconds) for i in chunk]
+
             pending = submit(chunks[0])
             for c, chunk in enumerate(chunks):
                 tasks, pending = pending, (submit(chunks[c + 1]) if c + 1 < len(chunks) else [])
