@@ -25,3 +25,7 @@ class ModelError(SongspaceError):
 
 class RunError(SongspaceError):
     """A run cannot start or finish (run folder, cache folder, nothing left to cluster)."""
+
+
+class WeightsError(SongspaceError):
+    """Pretrained weights are missing or damaged; the message says how to fetch them."""
