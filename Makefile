@@ -5,7 +5,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint clean weights
 
 setup: $(VENV)/.installed
 
@@ -17,6 +17,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@sh scripts/install-system.sh
 	touch $@
+
+# musicnn's trained weights from its PyPI wheel into ~/.cache/songspace/weights (once; see README)
+weights: setup
+	$(BIN)/songspace weights fetch
 
 demo: setup
 	$(BIN)/songspace demo

@@ -650,5 +650,26 @@ def export_command(
     console.print(f"[bold green]playlists:[/] {result.folder}", highlight=False, soft_wrap=True)
 
 
+weights_app = typer.Typer(no_args_is_help=True, help="Pretrained weights: fetched once into the weights cache "
+                          "($SONGSPACE_WEIGHTS_DIR or ~/.cache/songspace/weights), never at run time.")
+app.add_typer(weights_app, name="weights")
+
+
+@weights_app.command("fetch")
+def weights_fetch(
+    wheel: Annotated[Path | None, typer.Option(help="a local musicnn-0.1.0-py3-none-any.whl (for a machine without "
+                                                    "a package registry); default: pip download it")] = None,
+) -> None:
+    """Get musicnn's trained weights (MSD_musicnn, MTT_musicnn; ISC licence) from its PyPI wheel musicnn==0.1.0."""
+    _setup_logging(False)
+    from songspace.features.weights import fetch_musicnn
+
+    try:
+        folder = fetch_musicnn(wheel)
+    except SongspaceError as exc:
+        raise _fail(exc) from None
+    console.print(f"[bold green]musicnn weights:[/] {folder}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     app()

@@ -31,3 +31,7 @@ class EncoderUnavailable(SongspaceError):
     """A pretrained encoder cannot be used here (its weights are not fetched, its library is not installed, the
     model folder is not an audio model). A run skips the representations that need it, with this message as the
     note; the message says how to make it available."""
+
+
+class WeightsError(EncoderUnavailable):
+    """Pretrained weights are missing or damaged; the message says how to fetch them."""
