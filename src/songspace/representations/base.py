@@ -127,6 +127,14 @@ class Context:
             self.learned[name] = learn(name, self.inputs, self.cfg, self.learned, progress=self.progress, k=self.k)
         return self.learned[name]
 
+    def need_audio(self, name: str, fallback: str = "features") -> tuple[Representation, list[str]]:
+        """The audio representation ``name`` for a fusion's audio block, or ``fallback`` with a note when ``name``
+        reads an encoder that cannot be had here (weights not fetched): a fusion never fails for want of one."""
+        try:
+            return self.need(name), []
+        except EncoderUnavailable as exc:
+            return self.need(fallback), [f"{name} unavailable ({exc}); its block is {fallback} instead"]
+
     def params(self, name: str) -> Any:
         """The representation's own settings (``[representations.params.<name>]`` over its defaults)."""
         from songspace.representations._inputs import params_for

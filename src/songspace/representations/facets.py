@@ -30,9 +30,9 @@ class FacetsParams(BaseModel):
     @field_validator("style")
     @classmethod
     def _style(cls, value: str) -> str:
-        from songspace.representations import names
+        from songspace.representations import exists, names
 
-        if value in ("facets", "language") or value not in names():
+        if value in ("facets", "language") or not exists(value):
             allowed = ", ".join(n for n in names() if n not in ("facets", "language"))
             raise ValueError(f"style = {value!r} is not a representation to fuse; choose from: {allowed}")
         return value
@@ -43,12 +43,12 @@ def build(ctx: Context) -> Representation:
     from songspace.representations.base import Representation, shares_note
 
     params: FacetsParams = ctx.params(SPEC.name)
-    style = ctx.need(params.style)
+    style, notes = ctx.need_audio(params.style)
     blocks = [Block("language", ctx.need("language").latent), Block("style", style.latent, style.present)]
     weights = [params.language_weight, params.style_weight]
     X = fuse(blocks, weights)
     return Representation(SPEC.name, BOTH, X, f"language facet + {params.style} style facet, block-scaled "
-                          f"({X.shape[1]}-d)", notes=[shares_note(variance_shares(blocks, weights))])
+                          f"({X.shape[1]}-d)", notes=[*notes, shares_note(variance_shares(blocks, weights))])
 
 
 SPEC = RepresentationSpec(

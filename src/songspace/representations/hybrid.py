@@ -11,12 +11,13 @@ def build(ctx):
 
     audio_name = ctx.cfg.representations.hybrid_audio
     lyr = ctx.inputs.lyrics
-    blocks = [Block("audio", ctx.need(audio_name).latent), Block("lyrics", ctx.inputs.lyrics_block(), lyr.present)]
+    audio, notes = ctx.need_audio(audio_name)
+    blocks = [Block("audio", audio.latent), Block("lyrics", ctx.inputs.lyrics_block(), lyr.present)]
     weights = [1.0, ctx.cfg.representations.lyrics_weight]
     X = fuse(blocks, weights)
     return Representation(SPEC.name, BOTH, X, f"{audio_name} latent + lyrics, block-scaled, lyrics weight "
                           f"{ctx.cfg.representations.lyrics_weight:g} ({X.shape[1]}-d)", False,
-                          notes=[shares_note(variance_shares(blocks, weights))])
+                          notes=[*notes, shares_note(variance_shares(blocks, weights))])
 
 
 SPEC = RepresentationSpec(name="hybrid", modality=BOTH, build=build, needs_lyrics=True,
