@@ -134,6 +134,27 @@ def test_ast_windows(tmp_path):
     assert not np.allclose(short, together, atol=1e-4)  # the second window counts
 
 
+def test_clap_audio_tower(tmp_path):
+    torch.manual_seed(0)
+    audio = dict(spec_size=64, num_mel_bins=64, window_size=4, patch_size=4, patch_stride=[4, 4], depths=[1, 1],
+                 num_attention_heads=[2, 2], patch_embeds_hidden_size=8, hidden_size=HIDDEN, enable_fusion=False)
+    text = dict(vocab_size=50, hidden_size=HIDDEN, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    transformers.ClapModel(transformers.ClapConfig(text_config=text, audio_config=audio, projection_dim=8)
+                           ).save_pretrained(tmp_path)
+    # as laion/clap-htsat-unfused, scaled down: 1-s windows, 51 mel frames (the tower takes up to 64)
+    transformers.ClapFeatureExtractor(feature_size=64, sampling_rate=SR, hop_length=320, max_length_s=1,
+                                      fft_window_size=1024, frequency_max=SR // 2, truncation="rand_trunc",
+                                      padding="repeatpad").save_pretrained(tmp_path)
+    enc = HFEncoder(str(tmp_path))
+    assert enc.dim == HIDDEN and enc.cache_key()["window"] == SR
+    clips = _clips(3, seconds=1.5)  # two windows each: a longer clip is never randomly cropped
+    together = enc.embed(clips)
+    np.testing.assert_allclose(together, enc.embed(clips), atol=0, rtol=0)  # same path, same batch: deterministic
+    np.testing.assert_allclose(together, np.concatenate([enc.embed([c]) for c in clips]), atol=ATOL, rtol=RTOL)
+    first = HFEncoder(str(tmp_path), layer=0, pooling="mean+std")
+    assert first.dim == 2 * 8 and first.embed(clips).shape == (3, 16)  # the patch embeddings: 8 wide
+
+
 def test_whisper_encoder_drops_padding_frames(tmp_path):
     torch.manual_seed(0)
     config = transformers.WhisperConfig(vocab_size=64, d_model=HIDDEN, encoder_layers=2, decoder_layers=1,
