@@ -3,18 +3,23 @@ there. Nothing is downloaded (HF_HUB_OFFLINE is set before transformers is impor
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # read by huggingface_hub at import: these tests never reach the hub
+# where transformers copies a model's own code (read at import): a temp folder, not ~/.cache/huggingface
+os.environ.setdefault("HF_MODULES_CACHE", os.path.join(tempfile.gettempdir(), "songspace-tests-hf-modules"))
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
 from songspace.errors import ConfigError, EncoderError  # noqa: E402
+from songspace.features import hf_encoder  # noqa: E402
 from songspace.features.encoders import AudioEncoder  # noqa: E402
 from songspace.features.hf_encoder import HFEncoder  # noqa: E402
 
@@ -103,6 +108,16 @@ def test_each_clip_alone(w2v_dir, w2v):
     np.testing.assert_allclose(small[:5], together, atol=ATOL, rtol=RTOL)
 
 
+def test_long_clips_are_cut_into_windows(monkeypatch, w2v_dir):
+    monkeypatch.setattr(hf_encoder, "SEQUENCE_WINDOW_S", 0.5)
+    enc = HFEncoder(str(w2v_dir))
+    assert enc.cache_key()["window"] == SR // 2
+    clip = _clips(1, seconds=1.0)[0]
+    halves = enc.embed([clip[: SR // 2], clip[SR // 2:]])
+    # mean pooling over the frames of two equal windows is the mean of the two windows' means
+    np.testing.assert_allclose(enc.embed([clip])[0], halves.mean(0), atol=ATOL, rtol=RTOL)
+
+
 def test_cache_key(w2v_dir, tmp_path):
     folder = _save_wav2vec2(tmp_path / "m")
     a, b = HFEncoder(str(folder)).cache_key(), HFEncoder(str(folder)).cache_key()
@@ -170,6 +185,48 @@ def test_whisper_encoder_drops_padding_frames(tmp_path):
     assert enc._frames([clip])[0].shape == (50, HIDDEN)  # 1 s of a 2-s window: 50 of 100 encoder frames
     assert enc._frames([np.tile(clip, 2)])[0].shape == (100, HIDDEN)
     assert enc.embed([clip, np.tile(clip, 3)]).shape == (2, HIDDEN)
+
+
+_REMOTE_CONFIG = """from transformers import HubertConfig
+
+
+class TinyMertConfig(HubertConfig):
+    model_type = "tiny_mert"
+"""
+_REMOTE_MODEL = """from transformers import HubertModel
+
+from .configuration_tiny_mert import TinyMertConfig
+
+
+class TinyMertModel(HubertModel):
+    config_class = TinyMertConfig
+"""
+
+
+def test_trust_remote_code(tmp_path, w2v_dir):
+    """A model that ships its own code (as MERT does) loads only with trust_remote_code."""
+    for name in ("model.safetensors", "preprocessor_config.json"):
+        (tmp_path / name).write_bytes((w2v_dir / name).read_bytes())
+    config = json.loads((w2v_dir / "config.json").read_text())
+    config.update(model_type="tiny_mert", architectures=["TinyMertModel"],
+                  auto_map={"AutoConfig": "configuration_tiny_mert.TinyMertConfig",
+                            "AutoModel": "modeling_tiny_mert.TinyMertModel"})
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "configuration_tiny_mert.py").write_text(_REMOTE_CONFIG)
+    (tmp_path / "modeling_tiny_mert.py").write_text(_REMOTE_MODEL)
+    with pytest.raises(EncoderError, match="runs its own Python code.*trust_remote_code"):
+        HFEncoder(str(tmp_path))
+    enc = HFEncoder(str(tmp_path), trust_remote_code=True)
+    clips = _clips(2)
+    # the same weights as the wav2vec2 folder through a HuBERT subclass: the same architecture, the same vectors
+    np.testing.assert_allclose(enc.embed(clips), HFEncoder(str(w2v_dir)).embed(clips), atol=ATOL, rtol=RTOL)
+    assert enc.cache_key()["weights_sha256"] != HFEncoder(str(w2v_dir)).cache_key()["weights_sha256"]
+
+
+def test_error_clip_too_short(w2v):
+    with pytest.raises(EncoderError, match="the model failed on 1 clip"):
+        w2v.embed([np.zeros(5, dtype=np.float32)])
+    assert w2v.embed([]).shape == (0, HIDDEN)
 
 
 def test_error_transformers_missing(monkeypatch, w2v_dir):

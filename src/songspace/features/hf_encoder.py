@@ -4,7 +4,8 @@ A model is a local folder written by ``save_pretrained`` or a hub id (``m-a-p/ME
 finds in its own cache or downloads (it honours ``HF_HUB_OFFLINE=1``). What works: models whose feature extractor
 takes a waveform and has a sampling rate, and whose network takes ``input_values`` or ``input_features``:
 
-- wav2vec2 / HuBERT / WavLM / data2vec-audio / MERT (``trust_remote_code=True``): frame sequences, any clip length;
+- wav2vec2 / HuBERT / WavLM / data2vec-audio / MERT (``trust_remote_code=True``): frame sequences, windows of up
+  to :data:`SEQUENCE_WINDOW_S` seconds;
 - AST: fixed windows of ``max_length`` fbank frames (10.24 s), 2-D patch tokens;
 - CLAP: its audio tower (HTSAT), fixed 10-s windows, 2-D patch tokens;
 - Whisper: its encoder, fixed 30-s windows, padding frames dropped before pooling.
@@ -35,6 +36,7 @@ from songspace.features.encoders import POOLINGS, pool
 CODE_VERSION = 1  # bump when a change here changes the vectors (windows, pooling, frame masking)
 _INPUT_NAMES = ("input_values", "input_features")  # waveform (wav2vec2, AST) or spectrogram (Whisper, CLAP) input
 _SKIP_IN_DIGEST = (".md", ".txt", ".gitattributes")  # model cards and notes do not change the vectors
+SEQUENCE_WINDOW_S = 30.0  # wav2vec2-style models take any length, but attention memory grows with its square
 
 
 class HFEncoder:
@@ -86,15 +88,23 @@ class HFEncoder:
         self._transformers_version = transformers.__version__
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
-        self._extractor = _load_extractor(transformers, self.model, self.trust_remote_code)
+        bars = transformers.utils.logging.is_progress_bar_enabled()
+        transformers.utils.logging.disable_progress_bar()  # a bar per checkpoint load: noise in a run's log
+        try:
+            self._extractor = _load_extractor(transformers, self.model, self.trust_remote_code)
+            net = _load_network(torch, transformers, self.model, self.trust_remote_code)
+        finally:
+            if bars:
+                transformers.utils.logging.enable_progress_bar()
         self.sample_rate = int(self._extractor.sampling_rate)
-        self._window = _window_samples(self._extractor)
-        self._net = _load_network(torch, transformers, self.model, self.trust_remote_code).to(self.device).eval()
+        fixed = _window_samples(self._extractor)  # the model's own input length, if it has one
+        self._window = fixed or int(SEQUENCE_WINDOW_S * self.sample_rate)
+        self._net = net.to(self.device).eval()
         self._forward_params = set(inspect.signature(self._net.forward).parameters)
         # Sequence models (wav2vec2 family, Whisper): frames are time steps and padding frames can be dropped.
         self._frame_mask = "attention_mask" in self._forward_params
         self._digest = _folder_digest(Path(self.model)) if local else {"revision": _hub_revision(self.model)}
-        probe = np.zeros(self._window or self.sample_rate, dtype=np.float32)  # one window, or one second
+        probe = np.zeros(fixed or self.sample_rate, dtype=np.float32)  # one window, or a second
         self._dim = int(self.embed([probe]).shape[1])
 
     @property
@@ -129,6 +139,8 @@ class HFEncoder:
         -------
         np.ndarray [shape=(len(clips), dim), dtype=float32]
         """
+        if len(clips) == 0:
+            return np.zeros((0, self._dim), dtype=np.float32)
         pieces: list[tuple[int, np.ndarray]] = []  # (clip index, window)
         for i, clip in enumerate(clips):
             y = np.asarray(clip, dtype=np.float32).reshape(-1)
@@ -163,7 +175,12 @@ class HFEncoder:
         if "is_longer" in self._forward_params:  # CLAP: no window exceeds the model's length, so no fusion
             inputs["is_longer"] = torch.zeros((len(windows), 1), dtype=torch.bool, device=self.device)
         with torch.inference_mode():
-            out = self._net(**inputs, output_hidden_states=True)
+            try:
+                out = self._net(**inputs, output_hidden_states=True)
+            except RuntimeError as e:  # a clip shorter than the model's receptive field, out of memory, ...
+                raise EncoderError(f"pretrained {self.model}: the model failed on {len(windows)} clip(s) of "
+                                   f"{windows[0].size} samples ({_first_line(e)}); give clips of a second or more, "
+                                   "or a smaller batch_size") from None
             if self.layer == "last":
                 hidden = out.last_hidden_state
             else:
@@ -282,9 +299,9 @@ def _window_samples(extractor: Any) -> int | None:
     return None
 
 
-def _windows(y: np.ndarray, window: int | None) -> list[np.ndarray]:
+def _windows(y: np.ndarray, window: int) -> list[np.ndarray]:
     """Full windows from the start; the last ends at the clip's end. A short clip is one (padded later) window."""
-    if window is None or y.size <= window:
+    if y.size <= window:
         return [y]
     starts = list(range(0, y.size - window + 1, window))
     if starts[-1] + window < y.size:
