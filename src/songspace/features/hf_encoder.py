@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import itertools
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,17 +149,15 @@ class HFEncoder:
                 raise EncoderError(f"pretrained {self.model}: clip {i} is empty; decode at least a second of audio")
             pieces.extend((i, w) for w in _windows(y, self._window))
         frames: list[list[np.ndarray]] = [[] for _ in clips]
-        order = sorted(range(len(pieces)), key=lambda k: pieces[k][1].size)  # equal lengths side by side
-        start = 0
-        while start < len(order):
-            size = pieces[order[start]][1].size
-            batch = [order[start]]
-            while (start + len(batch) < len(order) and len(batch) < self.batch_size
-                   and pieces[order[start + len(batch)]][1].size == size):
-                batch.append(order[start + len(batch)])
-            for k, f in zip(batch, self._frames([pieces[k][1] for k in batch]), strict=True):
-                frames[pieces[k][0]].append(f)
-            start += len(batch)
+        def size(k: int) -> int:
+            return pieces[k][1].size
+
+        for _, same in itertools.groupby(sorted(range(len(pieces)), key=size), key=size):  # no padding in a batch
+            same = list(same)
+            for start in range(0, len(same), self.batch_size):
+                batch = same[start:start + self.batch_size]
+                for k, f in zip(batch, self._frames([pieces[k][1] for k in batch]), strict=True):
+                    frames[pieces[k][0]].append(f)
         out = np.stack([pool(np.concatenate(f), self.pooling) for f in frames]).astype(np.float32)
         if not np.isfinite(out).all():
             raise EncoderError(f"pretrained {self.model}: non-finite vectors; check the clips (NaN samples?)")
