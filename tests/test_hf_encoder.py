@@ -246,6 +246,12 @@ def test_error_not_a_model(tmp_path):
         HFEncoder(str(tmp_path))
 
 
+def test_error_audio_model_without_preprocessor(tmp_path, w2v_dir):
+    (tmp_path / "config.json").write_bytes((w2v_dir / "config.json").read_bytes())
+    with pytest.raises(EncoderError, match=r"wav2vec2 model without preprocessor_config.*Wav2Vec2FeatureExtractor"):
+        HFEncoder(str(tmp_path))
+
+
 def test_error_text_model(tmp_path):
     config = transformers.BertConfig(vocab_size=50, hidden_size=HIDDEN, num_hidden_layers=1, num_attention_heads=2,
                                      intermediate_size=32)

@@ -249,6 +249,11 @@ def _load_extractor(transformers: Any, model: str, trust_remote_code: bool) -> A
     try:
         extractor = transformers.AutoFeatureExtractor.from_pretrained(model, trust_remote_code=trust_remote_code)
     except Exception:  # transformers' message is a paragraph about hub look-ups; the cause is simpler
+        known = _known_extractor(kind)
+        if known:  # an audio family whose checkpoint came without its preprocessor (some fairseq conversions)
+            raise EncoderError(f"{model}: a {kind} model without preprocessor_config.json; save one beside it, "
+                               f"e.g. transformers.{known}(sampling_rate=<the rate it was trained at>)"
+                               ".save_pretrained(folder)") from None
         raise EncoderError(f"{model}: not an audio model ({kind}: no audio feature extractor in "
                            "preprocessor_config.json); give a wav2vec2/HuBERT/MERT, AST, CLAP or Whisper model"
                            ) from None
@@ -257,6 +262,16 @@ def _load_extractor(transformers: Any, model: str, trust_remote_code: bool) -> A
         raise EncoderError(f"{model}: not an audio model ({kind}: its preprocessor {type(extractor).__name__} has no "
                            "sampling rate); give a wav2vec2/HuBERT/MERT, AST, CLAP or Whisper model")
     return extractor
+
+
+def _known_extractor(kind: str) -> str | None:
+    """The feature extractor class transformers pairs with a model type (``hubert``: Wav2Vec2FeatureExtractor)."""
+    try:
+        from transformers.models.auto.feature_extraction_auto import FEATURE_EXTRACTOR_MAPPING_NAMES
+    except ImportError:  # an internal table: gone in some version, we only lose a hint
+        return None
+    name = FEATURE_EXTRACTOR_MAPPING_NAMES.get(kind)
+    return name if isinstance(name, str) and "FeatureExtractor" in name else None
 
 
 def _load_message(model: str, e: BaseException, trust_remote_code: bool) -> str:
