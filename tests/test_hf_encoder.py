@@ -108,6 +108,28 @@ def test_each_clip_alone(w2v_dir, w2v):
     np.testing.assert_allclose(small[:5], together, atol=ATOL, rtol=RTOL)
 
 
+def test_hub_id_from_the_cache(monkeypatch, tmp_path, w2v_dir):
+    """A hub id resolves in the Hugging Face cache (offline); its key names the snapshot's commit."""
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--songspace-tests--tiny-w2v"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors", "preprocessor_config.json"):
+        (snapshot / name).write_bytes((w2v_dir / name).read_bytes())
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    enc = HFEncoder("songspace-tests/tiny-w2v")
+    key = enc.cache_key()
+    assert key["model"] == "songspace-tests/tiny-w2v" and key["revision"] == commit
+    clips = _clips(2)
+    np.testing.assert_allclose(enc.embed(clips), HFEncoder(str(w2v_dir)).embed(clips), atol=ATOL, rtol=RTOL)
+    with pytest.raises(EncoderError, match="songspace-tests/absent: cannot load a model config"):
+        HFEncoder("songspace-tests/absent")
+
+
 def test_long_clips_are_cut_into_windows(monkeypatch, w2v_dir):
     monkeypatch.setattr(hf_encoder, "SEQUENCE_WINDOW_S", 0.5)
     enc = HFEncoder(str(w2v_dir))
