@@ -216,26 +216,43 @@ class TinyMertConfig(HubertConfig):
     model_type = "tiny_mert"
 """
 _REMOTE_MODEL = """from transformers import HubertModel
+from transformers.modeling_outputs import BaseModelOutput
 
 from .configuration_tiny_mert import TinyMertConfig
 
 
 class TinyMertModel(HubertModel):
     config_class = TinyMertConfig
+
+
+class OldStyleMertModel(HubertModel):
+    \"""As MERT's own code: its forward, written for transformers 4, returns no hidden states under 5.\"""
+    config_class = TinyMertConfig
+
+    def forward(self, input_values, attention_mask=None, output_hidden_states=None, return_dict=None):
+        hidden = self.feature_projection(self.feature_extractor(input_values).transpose(1, 2))
+        return BaseModelOutput(last_hidden_state=self.encoder(hidden)[0])
 """
+
+
+def _save_remote_code_model(folder: Path, w2v_dir: Path, model_class: str) -> Path:
+    """The tiny wav2vec2 weights under a model type of its own, with its code in the folder (as MERT ships)."""
+    folder.mkdir(exist_ok=True)
+    for name in ("model.safetensors", "preprocessor_config.json"):
+        (folder / name).write_bytes((w2v_dir / name).read_bytes())
+    config = json.loads((w2v_dir / "config.json").read_text())
+    config.update(model_type="tiny_mert", architectures=[model_class],
+                  auto_map={"AutoConfig": "configuration_tiny_mert.TinyMertConfig",
+                            "AutoModel": f"modeling_tiny_mert.{model_class}"})
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "configuration_tiny_mert.py").write_text(_REMOTE_CONFIG)
+    (folder / "modeling_tiny_mert.py").write_text(_REMOTE_MODEL)
+    return folder
 
 
 def test_trust_remote_code(tmp_path, w2v_dir):
     """A model that ships its own code (as MERT does) loads only with trust_remote_code."""
-    for name in ("model.safetensors", "preprocessor_config.json"):
-        (tmp_path / name).write_bytes((w2v_dir / name).read_bytes())
-    config = json.loads((w2v_dir / "config.json").read_text())
-    config.update(model_type="tiny_mert", architectures=["TinyMertModel"],
-                  auto_map={"AutoConfig": "configuration_tiny_mert.TinyMertConfig",
-                            "AutoModel": "modeling_tiny_mert.TinyMertModel"})
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    (tmp_path / "configuration_tiny_mert.py").write_text(_REMOTE_CONFIG)
-    (tmp_path / "modeling_tiny_mert.py").write_text(_REMOTE_MODEL)
+    _save_remote_code_model(tmp_path, w2v_dir, "TinyMertModel")
     with pytest.raises(EncoderError, match="runs its own Python code.*trust_remote_code"):
         HFEncoder(str(tmp_path))
     enc = HFEncoder(str(tmp_path), trust_remote_code=True)
@@ -243,6 +260,17 @@ def test_trust_remote_code(tmp_path, w2v_dir):
     # the same weights as the wav2vec2 folder through a HuBERT subclass: the same architecture, the same vectors
     np.testing.assert_allclose(enc.embed(clips), HFEncoder(str(w2v_dir)).embed(clips), atol=ATOL, rtol=RTOL)
     assert enc.cache_key()["weights_sha256"] != HFEncoder(str(w2v_dir)).cache_key()["weights_sha256"]
+
+
+def test_hidden_states_from_hooks(tmp_path, w2v_dir):
+    """A model whose forward returns no hidden states: read at the encoder's layers, indexed as transformers does."""
+    old = _save_remote_code_model(tmp_path / "old", w2v_dir, "OldStyleMertModel")
+    clips = _clips(2)
+    for layer in (0, 1, 2, -1):
+        np.testing.assert_allclose(HFEncoder(str(old), layer=layer, trust_remote_code=True).embed(clips),
+                                   HFEncoder(str(w2v_dir), layer=layer).embed(clips), atol=ATOL, rtol=RTOL)
+    with pytest.raises(ConfigError, match="layer 3 out of range"):
+        HFEncoder(str(old), layer=3, trust_remote_code=True)
 
 
 def test_error_clip_too_short(w2v):

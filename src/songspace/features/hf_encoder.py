@@ -175,19 +175,21 @@ class HFEncoder:
             inputs["is_longer"] = torch.zeros((len(windows), 1), dtype=torch.bool, device=self.device)
         with torch.inference_mode():
             try:
-                out = self._net(**inputs, output_hidden_states=True)
+                if self.layer == "last":
+                    hidden = self._net(**inputs).last_hidden_state
+                else:
+                    states = self._net(**inputs, output_hidden_states=True).hidden_states
+                    if states is None:
+                        states = self._hooked_hidden_states(inputs)
+                    n = len(states)
+                    if not -n <= self.layer < n:
+                        raise ConfigError(f"pretrained {self.model}: layer {self.layer} out of range; it has "
+                                          f"hidden states 0..{n - 1} (or -{n}..-1), or use 'last'")
+                    hidden = states[self.layer]
             except RuntimeError as e:  # a clip shorter than the model's receptive field, out of memory, ...
                 raise EncoderError(f"pretrained {self.model}: the model failed on {len(windows)} clip(s) of "
                                    f"{windows[0].size} samples ({_first_line(e)}); give clips of a second or more, "
                                    "or a smaller batch_size") from None
-            if self.layer == "last":
-                hidden = out.last_hidden_state
-            else:
-                n = len(out.hidden_states)
-                if not -n <= self.layer < n:
-                    raise ConfigError(f"pretrained {self.model}: layer {self.layer} out of range; it has "
-                                      f"hidden states 0..{n - 1} (or -{n}..-1), or use 'last'")
-                hidden = out.hidden_states[self.layer]
         if hidden.dim() == 4:  # CLAP's tower: [batch, channels, freq, time] maps; every position is a frame
             hidden = hidden.flatten(2).transpose(1, 2)
         hidden = hidden.float().cpu().numpy()
@@ -198,6 +200,34 @@ class HFEncoder:
             n_in = mask.shape[-1]
             valid = [min(n_out, max(1, math.ceil(int(m.sum()) * n_out / n_in))) for m in mask]
         return [hidden[b, :v] for b, v in enumerate(valid)]
+
+
+    def _hooked_hidden_states(self, inputs: dict[str, Any]) -> tuple[Any, ...]:
+        """Hidden states recorded by hooks on ``encoder.layers``: the first layer's input, then each layer's output.
+
+        For models whose own code returns none: MERT's code, written for transformers 4, overrides the forward
+        pass that transformers 5 records hidden states in.
+        """
+        layers = getattr(getattr(self._net, "encoder", None), "layers", None)
+        if not isinstance(layers, self._torch.nn.ModuleList) or len(layers) == 0:
+            raise EncoderError(f"pretrained {self.model}: the model returns no hidden states and has no "
+                               "encoder.layers to read them from; use layer = 'last'")
+        states: list[Any] = []
+
+        def first_input(module: Any, args: tuple, kwargs: dict) -> None:
+            states.append(args[0] if args else kwargs["hidden_states"])
+
+        def output(module: Any, args: tuple, out: Any) -> None:
+            states.append(out[0] if isinstance(out, tuple) else out)
+
+        handles = [layers[0].register_forward_pre_hook(first_input, with_kwargs=True)]
+        handles += [layer.register_forward_hook(output) for layer in layers]
+        try:
+            self._net(**inputs)
+        finally:
+            for handle in handles:
+                handle.remove()
+        return tuple(states)
 
 
 def _parse_layer(layer: int | str) -> int | str:
