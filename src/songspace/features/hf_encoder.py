@@ -13,7 +13,9 @@ takes a waveform and has a sampling rate, and whose network takes ``input_values
 A clip longer than the model's window is cut into full windows (the last one ends at the clip's end, overlapping
 the one before); a shorter clip is padded by the feature extractor as the model expects. A track's vector pools the
 frames (or patch tokens) of all its windows. Windows of equal length are batched; nothing is padded across clips and
-the models run in eval mode, so a clip's vector depends on that clip alone.
+the models run in eval mode, so a clip's vector depends on that clip alone. Padding frames are dropped before
+pooling where frames are time steps (Whisper pads every window to 30 s); AST and CLAP pool their 2-D patch tokens,
+padding included, as their own classifiers do.
 
 ``transformers`` is an optional dependency (``pip install 'songspace[pretrained]'``); it is imported when an
 :class:`HFEncoder` is built.
