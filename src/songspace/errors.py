@@ -23,6 +23,10 @@ class ModelError(SongspaceError):
     """A model name is unknown or a model cannot be built for the given input."""
 
 
+class EncoderError(SongspaceError):
+    """A pretrained audio encoder cannot be loaded or used (package missing, not a model, not an audio model)."""
+
+
 class RunError(SongspaceError):
     """A run cannot start or finish (run folder, cache folder, nothing left to cluster)."""
 
