@@ -29,6 +29,7 @@ import numpy as np
 
 from songspace.config import FeatureConfig
 from songspace.datasets.manifest import Problem
+from songspace.errors import SongspaceError
 from songspace.features.cache import (
     FeatureCache,
     atomic_write_bytes,
@@ -147,10 +148,16 @@ def embed_files(paths: Sequence[Path | str], encoder: AudioEncoder, cfg: Feature
                         clips[i] = got
                 keys = list(clips)
                 if on_gpu and keys:
-                    vectors = list(encoder.embed([clips[i] for i in keys]))
+                    try:
+                        vectors = list(encoder.embed([clips[i] for i in keys]))
+                    except SongspaceError:  # one clip's fault: each alone, to name it
+                        vectors = [_embed_one(encoder, clips[i], paths[i], dim) for i in keys]
                 else:  # alone: a file's vector never depends on its neighbours
-                    vectors = [encoder.embed([clips[i]])[0] for i in keys]
+                    vectors = [_embed_one(encoder, clips[i], paths[i], dim) for i in keys]
                 for i, v in zip(keys, vectors, strict=True):
+                    if isinstance(v, str):
+                        failed[i] = v
+                        continue
                     if v.shape != (dim,) or not np.isfinite(v).all():
                         failed[i] = f"{paths[i]}: the encoder gave {v.shape} values, not {dim} finite ones"
                     else:
@@ -165,6 +172,14 @@ def embed_files(paths: Sequence[Path | str], encoder: AudioEncoder, cfg: Feature
     for p in problems:
         log.warning("not embedded: %s", p.reason)
     return EmbeddingSet(vectors, problems, n_computed=len(todo))
+
+
+def _embed_one(encoder: AudioEncoder, clip: np.ndarray, path: Path | str, dim: int) -> np.ndarray | str:
+    """One clip's vector, or why the encoder could not give it (the file named)."""
+    try:
+        return np.asarray(encoder.embed([clip])[0], dtype=np.float32)
+    except SongspaceError as exc:
+        return f"{path}: the encoder failed on it ({exc})"
 
 
 def _assemble(root: Path, digests: list[str], item: dict[int, Path], dim: int, failed: dict[int, str]) -> np.ndarray:
