@@ -187,3 +187,61 @@ def test_a_run_reads_encoders_learns_on_them_and_assign_places_new_tracks(tmp_pa
         new_rows = {r["track_id"]: r for r in csv.DictReader(fh)}
     for m in ("toy_encoder+kmeans", "vae@features+toy_encoder+kmeans"):
         assert all(new_rows[t][m] == run_rows[t][m] for t in run_rows), m
+
+
+# --- musicnn in a run (its port is tested against musicnn's own outputs in test_musicnn.py) ----------------------
+
+
+def test_without_musicnn_weights_a_run_skips_what_needs_them_with_one_note(tmp_path: Path, monkeypatch) -> None:
+    from songspace.runner import run_experiment
+
+    monkeypatch.setenv("SONGSPACE_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+    data = make_dataset(tmp_path / "data", n=9)
+    cfg = load_config(None, data=str(data), out=str(tmp_path / "runs"), n_seeds=1,
+                      **{"representations.names": ["musicnn", "features_musicnn", "pca", "facets"],
+                         "representations.params": {"facets": {"style": "features_musicnn"}},
+                         "features.clip_seconds": 1.5, "features.n_mels": 32, "features.workers": 1,
+                         "cluster.algorithms": ["kmeans"], "plots.umap": False, "plots.tsne": False})
+    result = run_experiment(cfg)
+    rows = _metrics(result.folder)
+    assert "pca+kmeans" in rows and "facets+kmeans" in rows  # facets fell back to the statistics
+    assert not any(m.startswith("musicnn") or m.startswith("features_musicnn") for m in rows)
+    log = (result.folder / "run.log").read_text(encoding="utf-8")
+    assert "musicnn skipped" in log and "songspace weights fetch" in log
+    assert "features_musicnn unavailable" in rows["facets+kmeans"]["notes"]
+    assert "its block is features instead" in rows["facets+kmeans"]["notes"]
+
+
+@pytest.fixture(scope="module")
+def musicnn_weights():
+    from songspace.errors import WeightsError
+    from songspace.features.weights import fetch_musicnn
+
+    try:
+        return fetch_musicnn()
+    except WeightsError as exc:
+        pytest.skip(f"musicnn weights unavailable (no registry and no cached wheel): {exc}")
+
+
+def test_musicnn_spaces_in_a_run_and_assign(tmp_path: Path, musicnn_weights) -> None:
+    from songspace.assign import assign
+    from songspace.runner import run_experiment
+
+    data = make_dataset(tmp_path / "data", n=9)
+    cfg = load_config(None, data=str(data), out=str(tmp_path / "runs"), n_seeds=1,
+                      **{"representations.names": ["musicnn", "features_musicnn"],
+                         "representations.params": {"musicnn": {"layer": "taggram"}},
+                         "features.clip_seconds": 1.5, "features.n_mels": 32, "features.workers": 1,
+                         "cluster.algorithms": ["kmeans"], "plots.umap": False, "plots.tsne": False})
+    result = run_experiment(cfg)
+    rows = _metrics(result.folder)
+    assert {"musicnn+kmeans", "features_musicnn+kmeans"} <= set(rows)
+    assert "taggram" in rows["musicnn+kmeans"]["space"] and "(50-d)" in rows["musicnn+kmeans"]["space"]
+    placed = assign(result.folder, data)
+    assert set(placed.methods) == {"musicnn+kmeans", "features_musicnn+kmeans"}
+    with (result.folder / "assignments.csv").open(encoding="utf-8", newline="") as fh:
+        run_rows = {r["track_id"]: r for r in csv.DictReader(fh)}
+    with (placed.folder / "assignments.csv").open(encoding="utf-8", newline="") as fh:
+        new_rows = {r["track_id"]: r for r in csv.DictReader(fh)}
+    for m in placed.methods:  # the cached vectors are the run's: its own tracks land where they were
+        assert all(new_rows[t][m] == run_rows[t][m] for t in run_rows), m

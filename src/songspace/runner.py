@@ -211,6 +211,9 @@ def wanted_encoders(cfg: RunConfig) -> list[str]:
 
     reps = cfg.representations
     collect([reps.names, reps.hybrid_audio, reps.params])
+    for name in list(words):  # what the representations named read beside their own (features_musicnn: musicnn)
+        if registry.exists(name):
+            words.update(registry.get(name).reads)
     return [name for name in encoder_names() if name in words]
 
 

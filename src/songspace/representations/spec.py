@@ -44,6 +44,8 @@ class RepresentationSpec:
     encoder : ``encoder(params) -> AudioEncoder`` for a representation read from a pretrained audio encoder; the run
         computes its vectors once (cached on disk, :mod:`songspace.features.embeddings`) before any representation is
         built, and other representations can read them as an input by this representation's name.
+    reads : the encoder representations whose vectors it reads beside its own (``features_musicnn`` reads
+        ``musicnn``'s), so that a run computes them even when they are not in ``names``.
     reconstructs : what its decoder rebuilds, for the reconstruction figure (None: no figure).
     traversal : draw latent traversals (disentangling models).
     needs_lyrics : skipped, with a note, when no track has lyrics.
@@ -75,6 +77,7 @@ class RepresentationSpec:
     baseline: bool = False
     pretrained: bool = False
     encoder: Callable[[Any], AudioEncoder] | None = None
+    reads: tuple[str, ...] = ()
     reconstructs: str | None = None
     traversal: bool = False
     needs_lyrics: bool = False
