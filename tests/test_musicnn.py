@@ -129,13 +129,17 @@ def test_embed_shapes(musicnn_root, reference, layer, pooling, dim):
     assert enc.embed([]).shape == (0, dim)
 
 
-def test_each_clip_alone(encoders, reference):
-    """A clip's vector does not depend on the other clips embedded with it (inference-mode batch norm)."""
-    enc = encoders["MSD_musicnn"]
+@pytest.mark.parametrize("batch_patches", [1, 3, 64])
+def test_each_clip_alone(musicnn_root, reference, batch_patches):
+    """A clip's vector does not depend on the other clips embedded with it (inference-mode batch norm), whether
+    their patches share forward passes or not."""
+    enc = MusicnnEncoder("MSD_musicnn", pooling="mean+std", device="cpu", batch_patches=batch_patches,
+                         weights_dir=musicnn_root / "MSD_musicnn")
     clips = _clips(reference)
-    together = enc.embed(clips)
+    together = enc.embed([clips[2], *clips, clips[0][:20000]])  # the last one shorter than a patch
     for i, clip in enumerate(clips):
-        np.testing.assert_allclose(enc.embed([clip])[0], together[i], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(enc.embed([clip])[0], together[i + 1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(together[0], together[3], rtol=1e-5, atol=1e-5)
 
 
 def test_cache_key_names_everything(encoders, musicnn_root):

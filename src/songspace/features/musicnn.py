@@ -268,14 +268,15 @@ class MusicnnEncoder:
         Folder holding the model's checkpoint (``variables.index`` + data); None looks it up in the songspace
         weights cache (:func:`songspace.features.weights.musicnn_weights`), which raises
         :class:`songspace.errors.WeightsError` saying how to fetch them.
-    batch_patches : int
-        Patches per forward pass (memory: about 12 MB each).
+    batch_patches : int or None
+        Patches per forward pass; None: 2 on a CPU (small batches keep the timbral convolutions' outputs in cache:
+        about 45 ms of CPU a patch against 70 ms in batches of 24), 64 on a GPU. Memory: about 12 MB a patch.
     """
 
     sample_rate = SAMPLE_RATE
 
     def __init__(self, model: str = "MSD_musicnn", layer: str = "penultimate", pooling: str = "mean",
-                 device: str | None = None, weights_dir: Path | None = None, batch_patches: int = 32) -> None:
+                 device: str | None = None, weights_dir: Path | None = None, batch_patches: int | None = None) -> None:
         if model not in MODELS:
             raise ValueError(f"unknown musicnn model {model!r}; choose from: {', '.join(MODELS)}")
         if layer not in LAYERS:
@@ -288,7 +289,7 @@ class MusicnnEncoder:
             weights_dir = musicnn_weights(model)
         self.model, self.layer, self.pooling = model, layer, pooling
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.batch_patches = batch_patches
+        self.batch_patches = batch_patches or (2 if self.device.type == "cpu" else 64)
         prefix = Path(weights_dir) / "variables"
         self._digest = checkpoint_digest(prefix)
         self.network = Musicnn(read_checkpoint(prefix)).to(self.device)
@@ -325,12 +326,32 @@ class MusicnnEncoder:
 
     @torch.inference_mode()
     def embed(self, clips: Sequence[np.ndarray]) -> np.ndarray:
-        """One vector per clip [shape=(len(clips), dim), dtype=float32]; the patches of all clips run batched,
-        each through inference-mode layers only, so a clip's vector depends on that clip alone."""
-        if len(clips) == 0:
+        """One vector per clip [shape=(len(clips), dim), dtype=float32].
+
+        Patches of consecutive clips share forward passes (``batch_patches`` at a time; only that many are held
+        at once, so long collections stream), but every layer runs in inference mode, so a clip's vector depends
+        on that clip alone.
+        """
+        rows: list[list[np.ndarray]] = [[] for _ in clips]
+        pending: list[torch.Tensor] = []
+        owners: list[int] = []  # the clip of each pending patch
+
+        def run(n: int) -> None:
+            batch = torch.cat(pending)
+            out = self.embed_patches(batch[:n])
+            for owner, row in zip(owners[:n], out, strict=True):
+                rows[owner].append(row)
+            pending[:] = [batch[n:]] if n < batch.shape[0] else []
+            del owners[:n]
+
+        for i, clip in enumerate(clips):
+            patches = self.patches(clip)
+            pending.append(patches)
+            owners += [i] * patches.shape[0]
+            if len(owners) >= self.batch_patches:
+                run(len(owners) - len(owners) % self.batch_patches)
+        if owners:
+            run(len(owners))
+        if not rows:
             return np.zeros((0, self.dim), np.float32)
-        per_clip = [self.patches(clip) for clip in clips]
-        counts = [p.shape[0] for p in per_clip]
-        vectors = self.embed_patches(torch.cat(per_clip))
-        bounds = np.cumsum([0, *counts])
-        return np.stack([pool(vectors[a:b], self.pooling) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+        return np.stack([pool(np.stack(r), self.pooling) for r in rows])
