@@ -81,6 +81,20 @@ def test_clips_to_outputs_match_tensorflow(encoders, reference, model):
         assert diff <= TOL, f"{model} {layer}: max abs difference {diff:.2e}"
 
 
+def test_spectral_timbral_path_equals_direct_convolution(encoders, reference):
+    """The default front end (timbral convolutions through the mel DFT) against the plain convolutions, on the
+    reference patches and on louder random ones."""
+    net = encoders["MTT_musicnn"].network
+    noise = 6 * torch.rand(3, PATCH_FRAMES, 96, generator=torch.Generator().manual_seed(0))
+    x = torch.cat([_reference_input(reference), noise])
+    with torch.inference_mode():
+        spectral, direct = net(x), net(x, direct=True)
+    for layer, values in direct.items():
+        scale = float(values.abs().max())
+        np.testing.assert_allclose(spectral[layer].numpy(), values.numpy(), rtol=1e-5, atol=2e-6 * scale,
+                                   err_msg=layer)
+
+
 def test_log_mel_matches_librosa_float16_rounding(reference):
     """The mel power musicnn rounds to float16: ours (torch, float64) lands on the same float16 value but for rare
     ties at a rounding boundary (librosa computes in float32)."""
