@@ -9,6 +9,7 @@ The reference outputs in tests/data/musicnn_reference.npz were computed once by 
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,11 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from songspace.errors import WeightsError
+from songspace.errors import CheckpointError, WeightsError
 from songspace.features import weights as weights_module
 from songspace.features.encoders import AudioEncoder
 from songspace.features.musicnn import PATCH_FRAMES, MusicnnEncoder, log_mel, mel_basis, patches_of, tag_names
-from songspace.features.tf_checkpoint import CheckpointError, read_checkpoint
+from songspace.features.tf_checkpoint import read_checkpoint
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 MODELS = ("MSD_musicnn", "MTT_musicnn")
@@ -199,6 +200,25 @@ def test_damaged_checkpoint_is_one_clear_error(musicnn_root, tmp_path):
         read_checkpoint(prefix)
     with pytest.raises(CheckpointError, match="not found"):
         read_checkpoint(tmp_path / "nothing")
+
+
+def test_fetch_replaces_a_damaged_cache(musicnn_root, tmp_path, monkeypatch):
+    """`songspace weights fetch` (here from the cached files, as a wheel would give them) repairs a damaged copy."""
+    monkeypatch.setenv("SONGSPACE_WEIGHTS_DIR", str(tmp_path))
+    shutil.copytree(musicnn_root, tmp_path / "musicnn-0.1.0")
+    data = tmp_path / "musicnn-0.1.0" / "MSD_musicnn" / "variables.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:1000])
+    wheel = tmp_path / "musicnn-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for member in weights_module._MUSICNN_FILES:
+            zf.write(musicnn_root / weights_module._checkpoint_name(member), member)
+        zf.writestr("musicnn-0.1.0.dist-info/RECORD", "".join(
+            f"{m},sha256={d},0\n" for m, d in weights_module._MUSICNN_FILES.items()))
+        zf.write(musicnn_root / "LICENSE.md", "musicnn-0.1.0.dist-info/LICENSE.md")
+    with pytest.raises(CheckpointError, match="past the end"):
+        read_checkpoint(data.parent / "variables")
+    weights_module.fetch_musicnn(wheel)
+    assert read_checkpoint(data.parent / "variables")["dense/kernel"].shape == (1506, 200)
 
 
 def test_missing_weights_say_how_to_fetch(tmp_path, monkeypatch):

@@ -29,3 +29,7 @@ class RunError(SongspaceError):
 
 class WeightsError(SongspaceError):
     """Pretrained weights are missing or damaged; the message says how to fetch them."""
+
+
+class CheckpointError(WeightsError):
+    """A checkpoint file cannot be read (missing shard, damaged index, unsupported content)."""
