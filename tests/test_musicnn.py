@@ -9,6 +9,7 @@ The reference outputs in tests/data/musicnn_reference.npz were computed once by 
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,11 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from songspace.errors import WeightsError
+from songspace.errors import CheckpointError, WeightsError
 from songspace.features import weights as weights_module
 from songspace.features.encoders import AudioEncoder
 from songspace.features.musicnn import PATCH_FRAMES, MusicnnEncoder, log_mel, mel_basis, patches_of, tag_names
-from songspace.features.tf_checkpoint import CheckpointError, read_checkpoint
+from songspace.features.tf_checkpoint import read_checkpoint
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
 MODELS = ("MSD_musicnn", "MTT_musicnn")
@@ -81,6 +82,20 @@ def test_clips_to_outputs_match_tensorflow(encoders, reference, model):
         assert diff <= TOL, f"{model} {layer}: max abs difference {diff:.2e}"
 
 
+def test_spectral_timbral_path_equals_direct_convolution(encoders, reference):
+    """The default front end (timbral convolutions through the mel DFT) against the plain convolutions, on the
+    reference patches and on louder random ones."""
+    net = encoders["MTT_musicnn"].network
+    noise = 6 * torch.rand(3, PATCH_FRAMES, 96, generator=torch.Generator().manual_seed(0))
+    x = torch.cat([_reference_input(reference), noise])
+    with torch.inference_mode():
+        spectral, direct = net(x), net(x, direct=True)
+    for layer, values in direct.items():
+        scale = float(values.abs().max())
+        np.testing.assert_allclose(spectral[layer].numpy(), values.numpy(), rtol=1e-5, atol=2e-6 * scale,
+                                   err_msg=layer)
+
+
 def test_log_mel_matches_librosa_float16_rounding(reference):
     """The mel power musicnn rounds to float16: ours (torch, float64) lands on the same float16 value but for rare
     ties at a rounding boundary (librosa computes in float32)."""
@@ -129,13 +144,17 @@ def test_embed_shapes(musicnn_root, reference, layer, pooling, dim):
     assert enc.embed([]).shape == (0, dim)
 
 
-def test_each_clip_alone(encoders, reference):
-    """A clip's vector does not depend on the other clips embedded with it (inference-mode batch norm)."""
-    enc = encoders["MSD_musicnn"]
+@pytest.mark.parametrize("batch_patches", [1, 3, 64])
+def test_each_clip_alone(musicnn_root, reference, batch_patches):
+    """A clip's vector does not depend on the other clips embedded with it (inference-mode batch norm), whether
+    their patches share forward passes or not."""
+    enc = MusicnnEncoder("MSD_musicnn", pooling="mean+std", device="cpu", batch_patches=batch_patches,
+                         weights_dir=musicnn_root / "MSD_musicnn")
     clips = _clips(reference)
-    together = enc.embed(clips)
+    together = enc.embed([clips[2], *clips, clips[0][:20000]])  # the last one shorter than a patch
     for i, clip in enumerate(clips):
-        np.testing.assert_allclose(enc.embed([clip])[0], together[i], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(enc.embed([clip])[0], together[i + 1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(together[0], together[3], rtol=1e-5, atol=1e-5)
 
 
 def test_cache_key_names_everything(encoders, musicnn_root):
@@ -181,6 +200,25 @@ def test_damaged_checkpoint_is_one_clear_error(musicnn_root, tmp_path):
         read_checkpoint(prefix)
     with pytest.raises(CheckpointError, match="not found"):
         read_checkpoint(tmp_path / "nothing")
+
+
+def test_fetch_replaces_a_damaged_cache(musicnn_root, tmp_path, monkeypatch):
+    """`songspace weights fetch` (here from the cached files, as a wheel would give them) repairs a damaged copy."""
+    monkeypatch.setenv("SONGSPACE_WEIGHTS_DIR", str(tmp_path))
+    shutil.copytree(musicnn_root, tmp_path / "musicnn-0.1.0")
+    data = tmp_path / "musicnn-0.1.0" / "MSD_musicnn" / "variables.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:1000])
+    wheel = tmp_path / "musicnn-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for member in weights_module._MUSICNN_FILES:
+            zf.write(musicnn_root / weights_module._checkpoint_name(member), member)
+        zf.writestr("musicnn-0.1.0.dist-info/RECORD", "".join(
+            f"{m},sha256={d},0\n" for m, d in weights_module._MUSICNN_FILES.items()))
+        zf.write(musicnn_root / "LICENSE.md", "musicnn-0.1.0.dist-info/LICENSE.md")
+    with pytest.raises(CheckpointError, match="past the end"):
+        read_checkpoint(data.parent / "variables")
+    weights_module.fetch_musicnn(wheel)
+    assert read_checkpoint(data.parent / "variables")["dense/kernel"].shape == (1506, 200)
 
 
 def test_missing_weights_say_how_to_fetch(tmp_path, monkeypatch):

@@ -39,3 +39,7 @@ class EncoderUnavailable(SongspaceError):
 
 class WeightsError(EncoderUnavailable):
     """Pretrained weights are missing or damaged; the message says how to fetch them."""
+
+
+class CheckpointError(WeightsError):
+    """A checkpoint file cannot be read (missing shard, damaged index, unsupported content)."""

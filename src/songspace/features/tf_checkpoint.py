@@ -4,7 +4,8 @@ A bundle is two files next to each other: ``<prefix>.index``, a LevelDB-format s
 variable names and whose values are ``BundleEntryProto`` messages (dtype, shape, shard, offset, size, crc32c), and
 ``<prefix>.data-00000-of-00001``, the tensors' raw little-endian bytes. This reader handles what the musicnn
 checkpoints use: one shard, uncompressed table blocks, numeric dtypes (float32, and int64 for ``global_step``),
-whole tensors (no partitioned slices). Everything else is refused with :class:`CheckpointError`.
+whole tensors (no partitioned slices). Everything else is refused with
+:class:`songspace.errors.CheckpointError`.
 
 Integrity: every table block's masked CRC-32C is checked (the index is a few kB); the tensor bytes are bounds-
 checked against the data file but their CRCs are not computed (pure Python would take seconds for 9 MB); a digest
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from songspace.errors import SongspaceError
+from songspace.errors import CheckpointError
 
 _TABLE_MAGIC = 0xDB4775248B80FB57
 _FOOTER_SIZE = 48  # two block handles padded to 40 bytes, then the 8-byte magic
@@ -39,10 +40,6 @@ _DTYPES: dict[int, np.dtype] = {
     10: np.dtype("?"),  # DT_BOOL
     19: np.dtype("<f2"),  # DT_HALF
 }
-
-
-class CheckpointError(SongspaceError):
-    """A TensorFlow checkpoint cannot be read (missing shard, damaged index, unsupported content)."""
 
 
 def _crc32c_table() -> list[int]:

@@ -128,6 +128,19 @@ def _unpack(wheel_path: Path, target: Path) -> None:
                 shutil.rmtree(staging, ignore_errors=True)
 
 
+def _digest(path: Path) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest()).rstrip(b"=").decode()
+
+
+def _complete(target: Path) -> bool:
+    """Every checkpoint file there with its pinned digest (a damaged cache is fetched again), and the licence."""
+    try:
+        return (target / "LICENSE.md").is_file() and all(
+            _digest(target / _checkpoint_name(member)) == pinned for member, pinned in _MUSICNN_FILES.items())
+    except OSError:
+        return False
+
+
 def fetch_musicnn(wheel: Path | None = None) -> Path:
     """Put musicnn's MSD and MTT checkpoints (and the licence) into the weights cache; returns their folder.
 
@@ -135,7 +148,8 @@ def fetch_musicnn(wheel: Path | None = None) -> Path:
     ----------
     wheel : Path or None
         A local ``musicnn-0.1.0-py3-none-any.whl``; None runs ``python -m pip download --no-deps musicnn==0.1.0``
-        (needs a package registry). Nothing happens when the weights are already there.
+        (needs a package registry). Nothing happens when the weights are already there and intact (their SHA-256
+        digests are checked: a damaged copy is replaced).
 
     Raises
     ------
@@ -143,7 +157,7 @@ def fetch_musicnn(wheel: Path | None = None) -> Path:
         pip failed, or the wheel is missing, unreadable or not musicnn 0.1.0; the message says what to do.
     """
     target = weights_dir() / MUSICNN_FOLDER
-    if all((target / _checkpoint_name(m)).is_file() for m in _MUSICNN_FILES) and (target / "LICENSE.md").is_file():
+    if _complete(target):
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
