@@ -158,6 +158,11 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
 
     out.append("## Learned representations against the baselines")
     out.append("")
+    pretrained = [rep for rep in dict.fromkeys(r["representation"] for r in rows) if _is(rep, "pretrained")]
+    if pretrained:
+        out.append(f"Baselines include pretrained spaces ({', '.join(pretrained)}): encoders trained elsewhere, on "
+                   "other music, and not on this collection; a learned space is compared with them too.")
+        out.append("")
     learned = [rep for rep in dict.fromkeys(r["representation"] for r in rows) if _is(rep, "learned")]
     if not learned:
         out.append("No learned representation was run.")
@@ -190,8 +195,10 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
         out.append(f"Counting label NMIs, learned representations beat the best baseline {wins} time(s) and lose "
                    f"{losses} time(s). "
                    + ("A learned space earns its cost here." if wins > losses else
-                      "On this collection the baselines are as good or better: the summary statistics already "
-                      "separate what the labels describe, and a model trained on few tracks adds noise."
+                      ("On this collection the baselines are as good or better: "
+                       + ("a pretrained encoder or the summary statistics already separate"
+                          if pretrained else "the summary statistics already separate")
+                       + " what the labels describe, and a model trained on few tracks adds noise.")
                       if losses > wins else "Neither side is consistently better."))
     out.append("")
 
