@@ -83,13 +83,30 @@ def _same(a: str, b: str) -> bool:
     return math.isclose(x, y, rel_tol=1e-4, abs_tol=1e-5)
 
 
+# Rows whose values are not a stable function of the inputs across CPUs: density clustering (DBSCAN, HDBSCAN) of a
+# learned latent. The latent differs in its last bits from one CPU's kernels to another's (an AVX-512 GEMM or
+# convolution sums in another order than an AVX2 one); the clusterers then run on a UMAP reduction and DBSCAN takes
+# its eps from a knee of sorted k-distances, so a one-ulp change can move a border point or the knee itself (seen:
+# conv_vae+dbscan silhouette 0.74 on the machine that wrote the files, 0.52 on an AMD EPYC with AVX2). Those rows
+# and columns are checked for presence, not values; every other number must agree to rel 1e-4 on any machine.
+UNSTABLE_CLUSTERERS = ("+dbscan", "+hdbscan")
+LEARNED_IN_GOLDEN = ("vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "cvae",
+                     "poe_vae", "hybrid")
+
+
+def _unstable(method: str) -> bool:
+    return method.endswith(UNSTABLE_CLUSTERERS) and method.rsplit("+", 1)[0] in LEARNED_IN_GOLDEN
+
+
 def _compare(got: Path, want: Path, ignore: tuple[str, ...] = ()) -> None:
     g, w = _rows(got), _rows(want)
     assert len(g) == len(w), f"{got.name}: {len(g)} rows, expected {len(w)}"
     assert [c for c in g[0] if c not in ignore] == [c for c in w[0] if c not in ignore], f"{got.name}: columns"
     for i, (rg, rw) in enumerate(zip(g, w, strict=True)):
+        if _unstable(rw.get("method", "")):
+            continue
         for col in rw:
-            if col in ignore:
+            if col in ignore or _unstable(col) or _unstable(col.removesuffix("_confidence")):
                 continue
             assert _same(rg[col], rw[col]), f"{got.name} row {i} ({rw.get('method', '')}) {col}: " \
                                             f"{rg[col]!r} != {rw[col]!r}"
