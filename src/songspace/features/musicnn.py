@@ -19,8 +19,8 @@ Preprocessing (``musicnn/extractor.py``, ``batch_data``) with the numpy < 2 that
 power spectrogram (librosa defaults: 16 kHz, n_fft 512, hop 256, periodic Hann window, centred frames with zero
 padding, 96 Slaney mel bands of power 2), rounded to float16, then ``log10(10000 x + 1)`` in float32; frames cut
 into non-overlapping 187-frame patches from the first frame, a last partial patch dropped. Here the STFT and the mel
-projection run in torch (float64, so the float16 rounding lands where librosa's float32 pipeline puts it, but for
-rare ties) and batch on a GPU. A clip shorter than one patch (about 3 s) is repeated to fill one.
+projection run in torch on the encoder's device (float64, so the float16 rounding lands where librosa's float32
+pipeline puts it, but for rare ties). A clip shorter than one patch (about 3 s) is repeated to fill one.
 
 Speed (the network costs about 2.8 GFLOP a patch as written, 2.3 of them in the two timbral convolutions): the
 timbral convolutions run as products in the DFT domain along mel (a circular correlation of length 96 gives the
@@ -35,7 +35,6 @@ architecture it ports: ISC, Music Technology Group, Universitat Pompeu Fabra (th
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,8 +46,6 @@ import torch.nn.functional as F
 
 from songspace.features.encoders import POOLINGS, pool
 from songspace.features.tf_checkpoint import checkpoint_digest, read_checkpoint
-
-log = logging.getLogger(__name__)
 
 CODE_VERSION = 1  # bump when a change here changes the vectors
 SAMPLE_RATE = 16000
