@@ -9,9 +9,10 @@ Layout under ``<features.cache_dir>/embeddings/``::
 The encoder hash covers :meth:`~songspace.features.encoders.AudioEncoder.cache_key` (model, weights digest, layer,
 pooling, code version), the decoding settings (``clip_seconds``, ``min_seconds``, the encoder's sample rate) and
 the decoders' versions: another model, layer or decoder never serves old vectors. A file is decoded as the
-features decode it (the same middle excerpt, at the encoder's rate) in worker processes; on the CPU each clip
-goes through the encoder alone, so that its vector is the same bits whatever its neighbours (on a GPU clips are
-batched, equal within float32 rounding). Items are written to a temporary name and renamed: an interrupted run
+features decode it (the same middle excerpt, at the encoder's rate) in worker processes. On the CPU each worker
+(one thread each, forked with the encoder) also embeds its file, alone, so that its vector is the same bits
+whatever its neighbours and the work spreads over the cores; on a GPU the clips are batched there (equal within
+float32 rounding). Items are written to a temporary name and renamed: an interrupted run
 keeps what it finished. A set stays one float32 row per track: 100k tracks of a 200-d encoder are 80 MB.
 """
 
@@ -124,36 +125,36 @@ def embed_files(paths: Sequence[Path | str], encoder: AudioEncoder, cfg: Feature
     if progress:
         progress(done, total)
     if todo:
-        log.info("embedding %d files with %s (%d cached)", len(todo), encoder.cache_key().get("model", "encoder"),
-                 done)
         on_gpu = str(getattr(encoder, "device", "cpu")) != "cpu"
         workers = max(1, min(cfg.workers or os.cpu_count() or 1, len(todo)))
+        log.info("embedding %d files with %s (%d cached), %s", len(todo),
+                 encoder.cache_key().get("model", "encoder"), done,
+                 f"decoded by {workers} worker(s), batched on the GPU" if on_gpu else
+                 f"decoded and embedded by {workers} worker process(es) of one thread each")
+        global _WORKER_ENCODER
+        _WORKER_ENCODER = None if on_gpu else encoder  # forked workers find it there (never pickled)
         pool = FilePool(workers, cfg.file_timeout_s)
         try:
             chunks = [todo[s:s + cfg.batch_size] for s in range(0, len(todo), cfg.batch_size)]
+            task_fn = _decode if on_gpu else _decode_and_embed
 
             def submit(chunk: list[int]) -> list:
-                return [pool.submit(_decode, str(paths[i]), int(encoder.sample_rate), cfg.clip_seconds,
+                return [pool.submit(task_fn, str(paths[i]), int(encoder.sample_rate), cfg.clip_seconds,
                                     cfg.min_seconds) for i in chunk]
 
             pending = submit(chunks[0])
             for c, chunk in enumerate(chunks):
                 tasks, pending = pending, (submit(chunks[c + 1]) if c + 1 < len(chunks) else [])
-                clips = {}
-                for i, task in zip(chunk, tasks, strict=True):
-                    got = pool.result(task)
-                    if isinstance(got, str):
-                        failed[i] = got
-                    else:
-                        clips[i] = got
-                keys = list(clips)
-                if on_gpu and keys:
+                got = {i: pool.result(task) for i, task in zip(chunk, tasks, strict=True)}
+                failed.update({i: g for i, g in got.items() if isinstance(g, str)})
+                keys = [i for i, g in got.items() if not isinstance(g, str)]
+                if on_gpu and keys:  # got holds clips: one batch through the encoder here
                     try:
-                        vectors = list(encoder.embed([clips[i] for i in keys]))
+                        vectors = list(encoder.embed([got[i] for i in keys]))
                     except SongspaceError:  # one clip's fault: each alone, to name it
-                        vectors = [_embed_one(encoder, clips[i], paths[i], dim) for i in keys]
-                else:  # alone: a file's vector never depends on its neighbours
-                    vectors = [_embed_one(encoder, clips[i], paths[i], dim) for i in keys]
+                        vectors = [_embed_one(encoder, got[i], paths[i]) for i in keys]
+                else:  # got holds vectors, each computed alone: a file's vector never depends on its neighbours
+                    vectors = [got[i] for i in keys]
                 for i, v in zip(keys, vectors, strict=True):
                     if isinstance(v, str):
                         failed[i] = v
@@ -167,6 +168,7 @@ def embed_files(paths: Sequence[Path | str], encoder: AudioEncoder, cfg: Feature
                     progress(done, total)
         finally:
             pool.shutdown()
+            _WORKER_ENCODER = None
     vectors = _assemble(root, digests, item, dim, failed)
     problems = [Problem(str(paths[i]), why) for i, why in sorted(failed.items())]
     for p in problems:
@@ -174,12 +176,28 @@ def embed_files(paths: Sequence[Path | str], encoder: AudioEncoder, cfg: Feature
     return EmbeddingSet(vectors, problems, n_computed=len(todo))
 
 
-def _embed_one(encoder: AudioEncoder, clip: np.ndarray, path: Path | str, dim: int) -> np.ndarray | str:
+# The encoder of the embedding under way, for worker processes forked from this one (copy-on-write: a model of
+# hundreds of MB is neither pickled nor loaded again per worker).
+_WORKER_ENCODER: AudioEncoder | None = None
+
+
+def _embed_one(encoder: AudioEncoder, clip: np.ndarray, path: Path | str) -> np.ndarray | str:
     """One clip's vector, or why the encoder could not give it (the file named)."""
     try:
         return np.asarray(encoder.embed([clip])[0], dtype=np.float32)
     except SongspaceError as exc:
         return f"{path}: the encoder failed on it ({exc})"
+    except Exception as exc:  # a model bug on one odd clip must not end the run
+        return f"{path}: unexpected error in the encoder ({type(exc).__name__}: {exc})"
+
+
+def _decode_and_embed(path: str, sr: int, clip_seconds: float, min_seconds: float) -> np.ndarray | str:
+    """Worker (one thread): the file's vector from the forked-in encoder, or why it cannot be had."""
+    clip = _decode(path, sr, clip_seconds, min_seconds)
+    if isinstance(clip, str):
+        return clip
+    assert _WORKER_ENCODER is not None, "embedding workers are forked with the encoder set"
+    return _embed_one(_WORKER_ENCODER, clip, path)
 
 
 def _assemble(root: Path, digests: list[str], item: dict[int, Path], dim: int, failed: dict[int, str]) -> np.ndarray:
