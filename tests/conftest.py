@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,3 +104,32 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
     X, y = make_blobs(n_samples=BLOB_N, centers=BLOB_K, n_features=BLOB_D, cluster_std=1.0, center_box=(-10, 10),
                       random_state=0)
     return X.astype(np.float32), y
+
+
+def tiny_run(root: Path, *, n: int = 9, representations: tuple[str, ...] = ("pca", "vae"),
+             clusterers: tuple[str, ...] = ("kmeans", "gmm"), extra: str = "",
+             edit_data: Callable[[Path], object] | None = None, **settings: Any) -> Path:
+    """A finished tiny run folder of ``n`` generated tracks (about 10 s): for the commands that read a run.
+    ``edit_data`` changes the dataset folder before the run; ``settings`` are config keys (``labels=[...]``)."""
+    import json
+
+    from songspace.config import load_config
+    from songspace.runner import run_experiment
+
+    data = make_dataset(root / "data", n=n)
+    if edit_data is not None:
+        edit_data(data)
+    cfg_path = root / "tiny.toml"
+    cfg_path.write_text(TINY_RUN + f'cache_dir = "{(root / "cache").as_posix()}"\n'
+                        f'[representations]\nnames = {json.dumps(list(representations))}\n'
+                        '[model]\nlatent_dim = 3\nhidden_dims = [16]\n[train]\nepochs = 2\nbatch_size = 4\n'
+                        f'resume = false\n[cluster]\nalgorithms = {json.dumps(list(clusterers))}\nk = 3\n'
+                        '[plots]\ntsne = false\numap = false\n' + extra, encoding="utf-8")
+    cfg = load_config(cfg_path, data=str(data), out=str(root / "runs"), **settings)
+    return run_experiment(cfg).folder
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny run (pca and vae, K-Means and GMM, 9 tracks) for the whole session: copy it before changing it."""
+    return tiny_run(tmp_path_factory.mktemp("finished_run"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import math
 import os
 import tempfile
@@ -341,3 +342,84 @@ def test_extreme_floats_in_every_feature_setting_fail_cleanly(value: float) -> N
             assert key in str(exc)
             continue
         assert math.isfinite(value) and getattr(cfg.features, key) == value
+
+
+# --- run folders (issue 23): assign, export and report on a randomly damaged run folder --------------------------
+
+_damage = st.sampled_from(["truncate", "garbage", "flip", "delete", "empty", "npz_arrays", "csv_cells"])
+_array = st.one_of(st.builds(np.zeros, st.tuples(st.integers(0, 4), st.integers(0, 4))),
+                   st.builds(np.full, st.tuples(st.integers(1, 4)), st.sampled_from([np.nan, np.inf, -1.0, 1e300])),
+                   st.just(np.array("text")), st.just(np.array([1, 2, 3], dtype=np.int8)), st.just(np.zeros(0)))
+
+
+def _damage_file(path: Path, how: str, data) -> None:
+    raw = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(raw[:data.draw(st.integers(0, max(0, len(raw) - 1)))])
+    elif how == "garbage":
+        path.write_bytes(data.draw(st.binary(max_size=200)))
+    elif how == "flip" and raw:
+        at = data.draw(st.integers(0, len(raw) - 1))
+        path.write_bytes(raw[:at] + bytes([raw[at] ^ 0xFF]) + raw[at + 1:])
+    elif how == "delete":
+        path.unlink()
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "npz_arrays" and path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        for key in data.draw(st.lists(st.sampled_from(sorted(arrays) or ["x"]), min_size=1, max_size=3)):
+            if data.draw(st.booleans()):
+                arrays.pop(key, None)
+            else:
+                arrays[key] = data.draw(_array)
+        np.savez(path, **arrays)
+    elif how == "csv_cells" and path.suffix == ".csv":
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8", "replace"))))
+        for _ in range(data.draw(st.integers(1, 4))):
+            if rows:
+                row = rows[data.draw(st.integers(0, len(rows) - 1))]
+                if row:
+                    row[data.draw(st.integers(0, len(row) - 1))] = data.draw(st.one_of(
+                        _text, st.sampled_from(["", "nan", "-1", "1e400", "pca+kmeans", "audio_path", "x" * 200_000,
+                                                "../../../etc/passwd", "[/]", "=1+1"])))
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_RUN_EXAMPLES", 15)), deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_commands_on_a_damaged_run_folder_never_trace_back(finished_run: Path, data) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    files = sorted(p.relative_to(finished_run).as_posix() for p in finished_run.rglob("*") if p.is_file()
+                   and p.relative_to(finished_run).parts[0] not in ("assigned", "playlists"))
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(shutil.copytree(finished_run, Path(tmp) / "run"))
+        # what assign and export read most often: state/, models/, the CSV files
+        weighted = files + [f for f in files if f.startswith(("state/", "models/")) or f.endswith(".csv")] * 3
+        for rel in data.draw(st.lists(st.sampled_from(weighted), min_size=1, max_size=3, unique=True)):
+            _damage_file(run / rel, data.draw(_damage), data)
+        dataset = json.loads((finished_run / "summary.json").read_text(encoding="utf-8"))["dataset"]
+        assign = ["assign", str(run), dataset, "--out", str(Path(tmp) / "out")]
+        command = data.draw(st.sampled_from([assign, assign,
+                                             ["export", str(run), "--out", str(Path(tmp) / "pl")],
+                                             ["export", str(run), "--format", "csv", "--out", str(Path(tmp) / "pl")],
+                                             ["report", str(run), "--no-pdf", "--no-explorer"]]))
+        limit = csv.field_size_limit(131072)  # csv's default, as in a fresh process
+        try:
+            got = CliRunner().invoke(app, command)
+        finally:
+            csv.field_size_limit(limit)
+        assert got.exc_info is None or got.exc_info[0] is SystemExit, (command, got.output, got.exc_info)
+        assert got.exit_code in (0, 2), (command, got.output)
+        assert "Traceback" not in got.output and "allow_pickle" not in got.output
+        if got.exit_code == 2:
+            assert got.output.lstrip().startswith("error:") or "\nerror:" in got.output, got.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -563,3 +564,137 @@ def test_the_smallest_runnable_features_are_finite(tmp_path: Path) -> None:
     got = extract_features([path], ["a"], cfg, device="cpu")
     assert got.track_ids == ["a"] and np.isfinite(np.asarray(got.stats)).all()
 
+
+
+# --- run-folder level (issue 23): commands on a run folder someone changed ----------------------------------------
+
+
+def _npz_edit(rel: str, **changes) -> Callable[[Path], None]:
+    """Rewrite ``rel`` with some arrays replaced (a value of None drops the array)."""
+
+    def edit(run: Path) -> None:
+        with np.load(run / rel) as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays.update(changes)
+        np.savez(run / rel, **{k: v for k, v in arrays.items() if v is not None})
+
+    return edit
+
+
+def _write(rel: str, data: bytes) -> Callable[[Path], None]:
+    return lambda run: (run / rel).write_bytes(data)
+
+
+def _big_cell(run: Path) -> None:
+    path = run / "assignments.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+    rows[1][rows[0].index("title")] = "x" * 5_000_000
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+RUN_CASES: dict[str, tuple[Callable[[Path], object], list[str], str, str]] = {
+    # name: (damage, command (RUN = the run folder, DATA = its dataset), method that must fail, text of its
+    #        reason or of the one error line); every other method of the run is still placed
+    "cluster_state_other_shapes": (_npz_edit("state/vae+kmeans.npz", centroids=np.zeros((3, 7))), ["assign"],
+                                   "vae+kmeans", "array 'centroids' has shape (3, 7)"),
+    "cluster_state_nan": (_npz_edit("state/vae+gmm.npz", means=np.full((3, 3), np.nan)), ["assign"], "vae+gmm",
+                          "NaN or infinite"),
+    "cluster_state_classes_too_few": (_npz_edit("state/pca+kmeans.npz", classes=np.array([0, 1])), ["assign"],
+                                      "pca+kmeans", "array 'classes' has shape (2,), expected (3,)"),
+    "cluster_state_missing_array": (_npz_edit("state/pca+gmm.npz", weights=None), ["assign"], "pca+gmm",
+                                    "no array 'weights'"),
+    "representation_state_missing_array": (_npz_edit("state/pca.npz", stat_names=None), ["assign"], "pca+kmeans",
+                                           "no array 'stat_names'"),
+    "representation_state_other_shapes": (_npz_edit("state/pca.npz", components=np.zeros((3, 5))), ["assign"],
+                                           "pca+gmm", "do not fit together"),
+    "representation_state_object_array": (_npz_edit("state/pca.npz", stats_mean=np.array([None, 1], dtype=object)),
+                                          ["assign"], "pca+kmeans", "not a readable .npz"),
+    "garbage_state_npz": (_write("state/pca.npz", b"garbage " * 20), ["assign"], "pca+kmeans", "not a readable .npz"),
+    "npy_named_npz": (lambda run: np.save(open(run / "state" / "pca.npz", "wb"), np.zeros(3)), ["assign"], "pca+gmm",
+                      "not a readable .npz"),
+    "garbage_model_pt": (_write("models/vae.pt", b"garbage " * 20), ["assign"], "vae+kmeans",
+                         "models/vae.pt: not a model saved by songspace"),
+    "truncated_model_pt": (lambda run: (run / "models" / "vae.pt").write_bytes((run / "models" / "vae.pt")
+                                                                                .read_bytes()[:300]), ["assign"],
+                           "vae+gmm", "models/vae.pt: not a model saved by songspace"),
+    "cell_over_128_kib_in_assignments": (_big_cell, ["export"], "", ""),
+}
+
+
+@pytest.mark.parametrize("name", list(RUN_CASES))
+def test_run_folder_case(name: str, finished_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    damage, command, method, text = RUN_CASES[name]
+    run = Path(shutil.copytree(finished_run, tmp_path / "run"))
+    damage(run)
+    data = json.loads((run / "summary.json").read_text(encoding="utf-8"))["dataset"]
+    args = [*command, str(run), *([data] if command == ["assign"] else [])]
+    limit = csv.field_size_limit(131072)  # csv's default, as in a fresh `songspace export` process
+    try:
+        got = CliRunner().invoke(app, args)
+    finally:
+        csv.field_size_limit(limit)
+    assert got.exc_info is None or got.exc_info[0] is SystemExit, got.exc_info
+    assert "Traceback" not in got.output and "allow_pickle" not in got.output and "pickle.load" not in got.output
+    assert got.exit_code == 0, got.output
+    if command == ["assign"]:
+        summary = json.loads(next((run / "assigned").glob("*/summary.json")).read_text(encoding="utf-8"))
+        assert method in summary["not_assignable"] and text in summary["not_assignable"][method]
+        assert set(summary["methods"]) == {f"{r}+{c}" for r in ("pca", "vae") for c in ("kmeans", "gmm")} - {
+            m for m in summary["not_assignable"]}
+        assert len(summary["methods"]) >= 2  # the intact methods are still placed
+    else:
+        assert list((run / "playlists").rglob("*.m3u8"))
+
+
+def _add_columns(columns: dict[str, Callable[[int, dict[str, str]], str]]) -> Callable[[Path], None]:
+    """Add label columns to a generated dataset's metadata.csv (value from the row's index and cells)."""
+
+    def edit(data: Path) -> None:
+        rows = list(csv.DictReader((data / "metadata.csv").open(encoding="utf-8", newline="")))
+        for i, row in enumerate(rows):
+            row.update({name: f(i, row) for name, f in columns.items()})
+        with (data / "metadata.csv").open("w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    return edit
+
+
+def test_labels_named_like_run_folder_columns_are_left_out_with_a_note(tmp_path: Path) -> None:
+    from conftest import tiny_run
+    from songspace.playlists import export_playlists
+
+    run = tiny_run(tmp_path, representations=("pca",), clusterers=("kmeans",), edit_data=_add_columns({
+        "audio_path": lambda i, r: f"../../elsewhere/{i % 2}.wav", "genre_std": lambda i, r: "xy"[i % 2],
+        "pca+kmeans": lambda i, r: "pq"[i % 2]}))
+    with (run / "assignments.csv").open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+        rows = list(csv.DictReader(fh, fieldnames=header))
+    assert len(header) == len(set(header)) and header.count("audio_path") == 1 and header.count("pca+kmeans") == 1
+    assert all(r["audio_path"] == f"audio/{r['track_id']}.wav" for r in rows)
+    assert {r["pca+kmeans"] for r in rows} <= {"0", "1", "2"}  # the method's clusters, not the label's values
+    with (run / "metrics.csv").open(encoding="utf-8", newline="") as fh:
+        metrics = next(csv.reader(fh))
+    assert len(metrics) == len(set(metrics)) and "nmi_genre" in metrics
+    notes = json.loads((run / "summary.json").read_text(encoding="utf-8"))["notes"]
+    for name in ("audio_path", "genre_std", "pca+kmeans"):
+        assert any(f"label column {name!r} not used" in n for n in notes), notes
+    export = export_playlists(run, method="pca+kmeans", fmt="m3u")
+    text = "".join(p.read_text(encoding="utf-8") for p in export.files.values())
+    assert "elsewhere" not in text and text.count("#EXTINF") == 9
+
+
+def test_a_requested_label_named_like_a_column_is_refused(tmp_path: Path) -> None:
+    from conftest import tiny_run
+
+    with pytest.raises(ConfigError, match="label column 'audio_path' cannot be used"):
+        tiny_run(tmp_path, representations=("pca",), clusterers=("kmeans",), labels=["genre", "audio_path"],
+                 edit_data=_add_columns({"audio_path": lambda i, r: "ab"[i % 2]}))

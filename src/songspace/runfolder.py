@@ -94,6 +94,27 @@ def aggregated_columns(labels: Sequence[str]) -> list[str]:
     return [*out, *TRAILING_COLUMNS]
 
 
+def label_clashes(labels: Sequence[str], methods: Sequence[str]) -> dict[str, str]:
+    """The labels (in order) that cannot be columns of a run folder, each with why: a label named like a column of
+    ``assignments.csv`` (``audio_path``, ``track_id``, a method ``pca+kmeans``) or of ``metrics.csv``, or one whose
+    metric columns are another label's (``genre_std`` beside ``genre``: ``nmi_genre_std`` would be both the spread
+    of ``nmi_genre`` and the NMI of ``genre_std``). The first of two clashing labels keeps its columns."""
+    reserved = {*BASE_COLUMNS, *methods, *IDENTITY_COLUMNS, *TRAILING_COLUMNS, "n_seeds"}
+    taken = set(aggregated_columns([]))
+    out: dict[str, str] = {}
+    for label in labels:
+        own = [c for c in aggregated_columns([label]) if c not in aggregated_columns([])]
+        if label in reserved:
+            what = "a method of this run" if label in methods else "a column songspace writes"
+            out[label] = f"its name is {what} (assignments.csv and metrics.csv would get two columns {label!r})"
+        elif any(c in taken for c in own):
+            clash = next(c for c in own if c in taken)
+            out[label] = f"its metric column {clash!r} would be another label's (or that label's spread, *_std)"
+        else:
+            taken.update(own)
+    return out
+
+
 def latent_file(representation: str) -> str:
     return f"latents/{safe_name(representation)}.npy"
 
@@ -291,6 +312,17 @@ def _fmt(v: Any) -> Any:
 
 
 # --- reading -------------------------------------------------------------------------------------------------------
+# A cell may be as large as a dataset reader accepts (a whole lyrics text in metadata.csv): the same limit here, or a
+# run that wrote such a cell could not be read back.
+FIELD_LIMIT = 64 * 1024 * 1024
+
+
+def _open_csv(path: Path):
+    """A CSV file of the run folder, opened for ``csv`` readers (with the cell limit raised to :data:`FIELD_LIMIT`)."""
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    return path.open(newline="", encoding="utf-8", errors="replace")
+
+
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
                ".webp": "image/webp"}
 MAX_PROBLEMS = 200  # problems.csv rows kept for the report; the count covers them all
@@ -376,7 +408,7 @@ class RunData:
 def read_table(path: Path, *, text: tuple[str, ...] = TEXT_COLUMNS) -> Table:
     """A small CSV (metrics, seeds, beta sweep) with numbers parsed. Raises RunError naming the file."""
     try:
-        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        with _open_csv(path) as fh:
             reader = csv.DictReader(fh)
             raw = list(reader)
             columns = list(reader.fieldnames or [])
@@ -414,7 +446,7 @@ def _read_json(path: Path, missing: list[str], default: Any) -> Any:
 def _scan_assignments(path: Path, labels: list[str] | None, methods: set[str]
                       ) -> tuple[list[str], dict[str, Counter], int, bool]:
     """Stream assignments.csv: label columns, class counts per label, row count, all ids from the demo."""
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+    with _open_csv(path) as fh:
         reader = csv.DictReader(fh)
         columns = list(reader.fieldnames or [])
         if labels is None:
@@ -481,7 +513,7 @@ def _problems(path: Path) -> tuple[list[dict[str, str]], int]:
     kept: list[dict[str, str]] = []
     n = 0
     try:
-        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        with _open_csv(path) as fh:
             for row in csv.DictReader(fh):
                 n += 1
                 if len(kept) < MAX_PROBLEMS:
@@ -580,18 +612,26 @@ def read_metrics(run_dir: Path | str) -> Table:
 
 
 def assignment_columns(run_dir: Path | str) -> list[str]:
-    """The header of ``assignments.csv``."""
+    """The header of ``assignments.csv``. Raises RunError naming the file when it cannot be read."""
     path = _require(run_dir, ASSIGNMENTS, "the run has no assignments")
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        return list(csv.DictReader(fh).fieldnames or [])
+    try:
+        with _open_csv(path) as fh:
+            return list(csv.DictReader(fh).fieldnames or [])
+    except (OSError, csv.Error) as exc:
+        raise damaged(path, f"cannot be read as CSV ({type(exc).__name__})") from None
 
 
 def read_assignments(run_dir: Path | str) -> Iterable[dict[str, str]]:
-    """The rows of ``assignments.csv``, streamed one at a time (a 100k-track run is never held whole)."""
+    """The rows of ``assignments.csv``, streamed one at a time (a 100k-track run is never held whole). Raises
+    RunError naming the file (and the line) when it cannot be read."""
     path = _require(run_dir, ASSIGNMENTS, "the run has no assignments")
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        for row in csv.DictReader(fh):
-            yield {k: v or "" for k, v in row.items() if k is not None}
+    try:
+        with _open_csv(path) as fh:
+            reader = csv.DictReader(fh)
+            for row in reader:
+                yield {k: v or "" for k, v in row.items() if isinstance(k, str)}
+    except (OSError, csv.Error) as exc:
+        raise damaged(path, f"cannot be read as CSV ({type(exc).__name__})") from None
 
 
 def read_run_config(run_dir: Path | str) -> Any:
@@ -610,9 +650,30 @@ def read_config_dict(run_dir: Path | str) -> dict[str, Any]:
         return {}
 
 
-def load_arrays(run_dir: Path | str, rel: str) -> dict[str, Any] | None:
-    """The named arrays of ``rel`` (a ``.npz`` of the run folder, read without pickle); None when it is absent.
-    Raises RunError when it cannot be read."""
+class Arrays(dict):
+    """The named arrays of one ``.npz`` of a run folder (:func:`load_arrays`). Asking for an array the file does not
+    hold raises :class:`RunError` naming the file and the array (not a bare ``KeyError``)."""
+
+    def __init__(self, path: Path, arrays: dict[str, Any]) -> None:
+        super().__init__(arrays)
+        self.path = path
+
+    def __missing__(self, key: str) -> Any:
+        raise RunError(f"{self.path}: no array {key!r} in it; the run folder is damaged. Rerun the experiment.")
+
+
+def damaged(path: Path | str, why: str) -> RunError:
+    """The one error for a run-folder file that is there but cannot be used: it names the file and what is wrong
+    (never the file's content, never advice to unpickle it)."""
+    return RunError(f"{path}: {why}; the run folder is damaged. Rerun the experiment.")
+
+
+def load_arrays(run_dir: Path | str, rel: str) -> Arrays | None:
+    """The named arrays of ``rel`` (a ``.npz`` of the run folder); None when it is absent.
+
+    Read without pickle, and checked: every array holds numbers, booleans or text (never Python objects). Raises
+    RunError naming the file when it cannot be read (not a zip of arrays, truncated, object arrays).
+    """
     import numpy as np
 
     path = Path(run_dir) / rel
@@ -620,9 +681,17 @@ def load_arrays(run_dir: Path | str, rel: str) -> dict[str, Any] | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise RunError(f"{path}: cannot be read ({exc}); the run folder is damaged. Rerun the experiment.") from exc
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise damaged(path, "not a .npz archive of named arrays")
+            arrays = {k: npz[k] for k in npz.files}
+    except RunError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - numpy says "pickled data" or worse for any garbage: never quoted
+        raise damaged(path, f"not a readable .npz archive of named arrays ({type(exc).__name__})") from None
+    for key, value in arrays.items():
+        if value.dtype.kind not in "biufcUS":
+            raise damaged(path, f"array {key!r} holds {value.dtype} values, not numbers or text")
+    return Arrays(path, arrays)
 
 
 def audio_file(dataset: Path | str | None, audio_path: str) -> Path:
@@ -642,10 +711,6 @@ class AssignmentsTable:
     path: Path
     columns: list[str]
     n_rows: int
-
-
-def _open_csv(path: Path):
-    return path.open(newline="", encoding="utf-8", errors="replace")
 
 
 def scan_assignments(run_dir: Path) -> AssignmentsTable:

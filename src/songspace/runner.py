@@ -53,6 +53,7 @@ from songspace.runfolder import (
     cluster_state_file,
     figure_file,
     history_file,
+    label_clashes,
     latent_file,
     metrics_columns,
     model_file,
@@ -85,6 +86,21 @@ def resolve_labels(manifest: Manifest, requested: list[str] | None) -> list[str]
         found = ", ".join(manifest.label_columns) or "none"
         raise ConfigError(f"label column(s) {missing} not found in {manifest.root} (label columns found: {found}).")
     return list(requested)
+
+
+def _usable_labels(cfg: RunConfig, names: list[str]) -> tuple[list[str], list[str]]:
+    """The labels that can be columns of the run folder, and a note per label left out (an error when the config
+    asked for it by name): see :func:`songspace.runfolder.label_clashes`."""
+    methods = [f"{r}+{c}" for r in cfg.representations.names for c in cfg.cluster.algorithms]
+    clashes = label_clashes(names, methods)
+    if clashes and cfg.labels:
+        raise ConfigError("; ".join(f"labels: label column {n!r} cannot be used: {why}; rename it in the metadata"
+                                    for n, why in clashes.items()))
+    notes = [f"label column {n!r} not used: {why}; rename it in the metadata to evaluate against it"
+             for n, why in clashes.items()]
+    for note in notes:
+        log.warning("%s", note)
+    return [n for n in names if n not in clashes], notes
 
 
 def resolve_k(cfg: RunConfig, labels: dict[str, list[str]], common: np.ndarray) -> tuple[int, str]:
@@ -125,6 +141,7 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
     try:
         manifest = read_dataset(cfg.data, layout=cfg.layout, max_labels=cfg.max_labels, labels=cfg.labels)
         label_names = resolve_labels(manifest, cfg.labels)
+        label_names, label_notes = _usable_labels(cfg, label_names)
         log.info("dataset %s (%s layout): %d tracks, %d problem(s)", manifest.root, manifest.layout, len(manifest),
                  len(manifest.problems))
         timings["read"] = time.perf_counter() - t0
@@ -154,8 +171,8 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
         log.info("run folder %s", run.path)
         run.write_text(CONFIG, dump_config(cfg))
         run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
-        return _run(cfg, manifest, label_names, labels, feats, problems, inputs, common, cond_notes, (k, k_source),
-                    run, timings, progress)
+        return _run(cfg, manifest, label_names, labels, feats, problems, inputs, common, [*label_notes, *cond_notes],
+                    (k, k_source), run, timings, progress)
     finally:
         log.removeHandler(early)
         early.close()
