@@ -698,3 +698,93 @@ def test_a_requested_label_named_like_a_column_is_refused(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="label column 'audio_path' cannot be used"):
         tiny_run(tmp_path, representations=("pca",), clusterers=("kmeans",), labels=["genre", "audio_path"],
                  edit_data=_add_columns({"audio_path": lambda i, r: "ab"[i % 2]}))
+
+
+# --- names that break outputs (issue 23): playlists, terminal, spreadsheets ----------------------------------------
+
+HOSTILE_NAMES = ["two\nlines", "esc\x1b]0;pwned\x07title", "bell\x07\x1b[2J"]
+
+
+def _hostile_names(data: Path) -> None:
+    from conftest import tone as make_tone
+    from conftest import write_wav
+
+    for i, name in enumerate(HOSTILE_NAMES):
+        write_wav(data / "audio" / f"{name}.wav", make_tone(330 * (i + 1), 1.5, seed=40 + i))
+    _add_columns({"mood": lambda i, r: ["[/]", "[bold]x"][i % 2]})(data)
+    rows = list(csv.DictReader((data / "metadata.csv").open(encoding="utf-8", newline="")))
+    for row, title in zip(rows, ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\ttab", "[/]"],
+                          strict=False):
+        row["title"] = title
+    rows[0]["artist"] = ":smile: [/]"
+    with (data / "metadata.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def hostile_names_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A `songspace run` through the CLI on a dataset folder named ``my:x:music[/]`` whose file names hold line
+    breaks and terminal escapes, whose metadata holds formulas and markup: the run folder and what it printed."""
+    from typer.testing import CliRunner
+
+    from conftest import TINY_RUN, make_dataset
+    from songspace.cli import app
+
+    root = tmp_path_factory.mktemp("names")
+    data = make_dataset(root / "my:x:music[/]", n=9)
+    _hostile_names(data)
+    cfg = root / "c.toml"
+    cfg.write_text(TINY_RUN + f'cache_dir = "{(root / "cache").as_posix()}"\n[representations]\nnames = ["pca"]\n'
+                   '[cluster]\nalgorithms = ["kmeans"]\nk = 3\n[plots]\ntsne = false\numap = false\n')
+    got = CliRunner().invoke(app, ["run", str(data), "--config", str(cfg), "--out", str(root / "runs"),
+                                   "--no-report"])
+    assert got.exit_code == 0 and got.exc_info[0] is SystemExit, (got.output, got.exc_info)
+    return next((root / "runs").iterdir()), got.output
+
+
+def _no_terminal_controls(text: str) -> None:
+    assert not any(ch in text for ch in "\x1b\x07\x00\x9b"), repr(text)
+
+
+def test_names_with_markup_emoji_codes_and_escapes_print_as_written(hostile_names_run) -> None:
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    run, output = hostile_names_run
+    _no_terminal_controls(output)
+    assert "❌" not in output and "😄" not in output  # no emoji from ':x:' or ':smile:'
+    data = json.loads((run / "summary.json").read_text(encoding="utf-8"))["dataset"]
+    got = CliRunner().invoke(app, ["inspect", data, "--no-probe"])
+    assert got.exit_code == 0, got.output
+    _no_terminal_controls(got.output)
+    assert "[/]" in got.output and "[bold]x" in got.output and "my:x:music[/]" in got.output  # as written
+    assert "two\\nlines" in got.output or "two" not in got.output  # a name's line break shown escaped, if shown
+
+
+def test_m3u_entries_stay_one_line_each(hostile_names_run) -> None:
+    from songspace.playlists import export_playlists
+
+    run, _ = hostile_names_run
+    result = export_playlists(run, method="pca+kmeans", fmt="m3u")
+    lines = "".join(p.read_text(encoding="utf-8") for p in result.files.values()).split("\n")
+    extinf = [i for i, line in enumerate(lines) if line.startswith("#EXTINF")]
+    assert len(extinf) == 12  # 9 tracks + the 3 hostile names
+    paths = [lines[i + 1] for i in extinf]
+    assert all(p and not p.startswith("#") for p in paths)
+    assert len([line for line in lines if line and not line.startswith("#")]) == 12
+    assert sum(p.startswith("file://") and "%0A" in p for p in paths) == 1  # the newline, percent-encoded
+    _no_terminal_controls("\n".join(lines))
+
+
+def test_csv_export_neutralises_formula_cells(hostile_names_run) -> None:
+    from songspace.playlists import export_playlists
+
+    run, _ = hostile_names_run
+    result = export_playlists(run, method="pca+kmeans", fmt="csv", out=run.parent / "csv-out")
+    cells = [c for p in result.files.values() for row in csv.reader(p.open(encoding="utf-8", newline=""))
+             for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and c != "-1")]
+    assert "'=HYPERLINK(\"http://x\")" in cells and "'-2+3" in cells and "'@SUM(A1)" in cells
