@@ -108,6 +108,23 @@ def _locked(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(paths_mod.os, "scandir", scandir)
 
 
+SECRET = "root:x:0:0:root:/root:/bin/bash"
+
+
+def _secret(path: Path) -> None:
+    path.write_text(f"{SECRET}\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n", encoding="utf-8")
+
+
+def _run_folder_in(out: Path) -> None:
+    """A run folder written inside the dataset (``--out`` in the music folder), holding audio clips."""
+    from songspace.runfolder import RunFolder
+
+    run = RunFolder.create(out, "x")
+    run.path.rename(run.path.parent / "x")
+    wav(out / "x" / "clips" / "t00.wav")
+    wav(out / "x" / "clips" / "c1.wav")
+
+
 def _metadata(root: Path, header: list[str], rows: list[list[str]], **kw) -> None:
     write_csv(root / "metadata.csv", header, rows, **kw)
 
@@ -174,6 +191,17 @@ CASES: dict[str, Case] = {
     "file_name_255_bytes": Case(lambda r: wav(r / "audio" / ("x" * 251 + ".wav")), kept=[*GOOD, "x" * 251]),
     "duplicate_stem_in_subfolder": Case(lambda r: wav(r / "audio" / "sub" / "t03.wav"),
                                         problem=("audio/t03.wav", "duplicate track id 't03'")),
+    "metadata_link_outside": Case(lambda r: (os.remove(r / "metadata.csv"), _secret(r.parent / "passwd"),
+                                             _symlink(str(r.parent / "passwd"), r / "metadata.csv")),
+                                  problem=("metadata.csv", "links outside the dataset folder; not read"),
+                                  check=lambda m: m.label_columns == [] and SECRET not in repr(m.problems)),
+    "run_folder_inside_the_music_folder": Case(lambda r: _run_folder_in(r / "audio" / "runs"),
+                                               problem=("audio/runs/x", "a folder songspace wrote"),
+                                               check=lambda m: len(m.tracks) == len(GOOD)),
+    "runs_inside_a_plain_music_folder": Case(lambda r: ([wav(r / f"{t}.wav") for t in GOOD],
+                                                        _run_folder_in(r / "runs")), plain=True,
+                                             problem=("runs/x", "a folder songspace wrote"),
+                                             check=lambda m: sorted(t.track_id for t in m.tracks) == GOOD),
     # labels
     "1000_label_columns": Case(_wide(1000), problem=("metadata.csv", "at most max_labels = 8"),
                                check=lambda m: m.label_columns == [f"c{j}" for j in range(8)]

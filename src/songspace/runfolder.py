@@ -5,6 +5,7 @@ that no second parser of a run folder exists.
 
 A run folder (``runs/<date>-<time>-<name>/``)::
 
+    .songspace-output  marks the folder as songspace's: dataset readers never read it as music
     config.toml        the resolved settings (rerun with --config)
     metrics.csv        one row per representation x clusterer (a "method"): mean over seeds and <col>_std per number;
                        conditioned_on names the labels a method was given; *_common in the shared space
@@ -59,6 +60,7 @@ from typing import Any
 import numpy as np
 import regex
 
+from songspace.datasets.paths import OUTPUT_MARKER
 from songspace.errors import RunError
 from songspace.evaluation.registry import as_float, metric_columns
 
@@ -229,7 +231,10 @@ class RunFolder:
                 continue
             except OSError as exc:
                 raise _disk_error(out, exc) from exc
-            return cls(path)
+            folder = cls(path)
+            folder.write_text(OUTPUT_MARKER, "Written by songspace: dataset readers skip this folder (its clips are "
+                                             "not music of the collection).\n")
+            return folder
         raise RunError(f"{out}: could not find a free run folder name for {base!r}.")
 
     @classmethod

@@ -25,7 +25,14 @@ from songspace.datasets.manifest import (
     choose_labels,
     finish_manifest,
 )
-from songspace.datasets.paths import is_inside, printable, relative_name, safe_track_id, walk_files
+from songspace.datasets.paths import (
+    is_inside,
+    printable,
+    readable_inside,
+    relative_name,
+    safe_track_id,
+    walk_files,
+)
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -184,7 +191,8 @@ def read_folder(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS, prefe
     audio = list_audio(audio_dir, root, problems)
 
     meta_path = root / "metadata.csv"
-    rows, columns = read_metadata(meta_path, root, problems) if meta_path.is_file() else ({}, [])
+    rows, columns = read_metadata(meta_path, root, problems) if readable_inside(meta_path, root, problems) \
+        else ({}, [])
     # Judged on the rows of the tracks present; only the chosen columns are copied into each track.
     chosen = choose_labels(label_columns_of(columns, rows), (rows.get(tid, {}) for tid in audio), problems,
                            max_labels=max_labels, prefer=prefer, source="metadata.csv")
