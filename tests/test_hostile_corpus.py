@@ -559,6 +559,20 @@ CONFIG_CASES: dict[str, tuple[str, str | None]] = {
     "lr_inf": ("[train]\nlr = inf", "finite number"),
     "max_labels_0": ("max_labels = 0", "max_labels"),
     "nested_too_deeply": ("x = " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+    # issue 23: every numeric setting bounded, checked before any work
+    "hidden_dims_negative": ("[model]\nhidden_dims = [64, -4]", "hidden_dims"),
+    "latent_dim_1e6": ("[model]\nlatent_dim = 1000000", "latent_dim"),
+    "lyrics_components_1e9": ("[representations]\nlyrics_components = 1000000000", "lyrics_components"),
+    "n_init_1e9": ("[cluster]\nn_init = 1000000000", "n_init"),
+    "n_seeds_10000": ("n_seeds = 10000", "n_seeds"),
+    "seed_negative": ("seed = -1", "seed"),
+    "seed_above_2_32": ("seed = 4294967296", "seed"),
+    "last_seed_above_2_32": ("seed = 4294967290\nn_seeds = 10", "seed + n_seeds - 1 = 4294967299 is above 4294967295"),
+    "beta_inf": ("[model]\nbeta = inf", "beta"),
+    "beta_1e300": ("[model]\nbeta = 1e300", "beta"),
+    "epochs_1e12": ("[train]\nepochs = 1000000000000", "epochs"),
+    "out_with_nul": ('out = "runs\\u0000x"', "NUL byte"),
+    "toml_syntax_error": ("seed = \n[features", "not valid TOML"),
     "smallest_runnable": ("[features]\nsample_rate = 4000\nclip_seconds = 0.5\nmin_seconds = 0.5\nn_fft = 256\n"
                           "hop_length = 1\nn_mels = 1\nn_mfcc = 1", None),
     "largest_runnable": ("[features]\nsample_rate = 192000\nclip_seconds = 600.0\nn_fft = 65536\n"
@@ -579,6 +593,61 @@ def test_config_case(name: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert expect in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_config_with_a_bom_loads_and_a_folder_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeffseed = 3\n[cluster]\nk = 4\n".encode())  # Notepad's UTF-8 with BOM
+    cfg = load_config(path)
+    assert cfg.seed == 3 and cfg.cluster.k == 4
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--config", "{folder}"], "is a folder"), (["--config", "{bad}"], "not valid TOML"),
+    (["--seeds", "10000"], "--seeds must be at most 100 (got 10000)"), (["--seed", "-1"], "--seed must be at least 0"),
+    (["--config", "{neg}"], "model.hidden_dims must be at least 1 (got -4)"), (["--out", "a\x00b"], "--out"),
+])
+def test_config_extremes_are_one_error_line_before_any_work(tmp_path: Path, args: list[str], text: str) -> None:
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    (tmp_path / "bad.toml").write_text("seed = \n", encoding="utf-8")
+    (tmp_path / "neg.toml").write_text("[model]\nhidden_dims = [-4]\n", encoding="utf-8")
+    files = {"folder": str(tmp_path), "bad": str(tmp_path / "bad.toml"), "neg": str(tmp_path / "neg.toml")}
+    got = CliRunner().invoke(app, ["run", str(tmp_path / "no-data"), *[a.format(**files) for a in args]])
+    assert got.exit_code == 2 and got.exc_info[0] is SystemExit, (got.output, got.exc_info)
+    lines = got.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and text in lines[0], got.output
+
+
+def test_unknown_eval_show_names_are_refused_before_features(tmp_path: Path) -> None:
+    from conftest import tiny_run
+
+    with pytest.raises(ConfigError, match="eval.show: 'nmi_genr' not a metrics.csv column"):
+        tiny_run(tmp_path, representations=("pca",), clusterers=("kmeans",), extra="[eval]\nshow = ['nmi_genr']\n")
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "cache").exists()  # before any work
+
+
+def test_a_diverged_training_is_reported_and_its_rows_are_not_scored() -> None:
+    from songspace.config import TrainConfig
+    from songspace.experiment import cluster_and_score
+    from songspace.models import build_model
+    from songspace.representations.base import Representation
+    from songspace.training import RowDataset, train
+
+    X = np.random.default_rng(0).standard_normal((24, 6)).astype(np.float32)
+    model = build_model("mlp_vae", input_shape=(6,), latent_dim=2, hidden_dims=[8])
+    hist = train(model, RowDataset(X), TrainConfig(epochs=20, batch_size=8, lr=1e30, checkpoint_minutes=0), seed=0)
+    assert "training diverged" in hist.diverged and len(hist.train) < 20
+    rep = Representation("vae", "audio", np.random.default_rng(1).standard_normal((24, 2)).astype(np.float32), "z",
+                         learned=True, history=hist)
+    cfg = load_config(**{"n_seeds": 1})
+    got = cluster_and_score(cfg, rep, "kmeans", 3, X, {"genre": ["a", "b", "c"] * 8})
+    assert got.labels is None and "training diverged" in got.row["notes"] and "not scored" in got.row["notes"]
+    assert "nmi_genre" not in got.row or not np.isfinite(got.row.get("nmi_genre", np.nan))
 
 
 def test_the_smallest_runnable_features_are_finite(tmp_path: Path) -> None:

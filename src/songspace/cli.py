@@ -224,8 +224,8 @@ def _load(config: Path | str | None, given: dict[str, tuple[str, Any]]) -> Any:
         return load_config(config, **{key: value for key, (_, value) in given.items()})
     except ConfigError as exc:
         cause = exc.__cause__
-        if not isinstance(cause, ValidationError):
-            raise
+        if not isinstance(cause, ValidationError):  # the file itself: a folder, not TOML, not UTF-8
+            raise _fail(exc) from None
         lines = _setting_errors(cause, given, config)
     for line in lines:
         _error(_escape(line))

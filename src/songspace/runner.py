@@ -103,6 +103,16 @@ def _usable_labels(cfg: RunConfig, names: list[str]) -> tuple[list[str], list[st
     return [n for n in names if n not in clashes], notes
 
 
+def _check_show(cfg: RunConfig, labels: list[str]) -> None:
+    """eval.show names metrics.csv columns of this run: an unknown one is an error before any work (a table
+    without its columns is no headline)."""
+    known = metric_columns(labels)
+    unknown = [c for c in cfg.eval.show if c not in known]
+    if unknown:
+        raise ConfigError(f"eval.show: {', '.join(map(repr, unknown))} not a metrics.csv column of this run; choose "
+                          f"from: {', '.join(known)}")
+
+
 def resolve_k(cfg: RunConfig, labels: dict[str, list[str]], common: np.ndarray) -> tuple[int, str]:
     """k and a sentence saying where it came from."""
     if cfg.cluster.k is not None:
@@ -142,6 +152,7 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
         manifest = read_dataset(cfg.data, layout=cfg.layout, max_labels=cfg.max_labels, labels=cfg.labels)
         label_names = resolve_labels(manifest, cfg.labels)
         label_names, label_notes = _usable_labels(cfg, label_names)
+        _check_show(cfg, label_names)
         log.info("dataset %s (%s layout): %d tracks, %d problem(s)", manifest.root, manifest.layout, len(manifest),
                  len(manifest.problems))
         timings["read"] = time.perf_counter() - t0
