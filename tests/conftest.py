@@ -133,3 +133,27 @@ def tiny_run(root: Path, *, n: int = 9, representations: tuple[str, ...] = ("pca
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tiny run (pca and vae, K-Means and GMM, 9 tracks) for the whole session: copy it before changing it."""
     return tiny_run(tmp_path_factory.mktemp("finished_run"))
+
+
+BENGALI_TOPICS = {  # two topics of Bengali lyrics over one shared stock of little words: one language only
+    "rain": "বৃষ্টি নদী মেঘ আকাশ ঝড় জল পাহাড় বন সবুজ মাটি ঢেউ নৌকা শ্রাবণ বাদল কদম ভেজা".split(),
+    "love": "ভালোবাসা হৃদয় প্রেম চোখ স্বপ্ন রাত চাঁদ তারা মন হাসি কান্না বুকে প্রিয়া পরশ মিলন বিরহ".split(),
+}
+BENGALI_SHARED = "আমি তুমি আর এই সেই কোথায় যে না কেন শুধু আজ".split()
+
+
+def make_bengali_topics(root: Path, n: int = 16) -> Path:
+    """``n`` tracks whose lyrics are all Bengali, half about rain, half about love (label ``topic``); the audio is
+    one tone for all, so only the words can tell the topics apart."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(n):
+        topic = ["rain", "love"][i % 2]
+        tid = f"b{i:02d}"
+        write_wav(root / "audio" / f"{tid}.wav", tone(440, 1.5, seed=i))
+        lines = [" ".join([*rng.choice(BENGALI_TOPICS[topic], 4), *rng.choice(BENGALI_SHARED, 2)]) for _ in range(6)]
+        (root / "lyrics").mkdir(exist_ok=True)
+        (root / "lyrics" / f"{tid}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        rows.append({"track_id": tid, "title": f"gan {i}", "topic": topic})
+    write_metadata(root, rows)
+    return root

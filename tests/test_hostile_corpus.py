@@ -885,3 +885,34 @@ def test_csv_export_neutralises_formula_cells(hostile_names_run) -> None:
              for c in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and c != "-1")]
     assert "'=HYPERLINK(\"http://x\")" in cells and "'-2+3" in cells and "'@SUM(A1)" in cells
+
+
+# --- degenerate but legal collections (issue 23) ----------------------------------------------------------------
+
+
+def test_block_scaling_does_not_amplify_a_block_that_barely_varies() -> None:
+    from songspace.fusion import Block, block_scale, variance_shares
+
+    rng = np.random.default_rng(0)
+    words = rng.standard_normal((40, 8))
+    one_language = np.tile([0.0, 1.0, 0.0], (40, 1)) + 1e-8 * rng.standard_normal((40, 3))  # float noise only
+    assert block_scale(one_language).var(0).sum() < 1e-6
+    np.testing.assert_allclose(block_scale(words).var(0).sum(), 1.0, rtol=1e-5)
+    two_languages = np.eye(2)[np.arange(40) % 2]  # a real split keeps unit variance
+    np.testing.assert_allclose(block_scale(two_languages).var(0).sum(), 1.0, rtol=1e-5)
+    shares = variance_shares([Block("words", words), Block("language", one_language)])
+    assert shares["words"] > 0.99
+
+
+def test_a_one_language_collection_clusters_by_topic_with_lyrics_and_kmeans(tmp_path: Path) -> None:
+    from conftest import TINY_RUN, make_bengali_topics
+    from songspace.runner import run_experiment
+
+    data = make_bengali_topics(tmp_path / "data", n=16)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY_RUN + f'cache_dir = "{(tmp_path / "cache").as_posix()}"\n'
+                   '[representations]\nnames = ["lyrics", "hybrid_features"]\n'
+                   '[cluster]\nalgorithms = ["kmeans"]\nk = 2\n[plots]\ntsne = false\numap = false\n')
+    result = run_experiment(load_config(cfg, data=str(data), out=str(tmp_path / "runs")))
+    nmi = {r["method"]: r["nmi_topic"] for r in result.metrics}
+    assert nmi["lyrics+kmeans"] >= 0.9 and nmi["hybrid_features+kmeans"] >= 0.9, nmi  # was 0.18 and 0.18
