@@ -9,12 +9,13 @@ whose lyrics file is absent or unusable.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import stat
 from pathlib import Path
 
-from songspace.datasets.lyrics import cell_lyrics, file_lyrics
+from songspace.datasets.lyrics import cell_lyrics, decode_table, file_lyrics
 from songspace.datasets.manifest import (
     AUDIO_EXTENSIONS,
     DEFAULT_MAX_LABELS,
@@ -111,12 +112,14 @@ def read_metadata(path: Path, root: Path, problems: list[Problem]) -> tuple[dict
     rel = relative_name(path, root)
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            delimiter = sniff_delimiter(fh.readline())
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            header = [c.strip() for c in next(reader, [])]
-            raw_rows = list(reader)
+        with path.open("rb") as fh:
+            text, note = decode_table(fh.read())
+        if note:
+            problems.append(Problem(rel, note, False))
+        delimiter = sniff_delimiter(text.split("\n", 1)[0])
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = [c.strip() for c in next(reader, [])]
+        raw_rows = list(reader)
     except UnicodeError as exc:
         why = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
         raise DatasetError(f"{path}: metadata.csv is not UTF-8 ({why}); re-save it as UTF-8.") from exc
