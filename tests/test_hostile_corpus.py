@@ -943,3 +943,100 @@ def test_tsne_of_a_few_tracks_runs_on_one_thread(monkeypatch: pytest.MonkeyPatch
     xy = project_2d(np.random.default_rng(0).standard_normal((8, 5)).astype(np.float32), "tsne", seed=0)
     assert xy.shape == (8, 2) and np.isfinite(xy).all()
     assert seen and max(seen) == 1, seen  # no OpenMP threads spinning for 8 points
+
+
+# --- signals (issue 23) -------------------------------------------------------------------------------------------
+
+_SLOW = """
+import os, sys, time
+import songspace.features.extract as extract
+import songspace.training as training
+flag, stage = sys.argv.pop(1), sys.argv.pop(1)
+real_featurize, real_train = extract.featurize, training.train
+def featurize(*args, **kwargs):
+    open(flag, "a").close()
+    time.sleep(1.5)
+    return real_featurize(*args, **kwargs)
+def train(*args, **kwargs):
+    open(flag, "a").close()
+    time.sleep(60)
+if stage == "features":
+    extract.featurize = featurize
+else:
+    training.train = train
+    import songspace.representations.base as base
+    base.train = train
+from songspace.cli import main
+sys.argv[0] = "songspace"
+main()
+"""
+
+
+def _stop_a_run(tmp_path: Path, stage: str, sig: int) -> tuple[int, str, Path]:
+    """Start `songspace run` (2 feature workers) in its own process group, wait until it is in ``stage``, send
+    ``sig`` as a terminal (SIGINT: to the group) or `kill` (SIGTERM: to the process) does; its exit code, output,
+    and the runs folder. Fails if any process of the group is left running."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import TINY_RUN, make_dataset
+
+    data = make_dataset(tmp_path / "data", n=6)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY_RUN.replace("workers = 1", "workers = 2") + f'cache_dir = "{(tmp_path / "cache").as_posix()}"'
+                   '\n[representations]\nnames = ["vae"]\n[cluster]\nalgorithms = ["kmeans"]\nk = 2\n'
+                   '[train]\nresume = false\n[plots]\ntsne = false\numap = false\n', encoding="utf-8")
+    flag = tmp_path / "started"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW, str(flag), stage, "run", str(data), "--config", str(cfg),
+                             "--out", str(tmp_path / "runs"), "--no-report"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    time.sleep(0.5)
+    try:
+        os.killpg(proc.pid, 0)
+        left = True
+    except ProcessLookupError:
+        left = False
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)
+    assert not left, "a worker process was left running"
+    return proc.returncode, out.decode("utf-8", "replace"), tmp_path / "runs"
+
+
+def test_ctrl_c_during_features_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+
+    code, out, _ = _stop_a_run(tmp_path, "features", signal.SIGINT)
+    assert code == 130, out
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out and "interrupted." in out, out
+
+
+def test_sigterm_during_training_exits_143_and_marks_the_run_folder_unfinished(tmp_path: Path) -> None:
+    import signal
+
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    code, out, runs = _stop_a_run(tmp_path, "training", signal.SIGTERM)
+    assert code == 143 and "Traceback" not in out and "terminated." in out, out
+    (run,) = list(runs.iterdir())
+    assert (run / "UNFINISHED").is_file() and (run / "config.toml").is_file()
+    for command in (["report", str(run), "--no-pdf"], ["export", str(run)]):
+        got = CliRunner().invoke(app, command)
+        assert got.exit_code == 2 and "this run did not finish" in got.output, got.output

@@ -13,7 +13,9 @@ import difflib
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +36,16 @@ class _Commands(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        handles = standalone_mode and threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if handles else None
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            if handles:
+                signal.signal(signal.SIGTERM, previous)
+
+    def _main(self, args: Sequence[str] | None, prog_name: str | None, complete_var: str | None,
+              standalone_mode: bool, **extra: Any) -> Any:
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except typer.TyperException as exc:  # typer's usage errors (its own copy of click's)
@@ -42,9 +54,11 @@ class _Commands(TyperGroup):
             if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
                 _error(_escape(_usage_message(exc)))
             sys.exit(getattr(exc, "exit_code", 2))
-        except typer.Abort:
+        except typer.Abort as exc:
             if not standalone_mode:
                 raise
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C or SIGTERM in a command that does not stop
+                sys.exit(_interrupted(exc.__cause__).exit_code)  # on its own
             _error("aborted.")
             sys.exit(1)
         if standalone_mode:
@@ -111,10 +125,22 @@ def _escape(text: object) -> str:
     return shown(text)
 
 
-def _interrupted() -> typer.Exit:
-    console.print("[yellow]interrupted.[/] Features computed so far are cached: run the same command again "
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it stops as cleanly as on Ctrl-C (workers ended, the run
+    folder marked unfinished), with exit code 143 (128 + SIGTERM)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _interrupted(exc: BaseException | None = None) -> typer.Exit:
+    """The exit of a command stopped by Ctrl-C (130) or SIGTERM (143), after one line saying so."""
+    exc = exc if exc is not None else sys.exc_info()[1]
+    what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    console.print(f"[yellow]{what}.[/] Features computed so far are cached: run the same command again "
                   "to resume.")
-    return typer.Exit(130)
+    return typer.Exit(143 if isinstance(exc, Terminated) else 130)
 
 
 def _param_name(param: Any) -> str:

@@ -6,6 +6,7 @@ that no second parser of a run folder exists.
 A run folder (``runs/<date>-<time>-<name>/``)::
 
     .songspace-output  marks the folder as songspace's: dataset readers never read it as music
+    UNFINISHED         present while the run writes the folder; left by a run that was stopped or failed
     config.toml        the resolved settings (rerun with --config)
     metrics.csv        one row per representation x clusterer (a "method"): mean over seeds and <col>_std per number;
                        conditioned_on names the labels a method was given; *_common in the shared space
@@ -72,6 +73,9 @@ CONFIG, METRICS, METRICS_SEEDS, BETA_SWEEP, BETA_SWEEP_SEEDS = ("config.toml", "
 ANALYSIS, ASSIGNMENTS, FIGURES_INDEX, PROBLEMS, SUMMARY, LOG = ("analysis.md", "assignments.csv", "figures.json",
                                                                "problems.csv", "summary.json", "run.log")
 REPORT_HTML, REPORT_PDF, EXPLORER_HTML, CLIPS = "report.html", "report.pdf", "explorer.html", "clips"
+# Written when the run folder is made, removed when the run has written everything: a folder that still holds it
+# was stopped (Ctrl-C, SIGTERM, an error, a crash) or is still being written.
+UNFINISHED = "UNFINISHED"
 IDENTITY_COLUMNS = ("method", "representation", "clusterer", "modality", "conditioned_on")
 # cluster_sample_size: the seeded sample a clusterer that does not scale was fitted on (empty: all tracks)
 TRAILING_COLUMNS = ("cluster_sample_size", "space", "notes")
@@ -270,6 +274,13 @@ class RunFolder:
                 Path(tmp).unlink(missing_ok=True)
             raise _disk_error(p, exc) from exc
         return p
+
+    def remove(self, rel: str) -> None:
+        """Delete the file ``rel`` of the folder (absent already: nothing to do)."""
+        try:
+            self.file(rel).unlink(missing_ok=True)
+        except OSError as exc:
+            raise _disk_error(self.path / rel, exc) from exc
 
     def write_text(self, rel: str, text: str) -> Path:
         return self.write_bytes(rel, text.encode("utf-8"))
@@ -541,6 +552,9 @@ def read_run(run_dir: Path | str) -> RunData:
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder. Pass a folder written by `songspace run`, `demo` or "
                        "`experiment` (runs/<date>-<time>-<name>).")
+    stopped = unfinished(run_dir)
+    if stopped is not None:
+        raise stopped
     metrics_path = run_dir / "metrics.csv"
     if not metrics_path.is_file():
         raise RunError(f"{metrics_path}: no such file, so there are no results to report; the run did not finish. "
@@ -593,11 +607,23 @@ def read_run(run_dir: Path | str) -> RunData:
 
 
 # --- reading what `songspace assign` and `songspace export` need ----------------------------------------------------
+def unfinished(run_dir: Path) -> RunError | None:
+    """The error for a run folder whose run did not finish (it holds :data:`UNFINISHED`), else None."""
+    marker = run_dir / UNFINISHED
+    if not marker.is_file():
+        return None
+    return RunError(f"{run_dir}: this run did not finish (stopped by Ctrl-C or SIGTERM, or failed: see its run.log; "
+                    f"{UNFINISHED} is still there), so its results are incomplete. Rerun the experiment.")
+
+
 def _require(run_dir: Path | str, rel: str, why: str) -> Path:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder. Pass a folder written by `songspace run`, `demo` or "
                        "`experiment` (runs/<date>-<time>-<name>).")
+    stopped = unfinished(run_dir)
+    if stopped is not None:
+        raise stopped
     path = run_dir / rel
     if not path.is_file():
         raise RunError(f"{path}: no such file, so {why}; pass a finished run folder.")

@@ -48,6 +48,7 @@ from songspace.runfolder import (
     PROBLEM_COLUMNS,
     PROBLEMS,
     SUMMARY,
+    UNFINISHED,
     RunFolder,
     aggregated_columns,
     cluster_state_file,
@@ -180,10 +181,19 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
         log.removeHandler(early)
         log.addHandler(handler)
         log.info("run folder %s", run.path)
+        run.write_text(UNFINISHED, "This run has not finished: it is being written, or it was stopped or failed "
+                                   "(see run.log).\n")
         run.write_text(CONFIG, dump_config(cfg))
         run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
-        return _run(cfg, manifest, label_names, labels, feats, problems, inputs, common, [*label_notes, *cond_notes],
-                    (k, k_source), run, timings, progress)
+        try:
+            result = _run(cfg, manifest, label_names, labels, feats, problems, inputs, common,
+                          [*label_notes, *cond_notes], (k, k_source), run, timings, progress)
+        except BaseException as exc:  # UNFINISHED stays: the folder says it is not a finished run
+            why = type(exc).__name__ if isinstance(exc, KeyboardInterrupt) else exc
+            log.info("run stopped before it finished: %s", why)  # run.log; the CLI prints the one error line
+            raise
+        run.remove(UNFINISHED)
+        return result
     finally:
         log.removeHandler(early)
         early.close()
