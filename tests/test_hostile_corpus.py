@@ -1040,3 +1040,24 @@ def test_sigterm_during_training_exits_143_and_marks_the_run_folder_unfinished(t
     for command in (["report", str(run), "--no-pdf"], ["export", str(run)]):
         got = CliRunner().invoke(app, command)
         assert got.exit_code == 2 and "this run did not finish" in got.output, got.output
+
+
+def test_one_sided_collection_runs_and_says_why_a_number_is_missing(tmp_path: Path) -> None:
+    """Identical audio, one artist, one genre (a label with one value: not a label), no lyrics at all."""
+    from conftest import TINY_RUN, write_metadata, write_wav
+    from songspace.runner import run_experiment
+
+    data = tmp_path / "data"
+    y = tone(440, 1.5, seed=0)
+    for i in range(8):
+        write_wav(data / "audio" / f"t{i}.wav", y)
+    write_metadata(data, [{"track_id": f"t{i}", "artist": "one", "genre": "rock"} for i in range(8)])
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY_RUN + f'cache_dir = "{(tmp_path / "cache").as_posix()}"\n'
+                   '[representations]\nnames = ["pca", "features", "lyrics"]\n'
+                   '[cluster]\nalgorithms = ["kmeans", "gmm", "hdbscan"]\n[plots]\ntsne = false\numap = false\n')
+    result = run_experiment(load_config(cfg, data=str(data), out=str(tmp_path / "runs")))
+    assert result.summary["labels"] == [] and any("no track has lyrics" in n for n in result.summary["notes"])
+    assert {r["representation"] for r in result.metrics} == {"pca", "features"}
+    for row in result.metrics:  # a number that cannot be computed is missing, and the row says why
+        assert not np.isfinite(row["silhouette_common"]) and row["notes"], row

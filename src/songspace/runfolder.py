@@ -836,9 +836,9 @@ def load_projection(path: Path, n_rows: int) -> tuple[np.ndarray, np.ndarray] | 
     try:
         with np.load(path, allow_pickle=False) as z:
             index, xy = np.asarray(z["index"]), np.asarray(z["xy"], dtype=np.float64)
-    except Exception as exc:  # missing keys, truncated or not an npz: all mean the same here
-        log.warning("%s: unreadable projection (%s: %s); view skipped", path, type(exc).__name__, exc)
-        return None
+    except Exception as exc:  # missing keys, truncated or not an npz: all mean the same here (numpy's text is not
+        log.warning("%s: unreadable projection (%s); view skipped", path, type(exc).__name__)  # quoted: it advises
+        return None  # unpickling)
     if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer) or xy.shape != (len(index), 2):
         log.warning("%s: expected an integer 'index' [m] and 'xy' [m, 2], got %s and %s; view skipped",
                     path, index.shape, xy.shape)
@@ -854,8 +854,8 @@ def load_latent(run_dir: Path, rep: str, n_rows: int) -> np.ndarray | None:
     path = run_dir / latent_file(rep)
     try:
         z = np.load(path, mmap_mode="r", allow_pickle=False)  # read only the sampled rows
-    except Exception as exc:
-        log.warning("%s: unreadable latents (%s: %s); view skipped", path, type(exc).__name__, exc)
+    except Exception as exc:  # numpy's text is not quoted: for garbage it advises unpickling
+        log.warning("%s: unreadable latents (%s); view skipped", path, type(exc).__name__)
         return None
     if z.ndim != 2 or z.shape[0] != n_rows:
         log.warning("%s: shape %s, expected (%d, d), one row per row of assignments.csv; view skipped",
