@@ -271,9 +271,12 @@ def test_any_file_names_and_links_are_read_or_listed(entries: list[tuple[str, st
 # --- config ---------------------------------------------------------------------------------------------------
 
 FEATURE_KEYS = list(FeatureConfig.model_fields)
+MODEL_KEYS = ["latent_dim", "hidden_dims", "beta", "time_frames", "channels"]
 TRAIN_KEYS = ["epochs", "batch_size", "lr", "patience", "val_fraction", "device", "workers", "threads",
               "checkpoint_minutes", "checkpoint_dir"]
-_value = st.one_of(st.integers(-10, 10), st.integers(0, 70000), st.integers(-2**40, 2**70), st.floats(0, 1e5),
+_value = st.one_of(st.integers(-10, 10),
+                   st.sampled_from([10**6, 10**9, 2**32, -1, "a\x00b", [-4], [10**6]]),  # issue 23's extremes
+                   st.integers(0, 70000), st.integers(-2**40, 2**70), st.floats(0, 1e5),
                    st.floats(allow_nan=True, allow_infinity=True), st.booleans(), _text, _path_like,
                    st.lists(st.integers(0, 3), max_size=3),
                    st.sampled_from([4000, 22050, 44100, 192000, 256, 2048, 65536, 512, 128, 1, 0.5, 10.0, 600.0, "auto",
@@ -287,12 +290,17 @@ def _keys(known: list[str]) -> st.SearchStrategy[str]:
 @FUZZ
 @given(features=st.dictionaries(_keys(FEATURE_KEYS), _value, max_size=5),
        train=st.dictionaries(_keys(TRAIN_KEYS), _value, max_size=3),
-       top=st.dictionaries(st.sampled_from(["seed", "max_labels", "labels", "name", "n_seeds"]), _value, max_size=1))
-def test_any_config_loads_or_fails_cleanly(features: dict, train: dict, top: dict) -> None:
+       top=st.dictionaries(st.sampled_from(["seed", "max_labels", "labels", "name", "n_seeds", "out"]), _value,
+                           max_size=2),
+       model=st.dictionaries(_keys(MODEL_KEYS), _value, max_size=2),
+       cluster=st.dictionaries(_keys(["n_init", "k", "sample_size"]), _value, max_size=1))
+def test_any_config_loads_or_fails_cleanly(features: dict, train: dict, top: dict, model: dict,
+                                           cluster: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "c.toml"
         try:
-            path.write_text(tomli_w.dumps({**top, "features": features, "train": train}), encoding="utf-8")
+            path.write_text(tomli_w.dumps({**top, "features": features, "train": train, "model": model,
+                                           "cluster": cluster}), encoding="utf-8")
         except (TypeError, ValueError):
             assume(False)  # not expressible in TOML (tomli_w refuses it)
         try:
@@ -306,6 +314,11 @@ def test_any_config_loads_or_fails_cleanly(features: dict, train: dict, top: dic
         assert 4000 <= f.sample_rate <= 192000 and 0.5 <= f.clip_seconds <= 600
         assert f.min_seconds <= f.clip_seconds and f.hop_length <= f.n_fft <= samples and f.n_mfcc <= f.n_mels
         assert math.isfinite(cfg.train.lr) and not Path(cfg.train.checkpoint_dir).expanduser().is_file()
+        # issue 23: every size bounded, so that nothing fails late or asks for more memory than a machine has
+        m = cfg.model
+        assert 0 < m.latent_dim <= 4096 and all(0 < h <= 4096 for h in m.hidden_dims) and math.isfinite(m.beta)
+        assert 0 <= cfg.seed and cfg.seed + cfg.n_seeds - 1 < 2**32 and cfg.n_seeds <= 100
+        assert 0 < cfg.cluster.n_init <= 1000 and "\x00" not in cfg.out
 
 
 @settings(max_examples=20, deadline=None, derandomize=True, database=None,
