@@ -425,7 +425,8 @@ def test_commands_on_a_damaged_run_folder_never_trace_back(finished_run: Path, d
         command = data.draw(st.sampled_from([assign, assign,
                                              ["export", str(run), "--out", str(Path(tmp) / "pl")],
                                              ["export", str(run), "--format", "csv", "--out", str(Path(tmp) / "pl")],
-                                             ["report", str(run), "--no-pdf", "--no-explorer"]]))
+                                             ["report", str(run), "--no-pdf", "--no-explorer"],
+                                             ["report", str(run), "--no-pdf"]]))
         limit = csv.field_size_limit(131072)  # csv's default, as in a fresh process
         try:
             got = CliRunner().invoke(app, command)
