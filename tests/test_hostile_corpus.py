@@ -1058,6 +1058,7 @@ def test_one_sided_collection_runs_and_says_why_a_number_is_missing(tmp_path: Pa
                    '[cluster]\nalgorithms = ["kmeans", "gmm", "hdbscan"]\n[plots]\ntsne = false\numap = false\n')
     result = run_experiment(load_config(cfg, data=str(data), out=str(tmp_path / "runs")))
     assert result.summary["labels"] == [] and any("no track has lyrics" in n for n in result.summary["notes"])
+    assert "every track has the same features" in result.summary["k_source"]  # not "highest silhouette"
     assert {r["representation"] for r in result.metrics} == {"pca", "features"}
     for row in result.metrics:  # a number that cannot be computed is missing, and the row says why
         assert not np.isfinite(row["silhouette_common"]) and row["notes"], row

@@ -126,6 +126,9 @@ def resolve_k(cfg: RunConfig, labels: dict[str, list[str]], common: np.ndarray) 
         n = len({v for v in labels[source] if v})
         if n >= 2:
             return n, f"number of classes of label '{source}' (label used for k only)"
+    if len(common) and len(np.unique(np.asarray(common).round(6), axis=0)) < 2:  # silhouette is undefined
+        return cfg.cluster.k_range[0], ("every track has the same features (identical audio?): no k can be chosen "
+                                        "by silhouette; the smallest of cluster.k_range")
     k = choose_k(common, tuple(cfg.cluster.k_range), seed=cfg.seed)
     return k, f"highest silhouette of K-Means on the standardised features over k in {list(cfg.cluster.k_range)}"
 
