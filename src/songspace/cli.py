@@ -87,12 +87,12 @@ TABLE_HELP = ("results shown: headline (the best per label, each representation'
 
 
 class _PrintableFormatter(logging.Formatter):
-    """Log lines for the terminal: a file name's control characters escaped (terminal.printable)."""
+    """Log lines for the terminal: a file name's control characters escaped (terminal.controls_escaped)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from songspace.terminal import printable
+        from songspace.terminal import controls_escaped
 
-        return "\n".join(printable(line) for line in super().format(record).split("\n"))
+        return "\n".join(controls_escaped(line) for line in super().format(record).split("\n"))
 
 
 def _setup_logging(verbose: bool) -> None:

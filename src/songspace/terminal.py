@@ -44,25 +44,25 @@ HEADLINE_COLUMNS = ("nmi_{label}", "silhouette_common", "n_clusters", "ari_{labe
 _UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-def printable(text: object) -> str:
+def controls_escaped(text: object) -> str:
     """``text`` (a name or path from data) as it can be printed: every control character written as an escape
     (``\\n``, ``\\x1b``), so that a file name cannot break a line or drive the terminal."""
     return _UNSHOWABLE.sub(lambda m: repr(m.group())[1:-1], str(text))  # repr escapes each of them
 
 
 def shown(text: object) -> str:
-    """``text`` from data or a path, ready for a Rich markup string: :func:`printable`, with ``[`` escaped so that
-    ``[/]`` or ``[bold]`` in a name is shown, not read as markup. (Emoji codes such as ``:smile:`` are off in every
+    """``text`` from data or a path, ready for a Rich markup string: :func:`controls_escaped`, with ``[`` escaped so
+    that ``[/]`` or ``[bold]`` in a name is shown, not read as markup. (Emoji codes such as ``:smile:`` are off in every
     songspace console.)"""
     from rich.markup import escape
 
-    return escape(printable(text))
+    return escape(controls_escaped(text))
 
 
 def plain(text: object, style: str = "") -> Text:
     """``text`` from data as a Rich :class:`Text` (never parsed for markup or emoji), control characters escaped:
     for table cells and headers."""
-    return Text(printable(text), style=style)
+    return Text(controls_escaped(text), style=style)
 
 
 def header(column: str) -> str:
@@ -72,11 +72,11 @@ def header(column: str) -> str:
 
     found = metric_of(column)
     if found is None:
-        return printable(column.replace("_", " "))
+        return controls_escaped(column.replace("_", " "))
     metric, label = found
     short = ABBREVIATED.get(metric.name, metric.header)
     if label is not None:
-        return f"{short}\n{printable(label)}"
+        return f"{short}\n{controls_escaped(label)}"
     if metric.kind == "internal" and not column.endswith(COMMON):
         return f"{short}\nown"
     return short
