@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,3 +104,56 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
     X, y = make_blobs(n_samples=BLOB_N, centers=BLOB_K, n_features=BLOB_D, cluster_std=1.0, center_box=(-10, 10),
                       random_state=0)
     return X.astype(np.float32), y
+
+
+def tiny_run(root: Path, *, n: int = 9, representations: tuple[str, ...] = ("pca", "vae"),
+             clusterers: tuple[str, ...] = ("kmeans", "gmm"), extra: str = "",
+             edit_data: Callable[[Path], object] | None = None, **settings: Any) -> Path:
+    """A finished tiny run folder of ``n`` generated tracks (about 10 s): for the commands that read a run.
+    ``edit_data`` changes the dataset folder before the run; ``settings`` are config keys (``labels=[...]``)."""
+    import json
+
+    from songspace.config import load_config
+    from songspace.runner import run_experiment
+
+    data = make_dataset(root / "data", n=n)
+    if edit_data is not None:
+        edit_data(data)
+    cfg_path = root / "tiny.toml"
+    cfg_path.write_text(TINY_RUN + f'cache_dir = "{(root / "cache").as_posix()}"\n'
+                        f'[representations]\nnames = {json.dumps(list(representations))}\n'
+                        '[model]\nlatent_dim = 3\nhidden_dims = [16]\n[train]\nepochs = 2\nbatch_size = 4\n'
+                        f'resume = false\n[cluster]\nalgorithms = {json.dumps(list(clusterers))}\nk = 3\n'
+                        '[plots]\ntsne = false\numap = false\n' + extra, encoding="utf-8")
+    cfg = load_config(cfg_path, data=str(data), out=str(root / "runs"), **settings)
+    return run_experiment(cfg).folder
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny run (pca and vae, K-Means and GMM, 9 tracks) for the whole session: copy it before changing it."""
+    return tiny_run(tmp_path_factory.mktemp("finished_run"))
+
+
+BENGALI_TOPICS = {  # two topics of Bengali lyrics over one shared stock of little words: one language only
+    "rain": "বৃষ্টি নদী মেঘ আকাশ ঝড় জল পাহাড় বন সবুজ মাটি ঢেউ নৌকা শ্রাবণ বাদল কদম ভেজা".split(),
+    "love": "ভালোবাসা হৃদয় প্রেম চোখ স্বপ্ন রাত চাঁদ তারা মন হাসি কান্না বুকে প্রিয়া পরশ মিলন বিরহ".split(),
+}
+BENGALI_SHARED = "আমি তুমি আর এই সেই কোথায় যে না কেন শুধু আজ".split()
+
+
+def make_bengali_topics(root: Path, n: int = 16) -> Path:
+    """``n`` tracks whose lyrics are all Bengali, half about rain, half about love (label ``topic``); the audio is
+    one tone for all, so only the words can tell the topics apart."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(n):
+        topic = ["rain", "love"][i % 2]
+        tid = f"b{i:02d}"
+        write_wav(root / "audio" / f"{tid}.wav", tone(440, 1.5, seed=i))
+        lines = [" ".join([*rng.choice(BENGALI_TOPICS[topic], 4), *rng.choice(BENGALI_SHARED, 2)]) for _ in range(6)]
+        (root / "lyrics").mkdir(exist_ok=True)
+        (root / "lyrics" / f"{tid}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        rows.append({"track_id": tid, "title": f"gan {i}", "topic": topic})
+    write_metadata(root, rows)
+    return root

@@ -110,7 +110,12 @@ def test_metadata_without_track_id_column(dataset: Path) -> None:
 
 
 def test_metadata_not_utf8(dataset: Path) -> None:
+    # Windows-1252 (what Excel saves as "CSV") is read with a note, as a cp1252 lyrics file is (issue 23) ...
     (dataset / "metadata.csv").write_bytes("track_id,genre\nt01,caf\xe9\n".encode("latin-1"))
+    m = read_dataset(dataset)
+    assert any("decoded as cp1252" in p.reason and not p.skipped for p in m.problems)
+    # ... bytes that no reading makes text of are refused
+    (dataset / "metadata.csv").write_bytes(b"track_id,genre\nt01,caf\x81\x8d\n")
     with pytest.raises(DatasetError, match="not UTF-8"):
         read_dataset(dataset)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import math
 import os
 import tempfile
@@ -270,9 +271,12 @@ def test_any_file_names_and_links_are_read_or_listed(entries: list[tuple[str, st
 # --- config ---------------------------------------------------------------------------------------------------
 
 FEATURE_KEYS = list(FeatureConfig.model_fields)
+MODEL_KEYS = ["latent_dim", "hidden_dims", "beta", "time_frames", "channels"]
 TRAIN_KEYS = ["epochs", "batch_size", "lr", "patience", "val_fraction", "device", "workers", "threads",
               "checkpoint_minutes", "checkpoint_dir"]
-_value = st.one_of(st.integers(-10, 10), st.integers(0, 70000), st.integers(-2**40, 2**70), st.floats(0, 1e5),
+_value = st.one_of(st.integers(-10, 10),
+                   st.sampled_from([10**6, 10**9, 2**32, -1, "a\x00b", [-4], [10**6]]),  # issue 23's extremes
+                   st.integers(0, 70000), st.integers(-2**40, 2**70), st.floats(0, 1e5),
                    st.floats(allow_nan=True, allow_infinity=True), st.booleans(), _text, _path_like,
                    st.lists(st.integers(0, 3), max_size=3),
                    st.sampled_from([4000, 22050, 44100, 192000, 256, 2048, 65536, 512, 128, 1, 0.5, 10.0, 600.0, "auto",
@@ -286,12 +290,17 @@ def _keys(known: list[str]) -> st.SearchStrategy[str]:
 @FUZZ
 @given(features=st.dictionaries(_keys(FEATURE_KEYS), _value, max_size=5),
        train=st.dictionaries(_keys(TRAIN_KEYS), _value, max_size=3),
-       top=st.dictionaries(st.sampled_from(["seed", "max_labels", "labels", "name", "n_seeds"]), _value, max_size=1))
-def test_any_config_loads_or_fails_cleanly(features: dict, train: dict, top: dict) -> None:
+       top=st.dictionaries(st.sampled_from(["seed", "max_labels", "labels", "name", "n_seeds", "out"]), _value,
+                           max_size=2),
+       model=st.dictionaries(_keys(MODEL_KEYS), _value, max_size=2),
+       cluster=st.dictionaries(_keys(["n_init", "k", "sample_size"]), _value, max_size=1))
+def test_any_config_loads_or_fails_cleanly(features: dict, train: dict, top: dict, model: dict,
+                                           cluster: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "c.toml"
         try:
-            path.write_text(tomli_w.dumps({**top, "features": features, "train": train}), encoding="utf-8")
+            path.write_text(tomli_w.dumps({**top, "features": features, "train": train, "model": model,
+                                           "cluster": cluster}), encoding="utf-8")
         except (TypeError, ValueError):
             assume(False)  # not expressible in TOML (tomli_w refuses it)
         try:
@@ -305,6 +314,11 @@ def test_any_config_loads_or_fails_cleanly(features: dict, train: dict, top: dic
         assert 4000 <= f.sample_rate <= 192000 and 0.5 <= f.clip_seconds <= 600
         assert f.min_seconds <= f.clip_seconds and f.hop_length <= f.n_fft <= samples and f.n_mfcc <= f.n_mels
         assert math.isfinite(cfg.train.lr) and not Path(cfg.train.checkpoint_dir).expanduser().is_file()
+        # issue 23: every size bounded, so that nothing fails late or asks for more memory than a machine has
+        m = cfg.model
+        assert 0 < m.latent_dim <= 4096 and all(0 < h <= 4096 for h in m.hidden_dims) and math.isfinite(m.beta)
+        assert 0 <= cfg.seed and cfg.seed + cfg.n_seeds - 1 < 2**32 and cfg.n_seeds <= 100
+        assert 0 < cfg.cluster.n_init <= 1000 and "\x00" not in cfg.out
 
 
 @settings(max_examples=20, deadline=None, derandomize=True, database=None,
@@ -341,3 +355,85 @@ def test_extreme_floats_in_every_feature_setting_fail_cleanly(value: float) -> N
             assert key in str(exc)
             continue
         assert math.isfinite(value) and getattr(cfg.features, key) == value
+
+
+# --- run folders (issue 23): assign, export and report on a randomly damaged run folder --------------------------
+
+_damage = st.sampled_from(["truncate", "garbage", "flip", "delete", "empty", "npz_arrays", "csv_cells"])
+_array = st.one_of(st.builds(np.zeros, st.tuples(st.integers(0, 4), st.integers(0, 4))),
+                   st.builds(np.full, st.tuples(st.integers(1, 4)), st.sampled_from([np.nan, np.inf, -1.0, 1e300])),
+                   st.just(np.array("text")), st.just(np.array([1, 2, 3], dtype=np.int8)), st.just(np.zeros(0)))
+
+
+def _damage_file(path: Path, how: str, data) -> None:
+    raw = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(raw[:data.draw(st.integers(0, max(0, len(raw) - 1)))])
+    elif how == "garbage":
+        path.write_bytes(data.draw(st.binary(max_size=200)))
+    elif how == "flip" and raw:
+        at = data.draw(st.integers(0, len(raw) - 1))
+        path.write_bytes(raw[:at] + bytes([raw[at] ^ 0xFF]) + raw[at + 1:])
+    elif how == "delete":
+        path.unlink()
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "npz_arrays" and path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        for key in data.draw(st.lists(st.sampled_from(sorted(arrays) or ["x"]), min_size=1, max_size=3)):
+            if data.draw(st.booleans()):
+                arrays.pop(key, None)
+            else:
+                arrays[key] = data.draw(_array)
+        np.savez(path, **arrays)
+    elif how == "csv_cells" and path.suffix == ".csv":
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8", "replace"))))
+        for _ in range(data.draw(st.integers(1, 4))):
+            if rows:
+                row = rows[data.draw(st.integers(0, len(rows) - 1))]
+                if row:
+                    row[data.draw(st.integers(0, len(row) - 1))] = data.draw(st.one_of(
+                        _text, st.sampled_from(["", "nan", "-1", "1e400", "pca+kmeans", "audio_path", "x" * 200_000,
+                                                "../../../etc/passwd", "[/]", "=1+1"])))
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_RUN_EXAMPLES", 15)), deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_commands_on_a_damaged_run_folder_never_trace_back(finished_run: Path, data) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    files = sorted(p.relative_to(finished_run).as_posix() for p in finished_run.rglob("*") if p.is_file()
+                   and p.relative_to(finished_run).parts[0] not in ("assigned", "playlists"))
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(shutil.copytree(finished_run, Path(tmp) / "run"))
+        # what assign and export read most often: state/, models/, the CSV files
+        weighted = files + [f for f in files if f.startswith(("state/", "models/")) or f.endswith(".csv")] * 3
+        for rel in data.draw(st.lists(st.sampled_from(weighted), min_size=1, max_size=3, unique=True)):
+            _damage_file(run / rel, data.draw(_damage), data)
+        dataset = json.loads((finished_run / "summary.json").read_text(encoding="utf-8"))["dataset"]
+        assign = ["assign", str(run), dataset, "--out", str(Path(tmp) / "out")]
+        command = data.draw(st.sampled_from([assign, assign,
+                                             ["export", str(run), "--out", str(Path(tmp) / "pl")],
+                                             ["export", str(run), "--format", "csv", "--out", str(Path(tmp) / "pl")],
+                                             ["report", str(run), "--no-pdf", "--no-explorer"],
+                                             ["report", str(run), "--no-pdf"]]))
+        limit = csv.field_size_limit(131072)  # csv's default, as in a fresh process
+        try:
+            got = CliRunner().invoke(app, command)
+        finally:
+            csv.field_size_limit(limit)
+        assert got.exc_info is None or got.exc_info[0] is SystemExit, (command, got.output, got.exc_info)
+        assert got.exit_code in (0, 2), (command, got.output)
+        assert "Traceback" not in got.output and "allow_pickle" not in got.output
+        if got.exit_code == 2:
+            assert got.output.lstrip().startswith("error:") or "\nerror:" in got.output, got.output

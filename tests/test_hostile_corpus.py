@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -107,6 +108,23 @@ def _locked(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(paths_mod.os, "scandir", scandir)
 
 
+SECRET = "root:x:0:0:root:/root:/bin/bash"
+
+
+def _secret(path: Path) -> None:
+    path.write_text(f"{SECRET}\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n", encoding="utf-8")
+
+
+def _run_folder_in(out: Path) -> None:
+    """A run folder written inside the dataset (``--out`` in the music folder), holding audio clips."""
+    from songspace.runfolder import RunFolder
+
+    run = RunFolder.create(out, "x")
+    run.path.rename(run.path.parent / "x")
+    wav(out / "x" / "clips" / "t00.wav")
+    wav(out / "x" / "clips" / "c1.wav")
+
+
 def _metadata(root: Path, header: list[str], rows: list[list[str]], **kw) -> None:
     write_csv(root / "metadata.csv", header, rows, **kw)
 
@@ -173,6 +191,17 @@ CASES: dict[str, Case] = {
     "file_name_255_bytes": Case(lambda r: wav(r / "audio" / ("x" * 251 + ".wav")), kept=[*GOOD, "x" * 251]),
     "duplicate_stem_in_subfolder": Case(lambda r: wav(r / "audio" / "sub" / "t03.wav"),
                                         problem=("audio/t03.wav", "duplicate track id 't03'")),
+    "metadata_link_outside": Case(lambda r: (os.remove(r / "metadata.csv"), _secret(r.parent / "passwd"),
+                                             _symlink(str(r.parent / "passwd"), r / "metadata.csv")),
+                                  problem=("metadata.csv", "links outside the dataset folder; not read"),
+                                  check=lambda m: m.label_columns == [] and SECRET not in repr(m.problems)),
+    "run_folder_inside_the_music_folder": Case(lambda r: _run_folder_in(r / "audio" / "runs"),
+                                               problem=("audio/runs/x", "a folder songspace wrote"),
+                                               check=lambda m: len(m.tracks) == len(GOOD)),
+    "runs_inside_a_plain_music_folder": Case(lambda r: ([wav(r / f"{t}.wav") for t in GOOD],
+                                                        _run_folder_in(r / "runs")), plain=True,
+                                             problem=("runs/x", "a folder songspace wrote"),
+                                             check=lambda m: sorted(t.track_id for t in m.tracks) == GOOD),
     # labels
     "1000_label_columns": Case(_wide(1000), problem=("metadata.csv", "at most max_labels = 8"),
                                check=lambda m: m.label_columns == [f"c{j}" for j in range(8)]
@@ -213,7 +242,12 @@ CASES: dict[str, Case] = {
                                               delimiter="\t"), check=lambda m: m.label_columns == ["genre"]),
     "latin1_metadata": Case(lambda r: (r / "metadata.csv").write_bytes("track_id,genre\nt01,caf\xe9\n"
                                                                       .encode("latin-1")),
-                            kept=[], error=(DatasetError, "not UTF-8")),
+                            problem=("metadata.csv", "not UTF-8; decoded as cp1252")),  # one row: no label
+    "windows_1252_metadata": Case(lambda r: (r / "metadata.csv").write_bytes(
+        b"track_id,genre,language\n" + "".join(f"{t},{'Québec' if i % 2 else 'Zürich'},{'fr'}\n"
+                                                        for i, t in enumerate(GOOD)).encode("cp1252")),
+        problem=("metadata.csv", "decoded as cp1252 (Windows Western European) and read"),
+        check=lambda m: m.tracks[1].labels["genre"] == "Québec" and m.tracks[0].labels["genre"] == "Zürich"),
     "utf16_metadata": Case(lambda r: (r / "metadata.csv").write_bytes("track_id,genre\nt01,x\n".encode("utf-16")),
                            kept=[], error=(DatasetError, "not UTF-8")),
     "binary_metadata": Case(lambda r: (r / "metadata.csv").write_bytes(bytes(range(256)) * 4),
@@ -530,6 +564,20 @@ CONFIG_CASES: dict[str, tuple[str, str | None]] = {
     "lr_inf": ("[train]\nlr = inf", "finite number"),
     "max_labels_0": ("max_labels = 0", "max_labels"),
     "nested_too_deeply": ("x = " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+    # issue 23: every numeric setting bounded, checked before any work
+    "hidden_dims_negative": ("[model]\nhidden_dims = [64, -4]", "hidden_dims"),
+    "latent_dim_1e6": ("[model]\nlatent_dim = 1000000", "latent_dim"),
+    "lyrics_components_1e9": ("[representations]\nlyrics_components = 1000000000", "lyrics_components"),
+    "n_init_1e9": ("[cluster]\nn_init = 1000000000", "n_init"),
+    "n_seeds_10000": ("n_seeds = 10000", "n_seeds"),
+    "seed_negative": ("seed = -1", "seed"),
+    "seed_above_2_32": ("seed = 4294967296", "seed"),
+    "last_seed_above_2_32": ("seed = 4294967290\nn_seeds = 10", "seed + n_seeds - 1 = 4294967299 is above 4294967295"),
+    "beta_inf": ("[model]\nbeta = inf", "beta"),
+    "beta_1e300": ("[model]\nbeta = 1e300", "beta"),
+    "epochs_1e12": ("[train]\nepochs = 1000000000000", "epochs"),
+    "out_with_nul": ('out = "runs\\u0000x"', "NUL byte"),
+    "toml_syntax_error": ("seed = \n[features", "not valid TOML"),
     "smallest_runnable": ("[features]\nsample_rate = 4000\nclip_seconds = 0.5\nmin_seconds = 0.5\nn_fft = 256\n"
                           "hop_length = 1\nn_mels = 1\nn_mfcc = 1", None),
     "largest_runnable": ("[features]\nsample_rate = 192000\nclip_seconds = 600.0\nn_fft = 65536\n"
@@ -552,6 +600,61 @@ def test_config_case(name: str, tmp_path: Path) -> None:
     assert expect in str(info.value) and str(path) in str(info.value)
 
 
+def test_a_config_with_a_bom_loads_and_a_folder_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeffseed = 3\n[cluster]\nk = 4\n".encode())  # Notepad's UTF-8 with BOM
+    cfg = load_config(path)
+    assert cfg.seed == 3 and cfg.cluster.k == 4
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--config", "{folder}"], "is a folder"), (["--config", "{bad}"], "not valid TOML"),
+    (["--seeds", "10000"], "--seeds must be at most 100 (got 10000)"), (["--seed", "-1"], "--seed must be at least 0"),
+    (["--config", "{neg}"], "model.hidden_dims must be at least 1 (got -4)"), (["--out", "a\x00b"], "--out"),
+])
+def test_config_extremes_are_one_error_line_before_any_work(tmp_path: Path, args: list[str], text: str) -> None:
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    (tmp_path / "bad.toml").write_text("seed = \n", encoding="utf-8")
+    (tmp_path / "neg.toml").write_text("[model]\nhidden_dims = [-4]\n", encoding="utf-8")
+    files = {"folder": str(tmp_path), "bad": str(tmp_path / "bad.toml"), "neg": str(tmp_path / "neg.toml")}
+    got = CliRunner().invoke(app, ["run", str(tmp_path / "no-data"), *[a.format(**files) for a in args]])
+    assert got.exit_code == 2 and got.exc_info[0] is SystemExit, (got.output, got.exc_info)
+    lines = got.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and text in lines[0], got.output
+
+
+def test_unknown_eval_show_names_are_refused_before_features(tmp_path: Path) -> None:
+    from conftest import tiny_run
+
+    with pytest.raises(ConfigError, match="eval.show: 'nmi_genr' not a metrics.csv column"):
+        tiny_run(tmp_path, representations=("pca",), clusterers=("kmeans",), extra="[eval]\nshow = ['nmi_genr']\n")
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "cache").exists()  # before any work
+
+
+def test_a_diverged_training_is_reported_and_its_rows_are_not_scored() -> None:
+    from songspace.config import TrainConfig
+    from songspace.experiment import cluster_and_score
+    from songspace.models import build_model
+    from songspace.representations.base import Representation
+    from songspace.training import RowDataset, train
+
+    X = np.random.default_rng(0).standard_normal((24, 6)).astype(np.float32)
+    model = build_model("mlp_vae", input_shape=(6,), latent_dim=2, hidden_dims=[8])
+    hist = train(model, RowDataset(X), TrainConfig(epochs=20, batch_size=8, lr=1e30, checkpoint_minutes=0), seed=0)
+    assert "training diverged" in hist.diverged and len(hist.train) < 20
+    rep = Representation("vae", "audio", np.random.default_rng(1).standard_normal((24, 2)).astype(np.float32), "z",
+                         learned=True, history=hist)
+    cfg = load_config(**{"n_seeds": 1})
+    got = cluster_and_score(cfg, rep, "kmeans", 3, X, {"genre": ["a", "b", "c"] * 8})
+    assert got.labels is None and "training diverged" in got.row["notes"] and "not scored" in got.row["notes"]
+    assert "nmi_genre" not in got.row or not np.isfinite(got.row.get("nmi_genre", np.nan))
+
+
 def test_the_smallest_runnable_features_are_finite(tmp_path: Path) -> None:
     # The corner the config allows runs: the shortest clip at the lowest rate, 256-sample frames every sample,
     # one mel band, one MFCC.
@@ -563,3 +666,399 @@ def test_the_smallest_runnable_features_are_finite(tmp_path: Path) -> None:
     got = extract_features([path], ["a"], cfg, device="cpu")
     assert got.track_ids == ["a"] and np.isfinite(np.asarray(got.stats)).all()
 
+
+
+# --- run-folder level (issue 23): commands on a run folder someone changed ----------------------------------------
+
+
+def _npz_edit(rel: str, **changes) -> Callable[[Path], None]:
+    """Rewrite ``rel`` with some arrays replaced (a value of None drops the array)."""
+
+    def edit(run: Path) -> None:
+        with np.load(run / rel) as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays.update(changes)
+        np.savez(run / rel, **{k: v for k, v in arrays.items() if v is not None})
+
+    return edit
+
+
+def _write(rel: str, data: bytes) -> Callable[[Path], None]:
+    return lambda run: (run / rel).write_bytes(data)
+
+
+def _big_cell(run: Path) -> None:
+    path = run / "assignments.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+    rows[1][rows[0].index("title")] = "x" * 5_000_000
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+RUN_CASES: dict[str, tuple[Callable[[Path], object], list[str], str, str]] = {
+    # name: (damage, command (RUN = the run folder, DATA = its dataset), method that must fail, text of its
+    #        reason or of the one error line); every other method of the run is still placed
+    "cluster_state_other_shapes": (_npz_edit("state/vae+kmeans.npz", centroids=np.zeros((3, 7))), ["assign"],
+                                   "vae+kmeans", "array 'centroids' has shape (3, 7)"),
+    "cluster_state_nan": (_npz_edit("state/vae+gmm.npz", means=np.full((3, 3), np.nan)), ["assign"], "vae+gmm",
+                          "NaN or infinite"),
+    "cluster_state_classes_too_few": (_npz_edit("state/pca+kmeans.npz", classes=np.array([0, 1])), ["assign"],
+                                      "pca+kmeans", "array 'classes' has shape (2,), expected (3,)"),
+    "cluster_state_missing_array": (_npz_edit("state/pca+gmm.npz", weights=None), ["assign"], "pca+gmm",
+                                    "no array 'weights'"),
+    "representation_state_missing_array": (_npz_edit("state/pca.npz", stat_names=None), ["assign"], "pca+kmeans",
+                                           "no array 'stat_names'"),
+    "representation_state_other_shapes": (_npz_edit("state/pca.npz", components=np.zeros((3, 5))), ["assign"],
+                                           "pca+gmm", "do not fit together"),
+    "representation_state_object_array": (_npz_edit("state/pca.npz", stats_mean=np.array([None, 1], dtype=object)),
+                                          ["assign"], "pca+kmeans", "not a readable .npz"),
+    "garbage_state_npz": (_write("state/pca.npz", b"garbage " * 20), ["assign"], "pca+kmeans", "not a readable .npz"),
+    "npy_named_npz": (lambda run: np.save(open(run / "state" / "pca.npz", "wb"), np.zeros(3)), ["assign"], "pca+gmm",
+                      "not a readable .npz"),
+    "garbage_model_pt": (_write("models/vae.pt", b"garbage " * 20), ["assign"], "vae+kmeans",
+                         "models/vae.pt: not a model saved by songspace"),
+    "truncated_model_pt": (lambda run: (run / "models" / "vae.pt").write_bytes((run / "models" / "vae.pt")
+                                                                                .read_bytes()[:300]), ["assign"],
+                           "vae+gmm", "models/vae.pt: not a model saved by songspace"),
+    "cell_over_128_kib_in_assignments": (_big_cell, ["export"], "", ""),
+}
+
+
+@pytest.mark.parametrize("name", list(RUN_CASES))
+def test_run_folder_case(name: str, finished_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    damage, command, method, text = RUN_CASES[name]
+    run = Path(shutil.copytree(finished_run, tmp_path / "run"))
+    damage(run)
+    data = json.loads((run / "summary.json").read_text(encoding="utf-8"))["dataset"]
+    args = [*command, str(run), *([data] if command == ["assign"] else [])]
+    limit = csv.field_size_limit(131072)  # csv's default, as in a fresh `songspace export` process
+    try:
+        got = CliRunner().invoke(app, args)
+    finally:
+        csv.field_size_limit(limit)
+    assert got.exc_info is None or got.exc_info[0] is SystemExit, got.exc_info
+    assert "Traceback" not in got.output and "allow_pickle" not in got.output and "pickle.load" not in got.output
+    assert got.exit_code == 0, got.output
+    if command == ["assign"]:
+        summary = json.loads(next((run / "assigned").glob("*/summary.json")).read_text(encoding="utf-8"))
+        assert method in summary["not_assignable"] and text in summary["not_assignable"][method]
+        assert set(summary["methods"]) == {f"{r}+{c}" for r in ("pca", "vae") for c in ("kmeans", "gmm")} - {
+            m for m in summary["not_assignable"]}
+        assert len(summary["methods"]) >= 2  # the intact methods are still placed
+    else:
+        assert list((run / "playlists").rglob("*.m3u8"))
+
+
+def _add_columns(columns: dict[str, Callable[[int, dict[str, str]], str]]) -> Callable[[Path], None]:
+    """Add label columns to a generated dataset's metadata.csv (value from the row's index and cells)."""
+
+    def edit(data: Path) -> None:
+        rows = list(csv.DictReader((data / "metadata.csv").open(encoding="utf-8", newline="")))
+        for i, row in enumerate(rows):
+            row.update({name: f(i, row) for name, f in columns.items()})
+        with (data / "metadata.csv").open("w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    return edit
+
+
+def test_labels_named_like_run_folder_columns_are_left_out_with_a_note(tmp_path: Path) -> None:
+    from conftest import tiny_run
+    from songspace.playlists import export_playlists
+
+    run = tiny_run(tmp_path, representations=("pca",), clusterers=("kmeans",), edit_data=_add_columns({
+        "audio_path": lambda i, r: f"../../elsewhere/{i % 2}.wav", "genre_std": lambda i, r: "xy"[i % 2],
+        "pca+kmeans": lambda i, r: "pq"[i % 2]}))
+    with (run / "assignments.csv").open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+        rows = list(csv.DictReader(fh, fieldnames=header))
+    assert len(header) == len(set(header)) and header.count("audio_path") == 1 and header.count("pca+kmeans") == 1
+    assert all(r["audio_path"] == f"audio/{r['track_id']}.wav" for r in rows)
+    assert {r["pca+kmeans"] for r in rows} <= {"0", "1", "2"}  # the method's clusters, not the label's values
+    with (run / "metrics.csv").open(encoding="utf-8", newline="") as fh:
+        metrics = next(csv.reader(fh))
+    assert len(metrics) == len(set(metrics)) and "nmi_genre" in metrics
+    notes = json.loads((run / "summary.json").read_text(encoding="utf-8"))["notes"]
+    for name in ("audio_path", "genre_std", "pca+kmeans"):
+        assert any(f"label column {name!r} not used" in n for n in notes), notes
+    export = export_playlists(run, method="pca+kmeans", fmt="m3u")
+    text = "".join(p.read_text(encoding="utf-8") for p in export.files.values())
+    assert "elsewhere" not in text and text.count("#EXTINF") == 9
+
+
+def test_a_requested_label_named_like_a_column_is_refused(tmp_path: Path) -> None:
+    from conftest import tiny_run
+
+    with pytest.raises(ConfigError, match="label column 'audio_path' cannot be used"):
+        tiny_run(tmp_path, representations=("pca",), clusterers=("kmeans",), labels=["genre", "audio_path"],
+                 edit_data=_add_columns({"audio_path": lambda i, r: "ab"[i % 2]}))
+
+
+# --- names that break outputs (issue 23): playlists, terminal, spreadsheets ----------------------------------------
+
+HOSTILE_NAMES = ["two\nlines", "esc\x1b]0;pwned\x07title", "bell\x07\x1b[2J"]
+
+
+def _hostile_names(data: Path) -> None:
+    from conftest import tone as make_tone
+    from conftest import write_wav
+
+    for i, name in enumerate(HOSTILE_NAMES):
+        write_wav(data / "audio" / f"{name}.wav", make_tone(330 * (i + 1), 1.5, seed=40 + i))
+    _add_columns({"mood": lambda i, r: ["[/]", "[bold]x"][i % 2]})(data)
+    rows = list(csv.DictReader((data / "metadata.csv").open(encoding="utf-8", newline="")))
+    for row, title in zip(rows, ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\ttab", "[/]"],
+                          strict=False):
+        row["title"] = title
+    rows[0]["artist"] = ":smile: [/]"
+    with (data / "metadata.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def hostile_names_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A `songspace run` through the CLI on a dataset folder named ``my:x:music[/]`` whose file names hold line
+    breaks and terminal escapes, whose metadata holds formulas and markup: the run folder and what it printed."""
+    from typer.testing import CliRunner
+
+    from conftest import TINY_RUN, make_dataset
+    from songspace.cli import app
+
+    root = tmp_path_factory.mktemp("names")
+    data = make_dataset(root / "my:x:music[/]", n=9)
+    _hostile_names(data)
+    cfg = root / "c.toml"
+    cfg.write_text(TINY_RUN + f'cache_dir = "{(root / "cache").as_posix()}"\n[representations]\nnames = ["pca"]\n'
+                   '[cluster]\nalgorithms = ["kmeans"]\nk = 3\n[plots]\ntsne = false\numap = false\n')
+    got = CliRunner().invoke(app, ["run", str(data), "--config", str(cfg), "--out", str(root / "runs"),
+                                   "--no-report"])
+    assert got.exit_code == 0 and got.exc_info[0] is SystemExit, (got.output, got.exc_info)
+    return next((root / "runs").iterdir()), got.output
+
+
+def _no_terminal_controls(text: str) -> None:
+    assert not any(ch in text for ch in "\x1b\x07\x00\x9b"), repr(text)
+
+
+def test_names_with_markup_emoji_codes_and_escapes_print_as_written(hostile_names_run) -> None:
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    run, output = hostile_names_run
+    _no_terminal_controls(output)
+    assert "❌" not in output and "😄" not in output  # no emoji from ':x:' or ':smile:'
+    data = json.loads((run / "summary.json").read_text(encoding="utf-8"))["dataset"]
+    got = CliRunner().invoke(app, ["inspect", data, "--no-probe"])
+    assert got.exit_code == 0, got.output
+    _no_terminal_controls(got.output)
+    assert "[/]" in got.output and "[bold]x" in got.output and "my:x:music[/]" in got.output  # as written
+    assert "two\\nlines" in got.output or "two" not in got.output  # a name's line break shown escaped, if shown
+
+
+def test_m3u_entries_stay_one_line_each(hostile_names_run) -> None:
+    from songspace.playlists import export_playlists
+
+    run, _ = hostile_names_run
+    result = export_playlists(run, method="pca+kmeans", fmt="m3u")
+    lines = "".join(p.read_text(encoding="utf-8") for p in result.files.values()).split("\n")
+    extinf = [i for i, line in enumerate(lines) if line.startswith("#EXTINF")]
+    assert len(extinf) == 12  # 9 tracks + the 3 hostile names
+    paths = [lines[i + 1] for i in extinf]
+    assert all(p and not p.startswith("#") for p in paths)
+    assert len([line for line in lines if line and not line.startswith("#")]) == 12
+    assert sum(p.startswith("file://") and "%0A" in p for p in paths) == 1  # the newline, percent-encoded
+    _no_terminal_controls("\n".join(lines))
+
+
+def test_csv_export_neutralises_formula_cells(hostile_names_run) -> None:
+    from songspace.playlists import export_playlists
+
+    run, _ = hostile_names_run
+    result = export_playlists(run, method="pca+kmeans", fmt="csv", out=run.parent / "csv-out")
+    cells = [c for p in result.files.values() for row in csv.reader(p.open(encoding="utf-8", newline=""))
+             for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and c != "-1")]
+    assert "'=HYPERLINK(\"http://x\")" in cells and "'-2+3" in cells and "'@SUM(A1)" in cells
+
+
+# --- degenerate but legal collections (issue 23) ----------------------------------------------------------------
+
+
+def test_block_scaling_does_not_amplify_a_block_that_barely_varies() -> None:
+    from songspace.fusion import Block, block_scale, variance_shares
+
+    rng = np.random.default_rng(0)
+    words = rng.standard_normal((40, 8))
+    one_language = np.tile([0.0, 1.0, 0.0], (40, 1)) + 1e-8 * rng.standard_normal((40, 3))  # float noise only
+    assert block_scale(one_language).var(0).sum() < 1e-6
+    np.testing.assert_allclose(block_scale(words).var(0).sum(), 1.0, rtol=1e-5)
+    two_languages = np.eye(2)[np.arange(40) % 2]  # a real split keeps unit variance
+    np.testing.assert_allclose(block_scale(two_languages).var(0).sum(), 1.0, rtol=1e-5)
+    shares = variance_shares([Block("words", words), Block("language", one_language)])
+    assert shares["words"] > 0.99
+
+
+def test_a_one_language_collection_clusters_by_topic_with_lyrics_and_kmeans(tmp_path: Path) -> None:
+    from conftest import TINY_RUN, make_bengali_topics
+    from songspace.runner import run_experiment
+
+    data = make_bengali_topics(tmp_path / "data", n=16)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY_RUN + f'cache_dir = "{(tmp_path / "cache").as_posix()}"\n'
+                   '[representations]\nnames = ["lyrics", "hybrid_features"]\n'
+                   '[cluster]\nalgorithms = ["kmeans"]\nk = 2\n[plots]\ntsne = false\numap = false\n')
+    result = run_experiment(load_config(cfg, data=str(data), out=str(tmp_path / "runs")))
+    nmi = {r["method"]: r["nmi_topic"] for r in result.metrics}
+    assert nmi["lyrics+kmeans"] >= 0.9 and nmi["hybrid_features+kmeans"] >= 0.9, nmi  # was 0.18 and 0.18
+
+
+# --- passed, but read badly (issue 23) ----------------------------------------------------------------------------
+
+
+def test_tsne_of_a_few_tracks_runs_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_info
+
+    from songspace.visualisation.figures import project_2d
+
+    seen: list[int] = []
+    real = TSNE.fit_transform
+
+    def fit_transform(self, X, y=None):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp")
+        return real(self, X)
+
+    monkeypatch.setattr(TSNE, "fit_transform", fit_transform)
+    xy = project_2d(np.random.default_rng(0).standard_normal((8, 5)).astype(np.float32), "tsne", seed=0)
+    assert xy.shape == (8, 2) and np.isfinite(xy).all()
+    assert seen and max(seen) == 1, seen  # no OpenMP threads spinning for 8 points
+
+
+# --- signals (issue 23) -------------------------------------------------------------------------------------------
+
+_SLOW = """
+import os, sys, time
+import songspace.features.extract as extract
+import songspace.training as training
+flag, stage = sys.argv.pop(1), sys.argv.pop(1)
+real_featurize, real_train = extract.featurize, training.train
+def featurize(*args, **kwargs):
+    open(flag, "a").close()
+    time.sleep(1.5)
+    return real_featurize(*args, **kwargs)
+def train(*args, **kwargs):
+    open(flag, "a").close()
+    time.sleep(60)
+if stage == "features":
+    extract.featurize = featurize
+else:
+    training.train = train
+    import songspace.representations.base as base
+    base.train = train
+from songspace.cli import main
+sys.argv[0] = "songspace"
+main()
+"""
+
+
+def _stop_a_run(tmp_path: Path, stage: str, sig: int) -> tuple[int, str, Path]:
+    """Start `songspace run` (2 feature workers) in its own process group, wait until it is in ``stage``, send
+    ``sig`` as a terminal (SIGINT: to the group) or `kill` (SIGTERM: to the process) does; its exit code, output,
+    and the runs folder. Fails if any process of the group is left running."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import TINY_RUN, make_dataset
+
+    data = make_dataset(tmp_path / "data", n=6)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY_RUN.replace("workers = 1", "workers = 2") + f'cache_dir = "{(tmp_path / "cache").as_posix()}"'
+                   '\n[representations]\nnames = ["vae"]\n[cluster]\nalgorithms = ["kmeans"]\nk = 2\n'
+                   '[train]\nresume = false\n[plots]\ntsne = false\numap = false\n', encoding="utf-8")
+    flag = tmp_path / "started"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW, str(flag), stage, "run", str(data), "--config", str(cfg),
+                             "--out", str(tmp_path / "runs"), "--no-report"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    time.sleep(0.5)
+    try:
+        os.killpg(proc.pid, 0)
+        left = True
+    except ProcessLookupError:
+        left = False
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)
+    assert not left, "a worker process was left running"
+    return proc.returncode, out.decode("utf-8", "replace"), tmp_path / "runs"
+
+
+def test_ctrl_c_during_features_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+
+    code, out, _ = _stop_a_run(tmp_path, "features", signal.SIGINT)
+    assert code == 130, out
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out and "interrupted." in out, out
+
+
+def test_sigterm_during_training_exits_143_and_marks_the_run_folder_unfinished(tmp_path: Path) -> None:
+    import signal
+
+    from typer.testing import CliRunner
+
+    from songspace.cli import app
+
+    code, out, runs = _stop_a_run(tmp_path, "training", signal.SIGTERM)
+    assert code == 143 and "Traceback" not in out and "terminated." in out, out
+    (run,) = list(runs.iterdir())
+    assert (run / "UNFINISHED").is_file() and (run / "config.toml").is_file()
+    for command in (["report", str(run), "--no-pdf"], ["export", str(run)]):
+        got = CliRunner().invoke(app, command)
+        assert got.exit_code == 2 and "this run did not finish" in got.output, got.output
+
+
+def test_one_sided_collection_runs_and_says_why_a_number_is_missing(tmp_path: Path) -> None:
+    """Identical audio, one artist, one genre (a label with one value: not a label), no lyrics at all."""
+    from conftest import TINY_RUN, write_metadata, write_wav
+    from songspace.runner import run_experiment
+
+    data = tmp_path / "data"
+    y = tone(440, 1.5, seed=0)
+    for i in range(8):
+        write_wav(data / "audio" / f"t{i}.wav", y)
+    write_metadata(data, [{"track_id": f"t{i}", "artist": "one", "genre": "rock"} for i in range(8)])
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY_RUN + f'cache_dir = "{(tmp_path / "cache").as_posix()}"\n'
+                   '[representations]\nnames = ["pca", "features", "lyrics"]\n'
+                   '[cluster]\nalgorithms = ["kmeans", "gmm", "hdbscan"]\n[plots]\ntsne = false\numap = false\n')
+    result = run_experiment(load_config(cfg, data=str(data), out=str(tmp_path / "runs")))
+    assert result.summary["labels"] == [] and any("no track has lyrics" in n for n in result.summary["notes"])
+    assert "every track has the same features" in result.summary["k_source"]  # not "highest silhouette"
+    assert {r["representation"] for r in result.metrics} == {"pca", "features"}
+    for row in result.metrics:  # a number that cannot be computed is missing, and the row says why
+        assert not np.isfinite(row["silhouette_common"]) and row["notes"], row

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from songspace import representations as registry
-from songspace.errors import ConfigError, EncoderUnavailable, RunError
+from songspace.errors import ConfigError, RunError, SongspaceError
 from songspace.representations.spec import BOTH, LYRICS, RepresentationSpec
 from songspace.runfolder import (
     ASSIGNED,
@@ -34,6 +34,7 @@ from songspace.runfolder import (
     RunFolder,
     assigned_columns,
     cluster_state_file,
+    damaged,
     load_arrays,
     model_file,
     read_metrics,
@@ -164,9 +165,7 @@ def assign(run_dir: Path | str, data_dir: Path | str, *, out: Path | str | None 
     ConfigError : ``methods`` names a method the run does not have, or one that cannot place new tracks.
     DatasetError : ``data_dir`` cannot be read as a dataset.
     """
-    from songspace.cluster_state import is_approximate, predictor
     from songspace.datasets import read_dataset
-    from songspace.models import load_model
     from songspace.representations._inputs import encoder_names
     from songspace.representations.base import Inputs
     from songspace.runner import encoder_vectors, usable_features
@@ -184,11 +183,16 @@ def assign(run_dir: Path | str, data_dir: Path | str, *, out: Path | str | None 
         raise RunError(f"{manifest.root}: no usable track ({len(problems)} problem(s): "
                        f"{'; '.join(f'{x.path}: {x.reason}' for x in problems[:3])}).")
     reps = [rep for rep, ms in p.methods.items() if any(m in chosen for m in ms)]
-    states = {rep: load_arrays(run_dir, state_file(rep)) for rep in reps}
     # the pretrained encoders the chosen representations read (their inputs, as the run saved them)
+    wanted = set(reps)
+    for rep in reps:
+        try:
+            state = load_arrays(run_dir, state_file(rep))
+        except SongspaceError:  # damaged: said when this representation is placed
+            continue
+        if state is not None and "input" in state:
+            wanted.update(str(s) for s in np.asarray(state["input"]).ravel())
     encoders = encoder_names()
-    wanted = sorted({str(s) for st in states.values() if st is not None and "input" in st for s in st["input"]}
-                    | set(reps))
     embeddings, unavailable = encoder_vectors(cfg, manifest, [e for e in encoders if e in wanted], progress=progress)
     inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel,
                     n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), embeddings=embeddings,
@@ -197,24 +201,25 @@ def assign(run_dir: Path | str, data_dir: Path | str, *, out: Path | str | None 
     reasons = dict(p.reasons)
     approximate: list[str] = []
     for j, rep in enumerate(reps):
-        spec = registry.get(rep)
-        state = states[rep]
-        assert state is not None and spec.embed_new is not None
-        model = load_model(run_dir / model_file(rep)) if spec.learned else None
+        mine = [m for m in p.methods[rep] if m in chosen]
         try:
-            Z = spec.embed_new(state, model, inputs)
-        except (ValueError, EncoderUnavailable) as exc:  # another songspace version's statistics; no encoder
-            reasons.update({m: str(exc) for m in p.methods[rep] if m in chosen})
+            Z = _embed(run_dir, rep, inputs)
+        except SongspaceError as exc:  # a damaged state or model file: this representation's methods only
+            reasons.update({m: str(exc) for m in mine})
+            log.warning("%s", exc)
+            continue
+        except ValueError as exc:  # statistics or mel bands of another songspace version
+            reasons.update({m: str(exc) for m in mine})
             log.warning("%s: %s", rep, exc)
             continue
-        for m in (m for m in p.methods[rep] if m in chosen):
-            cs = load_arrays(run_dir, cluster_state_file(m))
-            assert cs is not None
-            if int(cs["dim"]) != Z.shape[1]:
-                reasons[m] = f"{cluster_state_file(m)} is for a {int(cs['dim'])}-d space, {rep} gives {Z.shape[1]}-d"
+        for m in mine:
+            try:
+                placed[m], approx = _place(run_dir, m, rep, Z)
+            except SongspaceError as exc:
+                reasons[m] = str(exc)
+                log.warning("%s", exc)
                 continue
-            placed[m] = predictor(cs).predict(Z)
-            if is_approximate(cs):
+            if approx:
                 approximate.append(m)
         if progress:
             progress("assign", j + 1, len(reps))
@@ -235,6 +240,57 @@ def assign(run_dir: Path | str, data_dir: Path | str, *, out: Path | str | None 
                                                                 for m, cs in counts.items()},
         "features_computed": feats.n_computed, "features_cached": feats.n_cached})
     return AssignResult(folder.path, len(manifest), names, not_assignable, approximate, len(problems), counts)
+
+
+def _embed(run_dir: Path, rep: str, inputs: Any) -> np.ndarray:
+    """New tracks in ``rep``'s space [shape=(m, d)], from the run's saved state (and model). Raises RunError or
+    ModelError naming the file when a saved file is damaged (absent arrays, other shapes, garbage), ValueError when
+    the new tracks' features do not match the run's (another songspace version)."""
+    from songspace.models import load_model
+
+    spec = registry.get(rep)
+    rel = state_file(rep)
+    state = load_arrays(run_dir, rel)
+    if state is None or spec.embed_new is None:
+        raise RunError(f"{run_dir / rel}: absent; rerun the experiment.")
+    model = load_model(run_dir / model_file(rep)) if spec.learned else None
+    try:
+        Z = spec.embed_new(state, model, inputs)
+    except SongspaceError:
+        raise
+    except ValueError as exc:
+        if "songspace" in str(exc) or "mel bands" in str(exc):  # the features' own mismatch, said by embed_new
+            raise
+        raise damaged(run_dir / rel, f"its arrays do not fit together ({exc})") from None
+    except (KeyError, IndexError, TypeError, RuntimeError) as exc:  # shapes or types a run never writes
+        raise damaged(run_dir / rel, f"its arrays do not fit together ({type(exc).__name__})") from None
+    Z = np.asarray(Z)
+    if Z.ndim != 2 or len(Z) != len(inputs.stats) or not np.isfinite(Z).all():
+        raise damaged(run_dir / rel, f"it turns the new tracks into {Z.shape} values that are not all finite"
+                      if Z.ndim == 2 else f"it turns the new tracks into an array of shape {Z.shape}")
+    return Z
+
+
+def _place(run_dir: Path, method: str, rep: str, Z: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], bool]:
+    """Cluster and confidence of each row of ``Z`` [shape=(m, d)] in ``method``'s clustering, and whether the rule
+    is approximate. Raises RunError naming the state file when it is damaged or for another space."""
+    from songspace.cluster_state import is_approximate, predictor
+
+    rel = cluster_state_file(method)
+    cs = load_arrays(run_dir, rel)
+    if cs is None:
+        raise RunError(f"{run_dir / rel}: absent; rerun the experiment.")
+    try:
+        dim = int(cs["dim"])
+    except (TypeError, ValueError):
+        raise damaged(run_dir / rel, "'dim' is not a whole number") from None
+    if dim != Z.shape[1]:
+        raise RunError(f"{run_dir / rel}: for a {dim}-d space, {rep} gives {Z.shape[1]}-d; the run folder is "
+                       "damaged or mixed with another run's. Rerun the experiment.")
+    try:
+        return predictor(cs).predict(Z), is_approximate(cs)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise damaged(run_dir / rel, str(exc) if isinstance(exc, ValueError) else type(exc).__name__) from None
 
 
 def _rows(manifest: Any, names: list[str], placed: dict[str, tuple[np.ndarray, np.ndarray]]):

@@ -13,7 +13,9 @@ import difflib
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -25,7 +27,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from songspace.errors import ConfigError, SongspaceError
-from songspace.terminal import StageProgress
+from songspace.terminal import StageProgress, plain
 
 
 class _Commands(TyperGroup):
@@ -34,6 +36,16 @@ class _Commands(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        handles = standalone_mode and threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if handles else None
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            if handles:
+                signal.signal(signal.SIGTERM, previous)
+
+    def _main(self, args: Sequence[str] | None, prog_name: str | None, complete_var: str | None,
+              standalone_mode: bool, **extra: Any) -> Any:
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except typer.TyperException as exc:  # typer's usage errors (its own copy of click's)
@@ -42,9 +54,11 @@ class _Commands(TyperGroup):
             if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
                 _error(_escape(_usage_message(exc)))
             sys.exit(getattr(exc, "exit_code", 2))
-        except typer.Abort:
+        except typer.Abort as exc:
             if not standalone_mode:
                 raise
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C or SIGTERM in a command that does not stop
+                sys.exit(_interrupted(exc.__cause__).exit_code)  # on its own
             _error("aborted.")
             sys.exit(1)
         if standalone_mode:
@@ -54,8 +68,9 @@ class _Commands(TyperGroup):
 
 app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
                   help="Cluster a music collection without labels, in a learned latent space of its sound.")
-console = Console()
-err_console = Console(stderr=True)
+# emoji=False: a path or name holding ':x:' or ':smile:' is printed as written, never as an emoji.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 DEMO_CACHE = Path(os.environ.get("SONGSPACE_DEMO_DIR", "~/.cache/songspace/demo")).expanduser()
 
@@ -71,10 +86,20 @@ TABLE_HELP = ("results shown: headline (the best per label, each representation'
               "(every row and column)")
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines for the terminal: a file name's control characters escaped (terminal.controls_escaped)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from songspace.terminal import controls_escaped
+
+        return "\n".join(controls_escaped(line) for line in super().format(record).split("\n"))
+
+
 def _setup_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
-    handler = RichHandler(console=console, show_path=False, show_time=False)
+    handler = RichHandler(console=console, show_path=False, show_time=False)  # markup off: messages are data
+    handler.setFormatter(_PrintableFormatter("%(message)s"))
     handler.setLevel(logging.INFO if verbose else logging.WARNING)  # run.log gets everything regardless
     logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(message)s", force=True)
 
@@ -93,16 +118,29 @@ def _fail(exc: BaseException | str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
+def _escape(text: object) -> str:
+    """Text from data or a path, for a markup string: no markup, no control characters (terminal.shown)."""
+    from songspace.terminal import shown
 
-    return escape(text)
+    return shown(text)
 
 
-def _interrupted() -> typer.Exit:
-    console.print("[yellow]interrupted.[/] Features computed so far are cached: run the same command again "
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it stops as cleanly as on Ctrl-C (workers ended, the run
+    folder marked unfinished), with exit code 143 (128 + SIGTERM)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _interrupted(exc: BaseException | None = None) -> typer.Exit:
+    """The exit of a command stopped by Ctrl-C (130) or SIGTERM (143), after one line saying so."""
+    exc = exc if exc is not None else sys.exc_info()[1]
+    what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    console.print(f"[yellow]{what}.[/] Features computed so far are cached: run the same command again "
                   "to resume.")
-    return typer.Exit(130)
+    return typer.Exit(143 if isinstance(exc, Terminated) else 130)
 
 
 def _param_name(param: Any) -> str:
@@ -212,8 +250,8 @@ def _load(config: Path | str | None, given: dict[str, tuple[str, Any]]) -> Any:
         return load_config(config, **{key: value for key, (_, value) in given.items()})
     except ConfigError as exc:
         cause = exc.__cause__
-        if not isinstance(cause, ValidationError):
-            raise
+        if not isinstance(cause, ValidationError):  # the file itself: a folder, not TOML, not UTF-8
+            raise _fail(exc) from None
         lines = _setting_errors(cause, given, config)
     for line in lines:
         _error(_escape(line))
@@ -290,11 +328,11 @@ def _run(cfg: Any, view: TableView = TableView.headline) -> Any:
         result = run_experiment(cfg, progress=progress)
     s = result.summary
     console.print(f"{s['tracks_used']} tracks used; features: {s['features_computed']} computed, "
-                  f"{s['features_cached']} from cache; k = {s['k']} ({s['k_source']}); seeds {s['seeds']}",
+                  f"{s['features_cached']} from cache; k = {s['k']} ({_escape(s['k_source'])}); seeds {s['seeds']}",
                   highlight=False)
     if s["problems"]:
         console.print(f"[yellow]{s['problems']} problem(s) in the dataset, {s['skipped']} file(s)/row(s) skipped: "
-                      f"see {result.folder / 'problems.csv'}[/]", highlight=False)
+                      f"see {_escape(result.folder / 'problems.csv')}[/]", highlight=False)
     for note in s.get("notes", []):
         console.print(f"[yellow]{_escape(note)}[/]", highlight=False)
     _print_results(result, view, list(cfg.eval.show))
@@ -302,8 +340,9 @@ def _run(cfg: Any, view: TableView = TableView.headline) -> Any:
     if analysis.is_file():
         for line in analysis.read_text(encoding="utf-8").splitlines():
             if line.startswith("- Best unsupervised match"):
-                console.print(line[2:].replace("**", ""), highlight=False)
-    console.print(f"every row and column: {result.folder / 'metrics.csv'}; written analysis: {analysis}",
+                console.print(_escape(line[2:].replace("**", "")), highlight=False)
+    console.print(f"every row and column: {_escape(result.folder / 'metrics.csv')}; written analysis: "
+                  f"{_escape(analysis)}",
                   highlight=False, soft_wrap=True)
     return result
 
@@ -322,13 +361,13 @@ def _report(folder: Path, *, pdf: bool = True, explorer: bool = True) -> Any:
 def _where(folder: Path, files: Any) -> None:
     """The last lines of a run: where its report, explorer and folder are."""
     if files is None:
-        console.print(f"report: not written (--no-report); to write it: songspace report {folder}",
+        console.print(f"report: not written (--no-report); to write it: songspace report {_escape(folder)}",
                       highlight=False, soft_wrap=True)
     else:
         for what, path in (("report", files.html), ("paper", files.pdf), ("explorer", files.explorer)):
             if path is not None:
-                console.print(f"[bold]{what}:[/] {path}", highlight=False, soft_wrap=True)
-    console.print(f"[bold green]run folder:[/] {folder}", highlight=False, soft_wrap=True)
+                console.print(f"[bold]{what}:[/] {_escape(path)}", highlight=False, soft_wrap=True)
+    console.print(f"[bold green]run folder:[/] {_escape(folder)}", highlight=False, soft_wrap=True)
 
 
 def _run_and_report(cfg: Any, view: TableView, report: bool) -> Path:
@@ -411,7 +450,7 @@ def demo_data(
                               progress=lambda d, n: progress("generating demo", d, n))
     except (FileExistsError, SongspaceError) as exc:
         raise _fail(exc) from None
-    console.print(f"{s.n_tracks} tracks in {s.seconds:.1f} s -> {s.out_dir}\n  languages: {s.n_by_language}\n"
+    console.print(f"{s.n_tracks} tracks in {s.seconds:.1f} s -> {_escape(s.out_dir)}\n  languages: {s.n_by_language}\n"
                   f"  genres: {s.n_by_genre}")
 
 
@@ -452,12 +491,13 @@ def _demo_data(n_tracks: int, seed: int) -> Path:
 
     data = DEMO_CACHE / f"v{DEMO_VERSION}-n{n_tracks}-seed{seed}"
     if not (data / "metadata.csv").exists():
-        console.print(f"generating the demo collection into {data} (once; later runs reuse it)", highlight=False)
+        console.print(f"generating the demo collection into {_escape(data)} (once; later runs reuse it)",
+                      highlight=False)
         with StageProgress(console) as progress:
             generate_demo(data, n_tracks=n_tracks, seed=seed,
                           progress=lambda d, n: progress("generating demo", d, n))
     else:
-        console.print(f"using the cached demo collection in {data}", highlight=False)
+        console.print(f"using the cached demo collection in {_escape(data)}", highlight=False)
     return data
 
 
@@ -496,7 +536,7 @@ def demo(
     except KeyboardInterrupt:
         raise _interrupted() from None
     if len(folders) > 1:
-        console.print("[bold green]run folders:[/] " + ", ".join(str(f) for f in folders), highlight=False)
+        console.print("[bold green]run folders:[/] " + ", ".join(_escape(f) for f in folders), highlight=False)
 
 
 @app.command("report")
@@ -522,10 +562,10 @@ def _counts(counter: Any, unit: str = "") -> str:
 
 def _print_report(r: Any, max_problems: int) -> None:
     """A :class:`~songspace.datasets.inspect.DatasetReport` as rich tables."""
-    console.print(f"[bold]{r.root}[/]: layout [bold]{r.layout}[/], {r.n_tracks} tracks, "
+    console.print(f"[bold]{_escape(r.root)}[/]: layout [bold]{r.layout}[/], {r.n_tracks} tracks, "
                   f"{r.n_with_lyrics} with lyrics", highlight=False, soft_wrap=True)
     audio = Table(title="audio", title_justify="left", show_header=False)
-    audio.add_row("formats", _counts(r.formats))
+    audio.add_row("formats", plain(_counts(r.formats)))
     if r.n_probed:
         d = r.durations
         audio.add_row("headers read", f"{r.n_probed} of {r.n_tracks}")
@@ -542,21 +582,21 @@ def _print_report(r: Any, max_problems: int) -> None:
         for name, counts in r.labels.items():
             known = [(k, v) for k, v in counts.most_common() if k]
             shown = ", ".join(f"{k} {v}" for k, v in known[:12]) + (", ..." if len(known) > 12 else "")
-            labels.add_row(name, str(len(known)), str(counts.get("", 0)), shown)
+            labels.add_row(plain(name), str(len(known)), str(counts.get("", 0)), plain(shown))
         console.print(labels)
     if r.lyrics_by_language and r.n_with_lyrics:
         lyr = Table(title="lyrics coverage by language", title_justify="left")
         for col in ("language", "tracks", "with lyrics", "coverage"):
             lyr.add_column(col, justify="left" if col == "language" else "right")
         for lang, (n, with_lyrics) in r.lyrics_by_language.items():
-            lyr.add_row(lang or "(unknown)", str(n), str(with_lyrics), f"{with_lyrics / n:.0%}")
+            lyr.add_row(plain(lang or "(unknown)"), str(n), str(with_lyrics), f"{with_lyrics / n:.0%}")
         console.print(lyr)
     if r.problems:
         probs = Table(title=f"{len(r.problems)} problem(s)", title_justify="left")
         for col in ("path", "reason", "skipped"):
             probs.add_column(col, overflow="fold")
         for p in r.problems[:max_problems]:
-            probs.add_row(p.path, p.reason, "yes" if p.skipped else "no")
+            probs.add_row(plain(p.path), plain(p.reason), "yes" if p.skipped else "no")
         console.print(probs)
         if len(r.problems) > max_problems:
             console.print(f"... and {len(r.problems) - max_problems} more (--max-problems to see them)")
@@ -610,16 +650,16 @@ def assign_command(
     except KeyboardInterrupt:
         raise _interrupted() from None
     console.print(f"{result.n_tracks} track(s) placed by {len(result.methods)} method(s): "
-                  f"{', '.join(result.methods)}", highlight=False, soft_wrap=True)
+                  f"{_escape(', '.join(result.methods))}", highlight=False, soft_wrap=True)
     if result.problems:
         console.print(f"[yellow]{result.problems} file(s) could not be used: see "
-                      f"{result.folder / 'problems.csv'}[/]", highlight=False, soft_wrap=True)
+                      f"{_escape(result.folder / 'problems.csv')}[/]", highlight=False, soft_wrap=True)
     for m in result.approximate:
         console.print(f"[yellow]{_escape(m)}: approximate (its clusterer ran on a UMAP reduction that is not saved; "
                       f"nearest track of the run within its core distance)[/]", highlight=False, soft_wrap=True)
     for m, why in result.not_assignable.items():
         console.print(f"[yellow]not assignable: {_escape(m)}: {_escape(why)}[/]", highlight=False, soft_wrap=True)
-    console.print(f"[bold green]assignments:[/] {result.folder / 'assignments.csv'}", highlight=False,
+    console.print(f"[bold green]assignments:[/] {_escape(result.folder / 'assignments.csv')}", highlight=False,
                   soft_wrap=True)
 
 
@@ -643,11 +683,12 @@ def export_command(
     except SongspaceError as exc:
         raise _fail(exc) from None
     sizes = ", ".join(f"{name} {n}" for name, n in result.counts.items())
-    console.print(f"{len(result.files)} playlist(s) of {result.method} ({sizes})", highlight=False, soft_wrap=True)
+    console.print(f"{len(result.files)} playlist(s) of {_escape(result.method)} ({sizes})", highlight=False,
+                  soft_wrap=True)
     if result.missing_audio:
         console.print(f"[yellow]{result.missing_audio} audio file(s) not found where the run recorded them; their "
                       "entries are written all the same[/]", highlight=False, soft_wrap=True)
-    console.print(f"[bold green]playlists:[/] {result.folder}", highlight=False, soft_wrap=True)
+    console.print(f"[bold green]playlists:[/] {_escape(result.folder)}", highlight=False, soft_wrap=True)
 
 
 weights_app = typer.Typer(no_args_is_help=True, help="Pretrained weights: fetched once into the weights cache "

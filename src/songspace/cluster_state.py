@@ -214,8 +214,65 @@ class NearestPointPredictor:
 Predictor = CentroidPredictor | MixturePredictor | NearestPointPredictor
 
 
+def _shape_problem(state: Mapping[str, np.ndarray]) -> str | None:
+    """What is wrong with the arrays of ``state`` for its kind (a missing array, a shape that does not fit the
+    others or its ``dim``, values that are not finite), or None when they fit."""
+    kind = str(state.get("kind", ""))
+    need = {"centroids": ("centroids", "classes"), "gmm": ("means", "weights", "precisions_cholesky",
+                                                           "covariance_type"),
+            "nearest_point": ("points", "labels", "radius")}.get(kind)
+    if need is None:
+        return f"unknown clustering state kind {kind!r}"
+    absent = [k for k in ("dim", *need) if k not in state]
+    if absent:
+        return f"no array {absent[0]!r}"
+    try:
+        d = int(state["dim"])
+    except (TypeError, ValueError):
+        return "'dim' is not a whole number"
+    arrays = {k: np.asarray(state[k]) for k in (*need, "points", "labels") if k in state}
+    for k, a in arrays.items():
+        if a.dtype.kind not in "biuf" and k != "covariance_type":
+            return f"array {k!r} holds {a.dtype} values, not numbers"
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            return f"array {k!r} holds NaN or infinite values"
+    expect: dict[str, tuple[int | None, ...]] = {}
+    if kind == "centroids":
+        k = len(arrays["centroids"]) if arrays["centroids"].ndim == 2 else -1
+        expect = {"centroids": (None, d), "classes": (k,)}
+        if "points" in arrays or "labels" in arrays:
+            n = len(arrays.get("points", ()))
+            expect |= {"points": (n, d), "labels": (n,)}
+            if "labels" in arrays and not np.isin(arrays["labels"], arrays["classes"]).all():
+                return "array 'labels' holds clusters that 'classes' does not list"
+    elif kind == "gmm":
+        k = len(arrays["means"]) if arrays["means"].ndim == 2 else -1
+        chol = {"full": (k, d * (d + 1) // 2), "diag": (k, d), "spherical": (k,), "tied": (d, d)}.get(
+            str(state["covariance_type"]))
+        if chol is None:
+            return f"unknown covariance_type {str(state['covariance_type'])[:20]!r}"
+        expect = {"means": (None, d), "weights": (k,), "precisions_cholesky": chol}
+    else:
+        n = len(arrays["points"]) if arrays["points"].ndim == 2 else -1
+        expect = {"points": (None, d), "labels": (n,)}
+        if arrays["radius"].ndim and arrays["radius"].shape != (n,):
+            return f"array 'radius' has shape {arrays['radius'].shape}, expected () or ({n},)"
+    for key, shape in expect.items():
+        got = arrays[key].shape
+        if len(got) != len(shape) or any(s is not None and g != s for g, s in zip(got, shape, strict=True)):
+            want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+            return f"array {key!r} has shape {got}, expected {want}"
+    if kind != "nearest_point" and len(arrays["classes" if kind == "centroids" else "weights"]) < 1:
+        return "no cluster in it"
+    return None
+
+
 def predictor(state: Mapping[str, np.ndarray]) -> Predictor:
-    """The predictor a :func:`cluster_state` describes. Raises ValueError for a state it does not know."""
+    """The predictor a :func:`cluster_state` describes. Raises ValueError for a state it does not know, or whose
+    arrays do not fit together (a damaged or hand-edited file)."""
+    problem = _shape_problem(state)
+    if problem:
+        raise ValueError(problem)
     kind = str(state.get("kind", ""))
     if kind == "centroids":
         return CentroidPredictor(state["centroids"], state["classes"], state.get("points"), state.get("labels"))

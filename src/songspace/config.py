@@ -12,11 +12,11 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from songspace.errors import ConfigError
 
@@ -47,6 +47,17 @@ MAX_LOG_MEL_VALUES = 1 << 24
 # = 512 MB (the default is 1025 x 431 = 0.4M; a 10-minute clip at 44.1 kHz is 53M).
 MAX_STFT_VALUES = 1 << 26
 MAX_WORKERS = 1024  # processes; more is a typo, and would fork one per file
+
+
+# Upper bounds of the model, training and run sizes: far above any sensible setting, below what fails late (after the
+# features are computed) or asks for more memory than a machine has (10^9 SVD components: 22 GiB).
+MAX_WIDTH = 4096  # latent_dim, a hidden layer's units, conv channels, time frames, SVD components
+MAX_LAYERS = 16
+MAX_EPOCHS = 100_000
+MAX_BETA = 1e6
+MAX_SEEDS = 100  # each seed reruns every method: 100 is hours on a real collection already
+MAX_SEED = 2**32 - 1
+Width = Annotated[int, Field(gt=0, le=MAX_WIDTH)]
 
 
 def _in_range(name: str, value: float, bounds: tuple[float, float], unit: str = "") -> float:
@@ -207,14 +218,20 @@ class FeatureConfig(Section):
 class ModelConfig(Section):
     """Sizes of the learned models (every VAE of a run shares them)."""
 
-    latent_dim: int = Field(16, gt=0)
-    hidden_dims: list[int] = [256, 128]  # MLP layers of vae and bimodal_vae
-    channels: list[int] | None = None  # conv layers of conv_vae / mfcc_vae; None = the model's default
-    time_frames: int = Field(128, gt=0)  # conv models see log-mel pooled to this many frames (speed)
-    beta: float = Field(1.0, ge=0)  # weight of the KL term of vae, conv_vae, mfcc_vae, bimodal_vae, cvae, poe_vae
-    beta_vae: float = Field(4.0, ge=0)  # beta of beta_vae and beta_conv_vae (> 1: a more factorised latent)
-    capacity_max: float | None = Field(None, ge=0)  # Beta-VAE capacity schedule: |KL - C|, C up to this many nats
-    capacity_epochs: int = Field(100, gt=0)  # epochs over which C rises from 0 to capacity_max
+    model_config = ConfigDict(allow_inf_nan=False)  # beta = inf makes every loss NaN
+
+    latent_dim: int = Field(16, gt=0, le=MAX_WIDTH)
+    hidden_dims: list[Width] = Field([256, 128], max_length=MAX_LAYERS)  # MLP layers of vae and bimodal_vae
+    channels: list[Width] | None = Field(None, max_length=MAX_LAYERS)  # conv layers of conv_vae / mfcc_vae; None =
+    # the model's default
+    time_frames: int = Field(128, gt=0, le=MAX_WIDTH)  # conv models see log-mel pooled to this many frames (speed)
+    beta: float = Field(1.0, ge=0, le=MAX_BETA)  # weight of the KL term of vae, conv_vae, mfcc_vae, bimodal_vae, cvae,
+    # poe_vae
+    beta_vae: float = Field(4.0, ge=0, le=MAX_BETA)  # beta of beta_vae and beta_conv_vae (> 1: a more factorised
+    # latent)
+    capacity_max: float | None = Field(None, ge=0, le=MAX_BETA)  # Beta-VAE capacity schedule: |KL - C|, C up to this
+    # many nats
+    capacity_epochs: int = Field(100, gt=0, le=MAX_EPOCHS)  # epochs over which C rises from 0 to capacity_max
 
 
 class RepresentationsConfig(Section):
@@ -227,8 +244,8 @@ class RepresentationsConfig(Section):
 
     names: list[str] = Field(default_factory=lambda: _representations().default_names())
     hybrid_audio: str = "vade"  # the audio representation that ``hybrid`` fuses with the lyrics
-    lyrics_weight: float = Field(1.0, ge=0)  # lyrics block against the audio block (1 = equal total variance)
-    lyrics_components: int = Field(32, gt=0)  # SVD dimensions of the lyrics TF-IDF
+    lyrics_weight: float = Field(1.0, ge=0, le=1e6)  # lyrics block against the audio block (1 = equal total variance)
+    lyrics_components: int = Field(32, gt=0, le=MAX_WIDTH)  # SVD dimensions of the lyrics TF-IDF
     # Label columns the cvae is conditioned on. Its scores against these labels are marked in metrics.csv
     # (conditioned_on): they are not unsupervised results.
     condition_on: list[str] = []
@@ -284,18 +301,18 @@ class TrainConfig(Section):
 
     model_config = ConfigDict(allow_inf_nan=False)
 
-    epochs: int = Field(300, gt=0)
-    batch_size: int = Field(64, gt=0)
+    epochs: int = Field(300, gt=0, le=MAX_EPOCHS)
+    batch_size: int = Field(64, gt=0, le=1 << 20)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    patience: int = Field(30, gt=0)  # epochs without validation improvement before stopping
+    patience: int = Field(30, gt=0, le=MAX_EPOCHS)  # epochs without validation improvement before stopping
     val_fraction: float = Field(0.1, ge=0, lt=1)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = False  # mixed precision (autocast) on CUDA; ignored on the CPU
-    workers: int = Field(0, ge=0)  # processes that run seeds side by side on the CPU; 0 = one per core
+    workers: int = Field(0, ge=0, le=MAX_WORKERS)  # processes that run seeds side by side on the CPU; 0 = one per core
     # CPU threads each seed trains with. 1: a seed gives the same numbers in any process on any machine's core
     # count; 0 = the cores left to each seed worker (faster with one seed; numbers then depend on that count).
-    threads: int = Field(1, ge=0)
+    threads: int = Field(1, ge=0, le=MAX_WORKERS)
     # Checkpoints (songspace.checkpoint): a training stopped and started again goes on where it was saved, and
     # one that finished is not run again. SONGSPACE_CHECKPOINT_DIR overrides the default location.
     resume: bool = True
@@ -328,7 +345,7 @@ class ClusterConfig(Section):
     k: int | None = Field(None, ge=2)
     k_label: str | None = None  # default: genre when present, else the first label
     k_range: tuple[int, int] = (2, 12)  # searched by silhouette when there is neither k nor a label
-    n_init: int = Field(10, gt=0)  # K-Means restarts
+    n_init: int = Field(10, gt=0, le=1000)  # K-Means restarts
     # Above this many tracks agglomerative, dbscan, hdbscan and gmm fit on a seeded sample (the rest are assigned)
     # and kmeans turns to MiniBatchKMeans; None = each method's default (agglomerative 10,000, the others 20,000).
     sample_size: int | None = Field(None, ge=2)
@@ -346,7 +363,7 @@ class ClusterConfig(Section):
 
 
 class EvalConfig(Section):
-    silhouette_sample: int = Field(10000, gt=0)  # silhouette is O(n^2): above this, a seeded sample
+    silhouette_sample: int = Field(10000, gt=0, le=1_000_000)  # silhouette is O(n^2): above this, a seeded sample
     show: list[str] = []  # metrics.csv columns printed after a run and headlined in the report; [] = a default set
 
 
@@ -356,7 +373,7 @@ class PlotConfig(Section):
     figures: Literal["headline", "all"] = "headline"
     tsne: bool = True
     umap: bool = True
-    max_points: int = Field(5000, gt=0)  # t-SNE/UMAP draw a seeded sample above this
+    max_points: int = Field(5000, gt=0, le=1_000_000)  # t-SNE/UMAP draw a seeded sample above this
 
 
 class RunConfig(Section):
@@ -389,8 +406,8 @@ class RunConfig(Section):
     layout: str = "auto"
     out: str = "runs"
     name: str = ""
-    seed: int = 0
-    n_seeds: int = Field(5, ge=1)  # every model x clusterer cell runs with seeds seed, seed + 1, ...
+    seed: int = Field(0, ge=0, le=MAX_SEED)  # numpy and torch take seeds 0 .. 2^32 - 1
+    n_seeds: int = Field(5, ge=1, le=MAX_SEEDS)  # every model x clusterer cell runs with seeds seed, seed + 1, ...
     labels: list[str] | None = None
     max_labels: int = Field(8, ge=1)  # label columns scored at most (the first found, `labels` first); others listed
     features: FeatureConfig = Field(default_factory=FeatureConfig)
@@ -400,6 +417,22 @@ class RunConfig(Section):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     plots: PlotConfig = Field(default_factory=PlotConfig)
+
+    @field_validator("data", "out", "name", "layout")
+    @classmethod
+    def _no_nul(cls, v: str) -> str:
+        if "\x00" in v:
+            raise ValueError("holds a NUL byte, which no file name can hold")
+        return v
+
+    @field_validator("n_seeds")
+    @classmethod
+    def _last_seed(cls, v: int, info: ValidationInfo) -> int:
+        seed = info.data.get("seed", 0)
+        if seed + v - 1 > MAX_SEED:
+            raise ValueError(f"seed + n_seeds - 1 = {seed + v - 1} is above {MAX_SEED}, the largest seed numpy and "
+                             f"torch take (allowed: n_seeds 1..{MAX_SEED - seed + 1} with seed = {seed})")
+        return v
 
 
 SHIPPED = Path(__file__).resolve().parent / "configs"  # default, easy, medium, hard, large (configs/ in the repository)
@@ -423,7 +456,7 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> RunConfig:
     if path is not None:
         path = config_path(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: editors on Windows write a BOM
         except FileNotFoundError as exc:
             raise ConfigError(f"{path}: config file not found.") from exc
         except tomllib.TOMLDecodeError as exc:

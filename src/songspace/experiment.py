@@ -71,6 +71,11 @@ def cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: in
             "conditioned_on": ";".join(rep.conditioned_on), "space": rep.space}
     covered = np.ones(len(rep.latent), dtype=bool) if rep.present is None else rep.present
     notes = list(rep.notes)
+    diverged = rep.history.diverged if rep.history is not None else ""
+    if diverged or not np.isfinite(rep.latent[covered]).all():  # never scored as if it were a result
+        why = diverged or "its latent holds NaN or infinite values"
+        log.error("%s: %s; not clustered", name, why)
+        return MethodResult(name, rep, algorithm, None, {**base, "notes": "; ".join([*notes, f"{why}; not scored"])})
     try:
         options = {"n_init": cfg.cluster.n_init} if algorithm == "kmeans" else {}
         res = cluster(algorithm, rep.latent[covered], k, seed=cfg.seed, sample_size=cfg.cluster.sample_size,

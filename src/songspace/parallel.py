@@ -54,21 +54,40 @@ def trim_heap() -> bool:
     return True
 
 
-def _one_thread_each() -> None:
+def _one_thread_each(parent_handles_sigint: bool = False) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by a forked worker
+    if parent_handles_sigint:
+        # Ctrl-C reaches every process of the terminal's group: the parent stops the run and ends its workers
+        # (end_workers), so a worker does not print its own KeyboardInterrupt traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
 
 
-def process_pool(workers: int, *, spawn: bool = False) -> ProcessPoolExecutor:
+def process_pool(workers: int, *, spawn: bool = False, parent_handles_sigint: bool = False) -> ProcessPoolExecutor:
     """A process pool whose workers each use one BLAS/OpenMP/torch thread.
 
     ``spawn``: start workers fresh rather than forked, for work that trains torch models (a forked child of a
-    process whose OpenMP pool has run can hang in its first parallel region).
+    process whose OpenMP pool has run can hang in its first parallel region). ``parent_handles_sigint``: the
+    workers ignore Ctrl-C, for a caller that ends them itself on KeyboardInterrupt (:func:`end_workers`).
     """
     context = multiprocessing.get_context("spawn") if spawn else None
-    return ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_each, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_each, initargs=(parent_handles_sigint,),
+                               mp_context=context)
+
+
+def end_workers(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down now: queued tasks cancelled, and its worker processes terminated rather than left to
+    finish (or to block on a pipe nobody reads: an orphan) when the run stops on a signal or an error."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
 
 
 @contextmanager

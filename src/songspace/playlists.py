@@ -6,7 +6,8 @@ are relative to the playlist's folder, so that the folder and the music can move
 
 - ``m3u``: extended M3U in UTF-8 (``.m3u8``, what players expect of UTF-8 titles in any script): ``#EXTM3U``, a
   ``#PLAYLIST:`` name, then per track ``#EXTINF:-1,Artist - Title`` and its path.
-- ``csv``: ``track_id, title, artist, path, cluster``.
+- ``csv``: ``track_id, title, artist, path, cluster``; a cell that a spreadsheet would run as a formula
+  (``=...``, ``+...``, ``-2+3``, ``@...``) starts with ``'`` (:func:`spreadsheet_safe`).
 
 The method defaults to the run's headline (:func:`headline_method`). Playlists go to ``RUN_DIR/playlists/<method>/``
 unless ``out`` names another folder.
@@ -103,11 +104,26 @@ def _clean(text: str) -> str:
 
 
 def _relative(path: Path, folder: Path) -> str:
+    """How a playlist names ``path``: relative to the playlist's folder; a ``file://`` URI (percent-encoded) when
+    the path holds a control character (a newline in a file name would split an M3U entry in two)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in str(path)):
+        return path.absolute().as_uri()
     try:
         rel = Path(os.path.relpath(path, folder)).as_posix()
     except ValueError:  # another drive (Windows): no relative path exists
         return path.as_posix()
     return f"./{rel}" if rel.startswith("#") else rel  # a line starting with '#' is an M3U comment
+
+
+# A cell starting with one of these is a formula to a spreadsheet (=, +, -, @, and the full-width forms that some
+# spreadsheets also read), or hides one after a tab or line break (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: a string starting like a formula gets a leading ``'`` (as OWASP
+    recommends); numbers and other strings are unchanged."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
 
 
 def playlist_names(clusters: list[int]) -> dict[int, str]:
@@ -131,7 +147,7 @@ def csv_text(entries: list[Entry], cluster: int) -> str:
     w = csv.writer(buf)
     w.writerow(PLAYLIST_COLUMNS)
     for e in entries:
-        w.writerow([e.track_id, e.title, e.artist, e.path, cluster])
+        w.writerow([spreadsheet_safe(v) for v in (e.track_id, e.title, e.artist, e.path, cluster)])
     return buf.getvalue()
 
 

@@ -5,6 +5,8 @@ that no second parser of a run folder exists.
 
 A run folder (``runs/<date>-<time>-<name>/``)::
 
+    .songspace-output  marks the folder as songspace's: dataset readers never read it as music
+    UNFINISHED         present while the run writes the folder; left by a run that was stopped or failed
     config.toml        the resolved settings (rerun with --config)
     metrics.csv        one row per representation x clusterer (a "method"): mean over seeds and <col>_std per number;
                        conditioned_on names the labels a method was given; *_common in the shared space
@@ -59,6 +61,7 @@ from typing import Any
 import numpy as np
 import regex
 
+from songspace.datasets.paths import OUTPUT_MARKER
 from songspace.errors import RunError
 from songspace.evaluation.registry import as_float, metric_columns
 
@@ -70,6 +73,9 @@ CONFIG, METRICS, METRICS_SEEDS, BETA_SWEEP, BETA_SWEEP_SEEDS = ("config.toml", "
 ANALYSIS, ASSIGNMENTS, FIGURES_INDEX, PROBLEMS, SUMMARY, LOG = ("analysis.md", "assignments.csv", "figures.json",
                                                                "problems.csv", "summary.json", "run.log")
 REPORT_HTML, REPORT_PDF, EXPLORER_HTML, CLIPS = "report.html", "report.pdf", "explorer.html", "clips"
+# Written when the run folder is made, removed when the run has written everything: a folder that still holds it
+# was stopped (Ctrl-C, SIGTERM, an error, a crash) or is still being written.
+UNFINISHED = "UNFINISHED"
 IDENTITY_COLUMNS = ("method", "representation", "clusterer", "modality", "conditioned_on")
 # cluster_sample_size: the seeded sample a clusterer that does not scale was fitted on (empty: all tracks)
 TRAILING_COLUMNS = ("cluster_sample_size", "space", "notes")
@@ -92,6 +98,27 @@ def aggregated_columns(labels: Sequence[str]) -> list[str]:
     for c in metric_columns(labels):
         out += [c, f"{c}_std"]
     return [*out, *TRAILING_COLUMNS]
+
+
+def label_clashes(labels: Sequence[str], methods: Sequence[str]) -> dict[str, str]:
+    """The labels (in order) that cannot be columns of a run folder, each with why: a label named like a column of
+    ``assignments.csv`` (``audio_path``, ``track_id``, a method ``pca+kmeans``) or of ``metrics.csv``, or one whose
+    metric columns are another label's (``genre_std`` beside ``genre``: ``nmi_genre_std`` would be both the spread
+    of ``nmi_genre`` and the NMI of ``genre_std``). The first of two clashing labels keeps its columns."""
+    reserved = {*BASE_COLUMNS, *methods, *IDENTITY_COLUMNS, *TRAILING_COLUMNS, "n_seeds"}
+    taken = set(aggregated_columns([]))
+    out: dict[str, str] = {}
+    for label in labels:
+        own = [c for c in aggregated_columns([label]) if c not in aggregated_columns([])]
+        if label in reserved:
+            what = "a method of this run" if label in methods else "a column songspace writes"
+            out[label] = f"its name is {what} (assignments.csv and metrics.csv would get two columns {label!r})"
+        elif any(c in taken for c in own):
+            clash = next(c for c in own if c in taken)
+            out[label] = f"its metric column {clash!r} would be another label's (or that label's spread, *_std)"
+        else:
+            taken.update(own)
+    return out
 
 
 def latent_file(representation: str) -> str:
@@ -208,7 +235,10 @@ class RunFolder:
                 continue
             except OSError as exc:
                 raise _disk_error(out, exc) from exc
-            return cls(path)
+            folder = cls(path)
+            folder.write_text(OUTPUT_MARKER, "Written by songspace: dataset readers skip this folder (its clips are "
+                                             "not music of the collection).\n")
+            return folder
         raise RunError(f"{out}: could not find a free run folder name for {base!r}.")
 
     @classmethod
@@ -244,6 +274,13 @@ class RunFolder:
                 Path(tmp).unlink(missing_ok=True)
             raise _disk_error(p, exc) from exc
         return p
+
+    def remove(self, rel: str) -> None:
+        """Delete the file ``rel`` of the folder (absent already: nothing to do)."""
+        try:
+            self.file(rel).unlink(missing_ok=True)
+        except OSError as exc:
+            raise _disk_error(self.path / rel, exc) from exc
 
     def write_text(self, rel: str, text: str) -> Path:
         return self.write_bytes(rel, text.encode("utf-8"))
@@ -291,6 +328,17 @@ def _fmt(v: Any) -> Any:
 
 
 # --- reading -------------------------------------------------------------------------------------------------------
+# A cell may be as large as a dataset reader accepts (a whole lyrics text in metadata.csv): the same limit here, or a
+# run that wrote such a cell could not be read back.
+FIELD_LIMIT = 64 * 1024 * 1024
+
+
+def _open_csv(path: Path):
+    """A CSV file of the run folder, opened for ``csv`` readers (with the cell limit raised to :data:`FIELD_LIMIT`)."""
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    return path.open(newline="", encoding="utf-8", errors="replace")
+
+
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
                ".webp": "image/webp"}
 MAX_PROBLEMS = 200  # problems.csv rows kept for the report; the count covers them all
@@ -376,7 +424,7 @@ class RunData:
 def read_table(path: Path, *, text: tuple[str, ...] = TEXT_COLUMNS) -> Table:
     """A small CSV (metrics, seeds, beta sweep) with numbers parsed. Raises RunError naming the file."""
     try:
-        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        with _open_csv(path) as fh:
             reader = csv.DictReader(fh)
             raw = list(reader)
             columns = list(reader.fieldnames or [])
@@ -414,7 +462,7 @@ def _read_json(path: Path, missing: list[str], default: Any) -> Any:
 def _scan_assignments(path: Path, labels: list[str] | None, methods: set[str]
                       ) -> tuple[list[str], dict[str, Counter], int, bool]:
     """Stream assignments.csv: label columns, class counts per label, row count, all ids from the demo."""
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+    with _open_csv(path) as fh:
         reader = csv.DictReader(fh)
         columns = list(reader.fieldnames or [])
         if labels is None:
@@ -481,7 +529,7 @@ def _problems(path: Path) -> tuple[list[dict[str, str]], int]:
     kept: list[dict[str, str]] = []
     n = 0
     try:
-        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        with _open_csv(path) as fh:
             for row in csv.DictReader(fh):
                 n += 1
                 if len(kept) < MAX_PROBLEMS:
@@ -504,6 +552,9 @@ def read_run(run_dir: Path | str) -> RunData:
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder. Pass a folder written by `songspace run`, `demo` or "
                        "`experiment` (runs/<date>-<time>-<name>).")
+    stopped = unfinished(run_dir)
+    if stopped is not None:
+        raise stopped
     metrics_path = run_dir / "metrics.csv"
     if not metrics_path.is_file():
         raise RunError(f"{metrics_path}: no such file, so there are no results to report; the run did not finish. "
@@ -556,11 +607,23 @@ def read_run(run_dir: Path | str) -> RunData:
 
 
 # --- reading what `songspace assign` and `songspace export` need ----------------------------------------------------
+def unfinished(run_dir: Path) -> RunError | None:
+    """The error for a run folder whose run did not finish (it holds :data:`UNFINISHED`), else None."""
+    marker = run_dir / UNFINISHED
+    if not marker.is_file():
+        return None
+    return RunError(f"{run_dir}: this run did not finish (stopped by Ctrl-C or SIGTERM, or failed: see its run.log; "
+                    f"{UNFINISHED} is still there), so its results are incomplete. Rerun the experiment.")
+
+
 def _require(run_dir: Path | str, rel: str, why: str) -> Path:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder. Pass a folder written by `songspace run`, `demo` or "
                        "`experiment` (runs/<date>-<time>-<name>).")
+    stopped = unfinished(run_dir)
+    if stopped is not None:
+        raise stopped
     path = run_dir / rel
     if not path.is_file():
         raise RunError(f"{path}: no such file, so {why}; pass a finished run folder.")
@@ -580,18 +643,26 @@ def read_metrics(run_dir: Path | str) -> Table:
 
 
 def assignment_columns(run_dir: Path | str) -> list[str]:
-    """The header of ``assignments.csv``."""
+    """The header of ``assignments.csv``. Raises RunError naming the file when it cannot be read."""
     path = _require(run_dir, ASSIGNMENTS, "the run has no assignments")
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        return list(csv.DictReader(fh).fieldnames or [])
+    try:
+        with _open_csv(path) as fh:
+            return list(csv.DictReader(fh).fieldnames or [])
+    except (OSError, csv.Error) as exc:
+        raise damaged(path, f"cannot be read as CSV ({type(exc).__name__})") from None
 
 
 def read_assignments(run_dir: Path | str) -> Iterable[dict[str, str]]:
-    """The rows of ``assignments.csv``, streamed one at a time (a 100k-track run is never held whole)."""
+    """The rows of ``assignments.csv``, streamed one at a time (a 100k-track run is never held whole). Raises
+    RunError naming the file (and the line) when it cannot be read."""
     path = _require(run_dir, ASSIGNMENTS, "the run has no assignments")
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        for row in csv.DictReader(fh):
-            yield {k: v or "" for k, v in row.items() if k is not None}
+    try:
+        with _open_csv(path) as fh:
+            reader = csv.DictReader(fh)
+            for row in reader:
+                yield {k: v or "" for k, v in row.items() if isinstance(k, str)}
+    except (OSError, csv.Error) as exc:
+        raise damaged(path, f"cannot be read as CSV ({type(exc).__name__})") from None
 
 
 def read_run_config(run_dir: Path | str) -> Any:
@@ -610,9 +681,30 @@ def read_config_dict(run_dir: Path | str) -> dict[str, Any]:
         return {}
 
 
-def load_arrays(run_dir: Path | str, rel: str) -> dict[str, Any] | None:
-    """The named arrays of ``rel`` (a ``.npz`` of the run folder, read without pickle); None when it is absent.
-    Raises RunError when it cannot be read."""
+class Arrays(dict):
+    """The named arrays of one ``.npz`` of a run folder (:func:`load_arrays`). Asking for an array the file does not
+    hold raises :class:`RunError` naming the file and the array (not a bare ``KeyError``)."""
+
+    def __init__(self, path: Path, arrays: dict[str, Any]) -> None:
+        super().__init__(arrays)
+        self.path = path
+
+    def __missing__(self, key: str) -> Any:
+        raise RunError(f"{self.path}: no array {key!r} in it; the run folder is damaged. Rerun the experiment.")
+
+
+def damaged(path: Path | str, why: str) -> RunError:
+    """The one error for a run-folder file that is there but cannot be used: it names the file and what is wrong
+    (never the file's content, never advice to unpickle it)."""
+    return RunError(f"{path}: {why}; the run folder is damaged. Rerun the experiment.")
+
+
+def load_arrays(run_dir: Path | str, rel: str) -> Arrays | None:
+    """The named arrays of ``rel`` (a ``.npz`` of the run folder); None when it is absent.
+
+    Read without pickle, and checked: every array holds numbers, booleans or text (never Python objects). Raises
+    RunError naming the file when it cannot be read (not a zip of arrays, truncated, object arrays).
+    """
     import numpy as np
 
     path = Path(run_dir) / rel
@@ -620,9 +712,17 @@ def load_arrays(run_dir: Path | str, rel: str) -> dict[str, Any] | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise RunError(f"{path}: cannot be read ({exc}); the run folder is damaged. Rerun the experiment.") from exc
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise damaged(path, "not a .npz archive of named arrays")
+            arrays = {k: npz[k] for k in npz.files}
+    except RunError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - numpy says "pickled data" or worse for any garbage: never quoted
+        raise damaged(path, f"not a readable .npz archive of named arrays ({type(exc).__name__})") from None
+    for key, value in arrays.items():
+        if value.dtype.kind not in "biufcUS":
+            raise damaged(path, f"array {key!r} holds {value.dtype} values, not numbers or text")
+    return Arrays(path, arrays)
 
 
 def audio_file(dataset: Path | str | None, audio_path: str) -> Path:
@@ -642,10 +742,6 @@ class AssignmentsTable:
     path: Path
     columns: list[str]
     n_rows: int
-
-
-def _open_csv(path: Path):
-    return path.open(newline="", encoding="utf-8", errors="replace")
 
 
 def scan_assignments(run_dir: Path) -> AssignmentsTable:
@@ -740,9 +836,9 @@ def load_projection(path: Path, n_rows: int) -> tuple[np.ndarray, np.ndarray] | 
     try:
         with np.load(path, allow_pickle=False) as z:
             index, xy = np.asarray(z["index"]), np.asarray(z["xy"], dtype=np.float64)
-    except Exception as exc:  # missing keys, truncated or not an npz: all mean the same here
-        log.warning("%s: unreadable projection (%s: %s); view skipped", path, type(exc).__name__, exc)
-        return None
+    except Exception as exc:  # missing keys, truncated or not an npz: all mean the same here (numpy's text is not
+        log.warning("%s: unreadable projection (%s); view skipped", path, type(exc).__name__)  # quoted: it advises
+        return None  # unpickling)
     if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer) or xy.shape != (len(index), 2):
         log.warning("%s: expected an integer 'index' [m] and 'xy' [m, 2], got %s and %s; view skipped",
                     path, index.shape, xy.shape)
@@ -758,8 +854,8 @@ def load_latent(run_dir: Path, rep: str, n_rows: int) -> np.ndarray | None:
     path = run_dir / latent_file(rep)
     try:
         z = np.load(path, mmap_mode="r", allow_pickle=False)  # read only the sampled rows
-    except Exception as exc:
-        log.warning("%s: unreadable latents (%s: %s); view skipped", path, type(exc).__name__, exc)
+    except Exception as exc:  # numpy's text is not quoted: for garbage it advises unpickling
+        log.warning("%s: unreadable latents (%s); view skipped", path, type(exc).__name__)
         return None
     if z.ndim != 2 or z.shape[0] != n_rows:
         log.warning("%s: shape %s, expected (%d, d), one row per row of assignments.csv; view skipped",

@@ -48,11 +48,13 @@ from songspace.runfolder import (
     PROBLEM_COLUMNS,
     PROBLEMS,
     SUMMARY,
+    UNFINISHED,
     RunFolder,
     aggregated_columns,
     cluster_state_file,
     figure_file,
     history_file,
+    label_clashes,
     latent_file,
     metrics_columns,
     model_file,
@@ -87,6 +89,31 @@ def resolve_labels(manifest: Manifest, requested: list[str] | None) -> list[str]
     return list(requested)
 
 
+def _usable_labels(cfg: RunConfig, names: list[str]) -> tuple[list[str], list[str]]:
+    """The labels that can be columns of the run folder, and a note per label left out (an error when the config
+    asked for it by name): see :func:`songspace.runfolder.label_clashes`."""
+    methods = [f"{r}+{c}" for r in cfg.representations.names for c in cfg.cluster.algorithms]
+    clashes = label_clashes(names, methods)
+    if clashes and cfg.labels:
+        raise ConfigError("; ".join(f"labels: label column {n!r} cannot be used: {why}; rename it in the metadata"
+                                    for n, why in clashes.items()))
+    notes = [f"label column {n!r} not used: {why}; rename it in the metadata to evaluate against it"
+             for n, why in clashes.items()]
+    for note in notes:
+        log.warning("%s", note)
+    return [n for n in names if n not in clashes], notes
+
+
+def _check_show(cfg: RunConfig, labels: list[str]) -> None:
+    """eval.show names metrics.csv columns of this run: an unknown one is an error before any work (a table
+    without its columns is no headline)."""
+    known = metric_columns(labels)
+    unknown = [c for c in cfg.eval.show if c not in known]
+    if unknown:
+        raise ConfigError(f"eval.show: {', '.join(map(repr, unknown))} not a metrics.csv column of this run; choose "
+                          f"from: {', '.join(known)}")
+
+
 def resolve_k(cfg: RunConfig, labels: dict[str, list[str]], common: np.ndarray) -> tuple[int, str]:
     """k and a sentence saying where it came from."""
     if cfg.cluster.k is not None:
@@ -99,6 +126,9 @@ def resolve_k(cfg: RunConfig, labels: dict[str, list[str]], common: np.ndarray) 
         n = len({v for v in labels[source] if v})
         if n >= 2:
             return n, f"number of classes of label '{source}' (label used for k only)"
+    if len(common) and len(np.unique(np.asarray(common).round(6), axis=0)) < 2:  # silhouette is undefined
+        return cfg.cluster.k_range[0], ("every track has the same features (identical audio?): no k can be chosen "
+                                        "by silhouette; the smallest of cluster.k_range")
     k = choose_k(common, tuple(cfg.cluster.k_range), seed=cfg.seed)
     return k, f"highest silhouette of K-Means on the standardised features over k in {list(cfg.cluster.k_range)}"
 
@@ -125,6 +155,8 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
     try:
         manifest = read_dataset(cfg.data, layout=cfg.layout, max_labels=cfg.max_labels, labels=cfg.labels)
         label_names = resolve_labels(manifest, cfg.labels)
+        label_names, label_notes = _usable_labels(cfg, label_names)
+        _check_show(cfg, label_names)
         log.info("dataset %s (%s layout): %d tracks, %d problem(s)", manifest.root, manifest.layout, len(manifest),
                  len(manifest.problems))
         timings["read"] = time.perf_counter() - t0
@@ -152,10 +184,19 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
         log.removeHandler(early)
         log.addHandler(handler)
         log.info("run folder %s", run.path)
+        run.write_text(UNFINISHED, "This run has not finished: it is being written, or it was stopped or failed "
+                                   "(see run.log).\n")
         run.write_text(CONFIG, dump_config(cfg))
         run.write_csv(PROBLEMS, [p.__dict__ for p in problems], PROBLEM_COLUMNS)
-        return _run(cfg, manifest, label_names, labels, feats, problems, inputs, common, cond_notes, (k, k_source),
-                    run, timings, progress)
+        try:
+            result = _run(cfg, manifest, label_names, labels, feats, problems, inputs, common,
+                          [*label_notes, *cond_notes], (k, k_source), run, timings, progress)
+        except BaseException as exc:  # UNFINISHED stays: the folder says it is not a finished run
+            why = type(exc).__name__ if isinstance(exc, KeyboardInterrupt) else exc
+            log.info("run stopped before it finished: %s", why)  # run.log; the CLI prints the one error line
+            raise
+        run.remove(UNFINISHED)
+        return result
     finally:
         log.removeHandler(early)
         early.close()

@@ -8,6 +8,7 @@ writes a file; ``metrics.csv`` always holds the whole table.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -38,6 +39,32 @@ LEGEND = "sil, CH, DB: silhouette, Calinski-Harabasz, Davies-Bouldin in the spac
 HEADLINE_COLUMNS = ("nmi_{label}", "silhouette_common", "n_clusters", "ari_{label}", "noise_fraction")
 
 
+# Characters that a terminal acts on instead of showing (C0 and C1 controls, DEL: ESC starts a sequence that can
+# move the cursor, rewrite the screen or set the window title) or that reorder a line (bidirectional overrides).
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def controls_escaped(text: object) -> str:
+    """``text`` (a name or path from data) as it can be printed: every control character written as an escape
+    (``\\n``, ``\\x1b``), so that a file name cannot break a line or drive the terminal."""
+    return _UNSHOWABLE.sub(lambda m: repr(m.group())[1:-1], str(text))  # repr escapes each of them
+
+
+def shown(text: object) -> str:
+    """``text`` from data or a path, ready for a Rich markup string: :func:`controls_escaped`, with ``[`` escaped so
+    that ``[/]`` or ``[bold]`` in a name is shown, not read as markup. (Emoji codes such as ``:smile:`` are off in every
+    songspace console.)"""
+    from rich.markup import escape
+
+    return escape(controls_escaped(text))
+
+
+def plain(text: object, style: str = "") -> Text:
+    """``text`` from data as a Rich :class:`Text` (never parsed for markup or emoji), control characters escaped:
+    for table cells and headers."""
+    return Text(controls_escaped(text), style=style)
+
+
 def header(column: str) -> str:
     """The short header of a metrics.csv column: ``nmi_genre`` -> ``"NMI\ngenre"`` (two lines),
     ``silhouette_common`` -> ``"sil"``, ``silhouette`` (in the method's own space) -> ``"sil\nown"``."""
@@ -45,11 +72,11 @@ def header(column: str) -> str:
 
     found = metric_of(column)
     if found is None:
-        return column.replace("_", " ")
+        return controls_escaped(column.replace("_", " "))
     metric, label = found
     short = ABBREVIATED.get(metric.name, metric.header)
     if label is not None:
-        return f"{short}\n{label}"
+        return f"{short}\n{controls_escaped(label)}"
     if metric.kind == "internal" and not column.endswith(COMMON):
         return f"{short}\nown"
     return short
@@ -188,7 +215,7 @@ def _table(entries: Sequence[tuple[str, Row]], columns: Sequence[str], *, why: b
         table.add_column("best for", no_wrap=True, style="bold")
     table.add_column("method", no_wrap=True, overflow="ellipsis")
     for c in columns:
-        table.add_column(header(c), justify="right", no_wrap=True)
+        table.add_column(Text(header(c)), justify="right", no_wrap=True)  # a Text: a label's name is not markup
     previous = None
     for reason, row in entries:
         # sections: the best per label, the other representations, the baselines (or: one per representation)
@@ -197,7 +224,7 @@ def _table(entries: Sequence[tuple[str, Row]], columns: Sequence[str], *, why: b
             table.add_section()
         previous = group
         name = str(row["method"]) + (" †" if _conditioned(row) else "")
-        table.add_row(*([reason] if why else []), name, *[format_cell(row, c) for c in columns])
+        table.add_row(*([plain(reason, "bold")] if why else []), plain(name), *[format_cell(row, c) for c in columns])
     return table
 
 

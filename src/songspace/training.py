@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -184,6 +185,7 @@ class History:
     seconds: float = 0.0  # training time, over every session of a resumed training
     device: str = "cpu"
     from_checkpoint: str = ""  # "" (trained here), "finished" (loaded) or "resumed after epoch N"
+    diverged: str = ""  # why training stopped on a loss that is no longer a number ("" = it did not)
 
 
 def amp_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
@@ -304,6 +306,12 @@ def train(model: VAE, dataset: Dataset, cfg: TrainConfig, *, seed: int = 0,
         if val_loader is not None:
             hist.val.append(_run_epoch(model, val_loader, device, None, amp=amp))
         monitor = (hist.val or hist.train)[-1]
+        bad = [k for k, v in {**hist.train[-1], **monitor}.items() if not math.isfinite(v)]
+        if bad:  # diverged: later epochs cannot recover, and a NaN latent must never be clustered as if fine
+            hist.diverged = (f"training diverged: loss term(s) {', '.join(sorted(set(bad)))} not finite at epoch "
+                             f"{epoch + 1} (lower model.beta or train.lr)")
+            log.error("%s: %s", type(model).__name__, hist.diverged)
+            break
         if monitor["total"] < best - 1e-6:
             best, since_best, hist.best_epoch = monitor["total"], 0, epoch
             best_state = copy.deepcopy(model.state_dict())

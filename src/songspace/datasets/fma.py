@@ -37,7 +37,7 @@ from songspace.datasets.manifest import (
     columns_with_classes,
     finish_manifest,
 )
-from songspace.datasets.paths import relative_name
+from songspace.datasets.paths import readable_inside, relative_name
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ FIELD_LIMIT = 1 << 24
 def fma_metadata_path(root: Path) -> Path | None:
     """``tracks.csv`` of the FMA folder ``root``, or ``None``."""
     for path in (root / "fma_metadata" / "tracks.csv", root / "tracks.csv"):
-        if path.is_file():
+        if readable_inside(path, root):
             return path
     return None
 

@@ -9,12 +9,13 @@ whose lyrics file is absent or unusable.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import stat
 from pathlib import Path
 
-from songspace.datasets.lyrics import cell_lyrics, file_lyrics
+from songspace.datasets.lyrics import cell_lyrics, decode_table, file_lyrics
 from songspace.datasets.manifest import (
     AUDIO_EXTENSIONS,
     DEFAULT_MAX_LABELS,
@@ -25,7 +26,14 @@ from songspace.datasets.manifest import (
     choose_labels,
     finish_manifest,
 )
-from songspace.datasets.paths import is_inside, printable, relative_name, safe_track_id, walk_files
+from songspace.datasets.paths import (
+    is_inside,
+    printable,
+    readable_inside,
+    relative_name,
+    safe_track_id,
+    walk_files,
+)
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -104,12 +112,14 @@ def read_metadata(path: Path, root: Path, problems: list[Problem]) -> tuple[dict
     rel = relative_name(path, root)
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            delimiter = sniff_delimiter(fh.readline())
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            header = [c.strip() for c in next(reader, [])]
-            raw_rows = list(reader)
+        with path.open("rb") as fh:
+            text, note = decode_table(fh.read())
+        if note:
+            problems.append(Problem(rel, note, False))
+        delimiter = sniff_delimiter(text.split("\n", 1)[0])
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = [c.strip() for c in next(reader, [])]
+        raw_rows = list(reader)
     except UnicodeError as exc:
         why = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
         raise DatasetError(f"{path}: metadata.csv is not UTF-8 ({why}); re-save it as UTF-8.") from exc
@@ -184,7 +194,8 @@ def read_folder(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS, prefe
     audio = list_audio(audio_dir, root, problems)
 
     meta_path = root / "metadata.csv"
-    rows, columns = read_metadata(meta_path, root, problems) if meta_path.is_file() else ({}, [])
+    rows, columns = read_metadata(meta_path, root, problems) if readable_inside(meta_path, root, problems) \
+        else ({}, [])
     # Judged on the rows of the tracks present; only the chosen columns are copied into each track.
     chosen = choose_labels(label_columns_of(columns, rows), (rows.get(tid, {}) for tid in audio), problems,
                            max_labels=max_labels, prefer=prefer, source="metadata.csv")

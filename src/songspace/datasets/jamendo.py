@@ -38,7 +38,7 @@ from songspace.datasets.manifest import (
     columns_with_classes,
     finish_manifest,
 )
-from songspace.datasets.paths import relative_name, safe_track_id, walk_files
+from songspace.datasets.paths import readable_inside, relative_name, safe_track_id, walk_files
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,9 @@ REQUIRED_COLUMNS = ("TRACK_ID", "ARTIST_ID", "PATH", "TAGS")
 def jamendo_tsvs(root: Path) -> dict[str, Path]:
     """Label name -> the TSV its tags are read from, for the Jamendo TSVs present in ``root`` or ``root/data``."""
     for base in (root, root / "data"):
-        found = {label: base / name for label, (name, _) in CATEGORIES.items() if (base / name).is_file()}
-        if (base / ALL_TAGS_TSV).is_file():
+        found = {label: base / name for label, (name, _) in CATEGORIES.items()
+                 if readable_inside(base / name, root)}
+        if readable_inside(base / ALL_TAGS_TSV, root):
             found = {label: found.get(label, base / ALL_TAGS_TSV) for label in CATEGORIES}
         if found:
             return found

@@ -175,6 +175,22 @@ def decode_lyrics(data: bytes, *, fallback: str | None = None) -> DecodedLyrics:
     return DecodedLyrics(None, codec, why) if why else DecodedLyrics(text, codec, note)
 
 
+def decode_table(data: bytes) -> tuple[str, str | None]:
+    """The text of a metadata table and a note: UTF-8 (a BOM removed; no note), else plausible cp1252 (what
+    Excel on Windows saves as "CSV"), read with a note as a cp1252 lyrics file is. Raises UnicodeDecodeError for
+    anything else (UTF-16, binary)."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        if b"\x00" in data:
+            raise
+        text = data.decode("cp1252")  # raises on the 5 bytes cp1252 leaves undefined
+        if not _plausible_cp1252(text):
+            raise
+        return text, ("not UTF-8; decoded as cp1252 (Windows Western European) and read. Check the accents; "
+                      "re-save it as UTF-8 to be sure")
+
+
 def read_lyrics_file(path: Path, *, fallback: str | None = None,
                      max_bytes: int = MAX_LYRICS_BYTES) -> DecodedLyrics:
     """Read and decode the lyrics file ``path`` (see :func:`decode_lyrics`); never raises for a bad file.

@@ -44,7 +44,7 @@ from songspace.datasets.manifest import (
     columns_with_classes,
     finish_manifest,
 )
-from songspace.datasets.paths import relative_name, safe_track_id
+from songspace.datasets.paths import readable_inside, relative_name, safe_track_id
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def find_lyrics_tables(root: Path) -> list[Path]:
     """
     tables = []
     for path in sorted(root.glob("*.csv"), key=lambda p: ("lyric" not in p.name.casefold(), p.name)):
-        header = read_header(path) if path.is_file() else None
+        header = read_header(path) if readable_inside(path, root) else None
         if not header:
             continue
         if path.name == "metadata.csv" and "track_id" in [column_key(h) for h in header]:
@@ -169,7 +169,7 @@ def read_lyrics_csv(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS,
     tables = find_lyrics_tables(root) if root.is_dir() else []
     if not tables:
         found = "; ".join(f"{p.name} has columns {read_header(p)}" for p in sorted(root.glob("*.csv"))
-                          if p.is_file()) \
+                          if readable_inside(p, root)) \
             if root.is_dir() else ""
         raise DatasetError(f"{root}: no lyrics table: no CSV here has a lyrics column (one of "
                            f"{', '.join(SYNONYMS['lyrics'])}). {found or 'No CSV file found.'}")

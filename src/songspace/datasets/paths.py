@@ -13,6 +13,10 @@ from pathlib import Path
 
 from songspace.datasets.manifest import Problem
 
+# A file of this name marks a folder songspace wrote (every run folder, with its clips/ and assigned/): dataset walks
+# skip such a folder, so that a run written inside the music folder (--out ~/Music/runs) is never read as music.
+OUTPUT_MARKER = ".songspace-output"
+
 
 def is_inside(path: Path, root: Path) -> bool:
     """True when ``path``, with symlinks resolved, lies inside ``root``; False as well when it cannot be
@@ -22,6 +26,20 @@ def is_inside(path: Path, root: Path) -> bool:
     except (ValueError, OSError, RuntimeError):  # RuntimeError: "Symlink loop" (Python < 3.13)
         return False
     return True
+
+
+def readable_inside(path: Path, root: Path, problems: list[Problem] | None = None) -> bool:
+    """True when ``path`` is a regular file whose real location (links resolved) lies inside ``root``: the one test
+    before a reader opens a table or text that the dataset names (metadata.csv, tracks.csv, a lyrics table). A
+    file that links out of the dataset is never opened (it could be ``/etc/passwd``), and is listed in ``problems``
+    without a word of its content."""
+    if not path.is_file():
+        return False
+    if is_inside(path, root):
+        return True
+    if problems is not None:
+        problems.append(Problem(relative_name(path, root), "links outside the dataset folder; not read"))
+    return False
 
 
 def printable(name: str) -> str:
@@ -104,6 +122,10 @@ def walk_files(folder: Path, root: Path, problems: list[Problem], *, suffixes: t
         except OSError as exc:
             problems.append(Problem(relative_name(current, root), f"folder cannot be read ({exc.strerror or exc}); "
                                                                   "the files in it are not read"))
+            continue
+        if any(e.name == OUTPUT_MARKER for e in entries):  # the skip hook: songspace's own output is not music
+            problems.append(Problem(relative_name(current, root), "a folder songspace wrote (a run folder); not read "
+                                                                  "as music"))
             continue
         subfolders = []
         for entry in entries:

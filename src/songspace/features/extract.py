@@ -55,7 +55,7 @@ from songspace.features.audio import (
 from songspace.features.cache import DamagedItems, FeatureCache
 from songspace.features.checks import check_features
 from songspace.features.descriptors import music_descriptors
-from songspace.parallel import Fault, TimeLimit, one_thread, process_pool, time_limit
+from songspace.parallel import Fault, TimeLimit, end_workers, one_thread, process_pool, time_limit
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class FilePool:
 
     def __init__(self, workers: int, timeout_s: float) -> None:
         self.workers, self.timeout_s = max(1, workers), timeout_s
-        self._pool = process_pool(self.workers)
+        self._pool = process_pool(self.workers, parent_handles_sigint=True)
         self._alone_pool: ProcessPoolExecutor | None = None
         self.generation = 0  # bumped at each restart: futures of an older pool are known broken
         self.restarts = 0
@@ -215,7 +215,7 @@ class FilePool:
     def _restart(self) -> None:
         log.warning("a feature worker died; restarting the pool and retrying the files in flight one by one")
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = process_pool(self.workers)
+        self._pool = process_pool(self.workers, parent_handles_sigint=True)
         self.generation += 1
         self.restarts += 1
 
@@ -223,7 +223,7 @@ class FilePool:
         """Run one task in a separate one-worker pool: if that worker dies, this file is what killed it."""
         fn, path, *_ = args
         if self._alone_pool is None:
-            self._alone_pool = process_pool(1)
+            self._alone_pool = process_pool(1, parent_handles_sigint=True)
         t = time.perf_counter()
         try:
             return self._alone_pool.submit(_limited, fn, tuple(args[1:]), self.timeout_s).result()
@@ -239,10 +239,14 @@ class FilePool:
             log.warning("%s", reason)
             return Fault(reason)
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, terminate: bool = False) -> None:
+        """Stop the pools; ``terminate`` also ends workers still busy (the run is stopping: no orphan)."""
         for pool in (self._pool, self._alone_pool):
             if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+                if terminate:
+                    end_workers(pool)
+                else:
+                    pool.shutdown(wait=False, cancel_futures=True)
 
 
 # --- the collection -------------------------------------------------------------------------------------------
@@ -402,8 +406,10 @@ def _extract_here(paths: Sequence[Path], todo: list[int], cfg: FeatureConfig, de
             for k, i in enumerate(batch):
                 keep(i, got[k])
             tick()
-    finally:
-        pool.shutdown()
+    except BaseException:  # Ctrl-C, SIGTERM, an error: end the workers, never leave one running
+        pool.shutdown(terminate=True)
+        raise
+    pool.shutdown()
 
 
 def featurize_one_thread(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray] | str:

@@ -64,11 +64,20 @@ def save_model(model: VAE, path: Path | str | BinaryIO) -> None:
 
 
 def load_model(path: Path | str) -> VAE:
-    """Rebuild a model written by :func:`save_model`, on the CPU, in evaluation mode."""
-    blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-    args = dict(blob["build_args"])
-    model = build_model(args.pop("name"), **args)
-    model.load_state_dict(blob["state_dict"])
+    """Rebuild a model written by :func:`save_model`, on the CPU, in evaluation mode.
+
+    Raises ModelError naming ``path`` when it is not such a file (garbage, truncated, other keys or weights of
+    another shape): read with ``weights_only``, so a hostile file never runs code either.
+    """
+    path = Path(path)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        args = dict(blob["build_args"])
+        model = build_model(str(args.pop("name")), **args)
+        model.load_state_dict(blob["state_dict"])
+    except Exception as exc:  # noqa: BLE001 - torch's messages for garbage run to pages and advise unpickling
+        raise ModelError(f"{path}: not a model saved by songspace ({type(exc).__name__}); the run folder is "
+                         "damaged. Rerun the experiment.") from None
     return model.eval()
 
 

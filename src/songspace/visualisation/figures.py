@@ -29,6 +29,9 @@ def sample_indices(n: int, max_points: int, *, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
 
 
+SMALL_TSNE = 2000  # points: below this, t-SNE runs on one thread (see project_2d)
+
+
 def project_2d(X: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndarray:
     """2-D projection of ``X`` [shape=(n, d)] by ``tsne`` or ``umap``, for drawing only. [shape=(n, 2)]
 
@@ -44,9 +47,13 @@ def project_2d(X: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndar
         return np.pad(X[:, :2], ((0, 0), (0, max(0, 2 - X.shape[1]))))
     if method == "tsne":
         from sklearn.manifold import TSNE
+        from threadpoolctl import threadpool_limits
 
         perplexity = float(min(30.0, (len(X) - 1) / 3))
-        return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(X)
+        # One thread below SMALL_TSNE points: OpenMP threads spin-wait between the many tiny steps, which on a
+        # loaded 2-core machine burns 33-97 s of CPU on 8 tracks (8 s with one thread).
+        with threadpool_limits(1 if len(X) < SMALL_TSNE else None):
+            return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(X)
     import umap
 
     n_neighbors = int(min(15, len(X) - 1))
