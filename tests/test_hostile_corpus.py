@@ -171,8 +171,10 @@ CASES: dict[str, Case] = {
                                problem=("audio/caf\ufffd.wav", "not valid UTF-8"), kept=[*GOOD, "caf\ufffd"]),
     "file_name_with_newline": Case(lambda r: wav(r / "audio" / "two\nlines.wav"), kept=[*GOOD, "two\nlines"]),
     "file_name_255_bytes": Case(lambda r: wav(r / "audio" / ("x" * 251 + ".wav")), kept=[*GOOD, "x" * 251]),
-    "duplicate_stem_in_subfolder": Case(lambda r: wav(r / "audio" / "sub" / "t03.wav"),
-                                        problem=("audio/t03.wav", "duplicate track id 't03'")),
+    "duplicate_file_in_subfolder": Case(lambda r: wav(r / "audio" / "sub" / "t03.wav"),  # the same bytes
+                                        problem=("audio/t03.wav", "duplicate of audio/sub/t03.wav")),
+    "same_stem_other_song_in_subfolder": Case(lambda r: wav(r / "audio" / "sub" / "t03.wav", tone(300, 0.5, sr=SR)),
+                                              kept=[*GOOD, "sub__t03"]),
     # labels
     "1000_label_columns": Case(_wide(1000), problem=("metadata.csv", "at most max_labels = 8"),
                                check=lambda m: m.label_columns == [f"c{j}" for j in range(8)]

@@ -6,15 +6,21 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from songspace.errors import ConfigError, DatasetError
+
+if TYPE_CHECKING:
+    from songspace.datasets.tags import TrackTags
 
 log = logging.getLogger("songspace")
 
 # Metadata columns that identify or describe a track rather than group it: never used as labels.
-NON_LABEL_COLUMNS = frozenset({"track_id", "title", "artist", "album", "year", "duration", "path", "file", "lyrics"})
+NON_LABEL_COLUMNS = frozenset({"track_id", "title", "artist", "album", "album_artist", "year", "duration", "path",
+                               "file", "lyrics"})
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au")
+# .m4a/.aac/.mp4 (AAC) decode through audioread and a system decoder (ffmpeg); the others through libsndfile.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".opus", ".aiff", ".aif", ".m4a", ".aac", ".mp4")
 
 # At most this many label columns are scored unless the run says otherwise (RunConfig.max_labels): every label
 # multiplies the metric columns and figures of a run, and a table of 1000 columns is not 1000 groupings.
@@ -45,6 +51,10 @@ class Track:
     artist: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     lyrics_text: str | None = None
+    album: str = ""
+    album_artist: str = ""
+    lyrics_source: str = ""
+    tags: TrackTags | None = None
 
     @property
     def has_lyrics(self) -> bool:
