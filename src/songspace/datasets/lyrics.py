@@ -255,9 +255,7 @@ def strip_lrc(text: str) -> str:
             times.append(int(m.group(1)) * 60 + float(m.group(2).replace(":", ".")))
             line = line[m.end():].lstrip()
         words = _LRC_WORD_STAMP.sub("", line).strip()
-        if not words:
-            continue
-        for t in times or [last]:
+        for t in (times or [last]) if words else ():
             timed.append((t, order, words))
         last = max(times, default=last)
     return "\n".join(words for _, _, words in sorted(timed)) + ("\n" if timed else "")
