@@ -28,7 +28,7 @@ from songspace.datasets.manifest import (
     choose_labels,
     finish_manifest,
 )
-from songspace.datasets.paths import is_inside, printable, relative_name, safe_track_id, walk_files
+from songspace.datasets.paths import is_inside, link_problem, printable, relative_name, safe_track_id, walk_files
 from songspace.datasets.tags import TrackTags, read_tags
 from songspace.errors import DatasetError
 
@@ -329,7 +329,7 @@ def track_lyrics(track_id: str, audio_path: Path, lyrics_path: Path | None, row:
     if text is not None:
         return text, "metadata_csv"
     for suffix, source in ((".txt", "sidecar_txt"), (".lrc", "sidecar_lrc")):
-        sidecar = sidecar_file(audio_path, suffix)
+        sidecar = sidecar_file(audio_path, suffix, root, problems)
         text = file_lyrics(sidecar, root, problems) if sidecar is not None else None
         if text is not None:
             return (strip_lrc(text) if source == "sidecar_lrc" else text), source
@@ -341,10 +341,16 @@ def track_lyrics(track_id: str, audio_path: Path, lyrics_path: Path | None, row:
     return None, ""
 
 
-def sidecar_file(audio_path: Path, suffix: str) -> Path | None:
-    """The file beside ``audio_path`` with its stem and ``suffix`` (either case: ``.lrc``, ``.LRC``), if any."""
+def sidecar_file(audio_path: Path, suffix: str, root: Path, problems: list[Problem]) -> Path | None:
+    """The file beside ``audio_path`` with its stem and ``suffix`` (either case: ``.lrc``, ``.LRC``), if any; a
+    symlink that cannot be followed (a loop, a dangling or folder link) is noted in ``problems`` instead."""
     for candidate in (audio_path.with_suffix(suffix), audio_path.with_suffix(suffix.upper())):
-        if (candidate.is_symlink() or candidate.exists()) and not candidate.is_dir():
+        if candidate.is_symlink():
+            why = link_problem(candidate, root)
+            if why is None:
+                return candidate
+            problems.append(Problem(relative_name(candidate, root), f"lyrics file: {why}", False))
+        elif candidate.exists() and not candidate.is_dir():
             return candidate
     return None
 

@@ -137,6 +137,30 @@ def _usable(field: str, values: list[str], where: str, problems: list[Problem]) 
     return ""
 
 
+def _tag_error_in(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """True when a tag error of ``kinds`` led to ``exc`` (mutagen re-raises an ID3 error of a WAV file as a WAV
+    error)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        seen = seen.__cause__ or seen.__context__ if seen is not None else None
+        if seen is None:
+            return False
+        if isinstance(seen, kinds) and type(seen).__name__ != "ID3NoHeaderError":
+            return True
+    return False
+
+
+def _audio_header_reads(path: Path) -> bool:
+    """True when libsndfile reads the audio header of ``path``: what mutagen failed on was then its tags."""
+    import soundfile as sf
+
+    try:
+        sf.info(str(path))
+    except Exception:  # noqa: BLE001 - libsndfile raises several types for what it cannot read
+        return False
+    return True
+
+
 def read_tags(path: Path, where: str, problems: list[Problem]) -> TrackTags:
     """The tags of the audio file ``path`` (:class:`TrackTags`, empty when it has none); never raises.
 
@@ -158,8 +182,10 @@ def read_tags(path: Path, where: str, problems: list[Problem]) -> TrackTags:
         problems.append(Problem(where, f"tags damaged ({type(exc).__name__}: {exc}); read without tags", False))
         return TrackTags()
     except mutagen.MutagenError as exc:
-        # the audio stream itself is not what its name says: decoding reports that, not the tags
-        log.debug("%s: no tags read (%s)", where, exc)
+        if _tag_error_in(exc, (ID3Error, VorbisError, MP4MetadataError)) or _audio_header_reads(path):
+            problems.append(Problem(where, f"tags unreadable ({exc}); read without tags", False))
+        else:  # the audio stream itself is not what its name says: decoding reports that, not the tags
+            log.debug("%s: no tags read (%s)", where, exc)
         return TrackTags()
     except Exception as exc:  # noqa: BLE001 - hostile bytes can fail inside any parser; a tag never stops a read
         problems.append(Problem(where, f"tags unreadable (damaged: {type(exc).__name__}: {exc}); read without "
