@@ -158,6 +158,7 @@ def test_every_file_is_a_track_with_its_tags_and_lyrics(library) -> None:
         assert t.tags is not None and t.tags.year == "2024" and t.tags.track.split("/")[0] == want["number"], rel
         assert t.labels.get("genre", "") == want["genre"] and t.labels.get("language", "") == want["language"], rel
         assert t.lyrics_source == want["where"], rel
+        assert (t.lyrics_path is not None) == want["where"].startswith("sidecar"), rel  # the file it came from
         assert sung(t.lyrics_text) == sung(want["lyrics"]), rel  # LRC stamps and ID tags gone, repeats kept
     assert set(m.label_columns) == {"genre", "language"}  # scored, never trained on
     assert {w["where"] for w in truth.values()} >= {"tag", "sidecar_lrc", "sidecar_txt"}
@@ -254,3 +255,22 @@ def test_aiff_with_an_id3_chunk(tmp_path: Path) -> None:
     audio.save()
     got = read_tags(path, "x.aiff", [])
     assert (got.title, got.language, got.format) == ("Song", "ben", "id3")
+
+
+def test_a_format_this_machine_cannot_decode_is_named(library, monkeypatch: pytest.MonkeyPatch) -> None:
+    import audioread
+    import audioread.rawread
+
+    from songspace.errors import AudioDecodeError
+    from songspace.features.audio import load_clip
+
+    lib, truth = library
+    m4a = next((lib / rel for rel in truth if rel.endswith(".m4a")), None)
+    if m4a is None:
+        pytest.skip(cannot_encode("m4a"))
+    # as on a machine without ffmpeg: audioread has only its WAV/AIFF/AU reader
+    monkeypatch.setattr(audioread, "available_backends", lambda flush_cache=False: [audioread.rawread.RawAudioFile])
+    report = inspect_dataset(lib, probe_audio=False)
+    assert list(report.undecodable) == ["m4a"] and "install ffmpeg" in report.undecodable["m4a"]
+    with pytest.raises(AudioDecodeError, match=r"cannot decode \.m4a audio on this machine.*install ffmpeg"):
+        load_clip(m4a, sr=16000, clip_seconds=1.0)

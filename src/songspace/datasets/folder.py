@@ -1,9 +1,12 @@
-"""The generic dataset folder: ``audio/``, optional ``lyrics/<track_id>.txt``, optional ``metadata.csv``.
+"""The generic dataset folder: ``audio/``, optional ``lyrics/<track_id>.txt``, optional ``metadata.csv``; and a
+music library as people keep it (a plain folder: ``Artist/Album/Intro.mp3``, tags, lyrics beside the audio).
 
-A plain folder of audio files with no ``audio/`` sub-folder is read the same way, with no labels.
-Lyrics files are decoded here by the policy of :mod:`songspace.datasets.lyrics` (UTF-8, UTF-16/32, plausible
-cp1252, ...) into ``Track.lyrics_text``; a ``lyrics`` column of ``metadata.csv`` gives the lyrics of tracks
-whose lyrics file is absent or unusable.
+A plain folder of audio files with no ``audio/`` sub-folder is read the same way. Every audio file is a track
+(:func:`track_ids`: the stem, or the path where stems collide; only the same bytes twice is a duplicate).
+The audio files' tags (:mod:`songspace.datasets.tags`) give title, artist and album where ``metadata.csv`` has
+none, and the labels ``genre`` and ``language`` where it has no such column: metadata.csv, when present, wins.
+Lyrics come from the first usable of :data:`LYRICS_SOURCES` (:func:`track_lyrics`), each decoded by the policy
+of :mod:`songspace.datasets.lyrics` (UTF-8, UTF-16/32, plausible cp1252, ...) into ``Track.lyrics_text``.
 """
 
 from __future__ import annotations
@@ -285,11 +288,11 @@ def read_folder(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS, prefe
         row = row or {}
         tags = read_tags(audio_path, rel, problems)
         lyrics_path = lyrics_files.get(f"{track_id}.txt")
-        text, source = track_lyrics(track_id, audio_path, lyrics_path, row, tags, root, problems)
+        text, source, lyrics_path = track_lyrics(track_id, audio_path, lyrics_path, row, tags, root, problems)
         tracks.append(Track(
             track_id=track_id,
             audio_path=audio_path,
-            lyrics_path=lyrics_path if source == "lyrics_folder" else None,
+            lyrics_path=lyrics_path,
             title=row.get("title") or tags.title,
             artist=row.get("artist") or tags.artist,
             labels={**{c: row.get(c, "") for c in chosen}, **{c: getattr(tags, c) for c in tag_labels}},
@@ -314,8 +317,9 @@ def read_folder(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS, prefe
 
 
 def track_lyrics(track_id: str, audio_path: Path, lyrics_path: Path | None, row: dict[str, str], tags: TrackTags,
-                 root: Path, problems: list[Problem]) -> tuple[str | None, str]:
-    """A track's lyrics and where they came from (:data:`LYRICS_SOURCES`; ``""`` with ``None``: no lyrics).
+                 root: Path, problems: list[Problem]) -> tuple[str | None, str, Path | None]:
+    """A track's lyrics, where they came from (:data:`LYRICS_SOURCES`; ``""`` with ``None``: no lyrics) and the
+    file that held them (``None`` for a table cell or a tag).
 
     The first usable of: ``lyrics/<track_id>.txt``; the ``lyrics`` cell of metadata.csv; the text file beside the
     audio with its name (``Intro.txt`` for ``Intro.mp3``); the LRC file beside it (``Intro.lrc``, time stamps and
@@ -324,21 +328,21 @@ def track_lyrics(track_id: str, audio_path: Path, lyrics_path: Path | None, row:
     if lyrics_path is not None:
         text = file_lyrics(lyrics_path, root, problems)
         if text is not None:
-            return text, "lyrics_folder"
+            return text, "lyrics_folder", lyrics_path
     text = cell_lyrics(row.get("lyrics"), f"metadata.csv:{track_id}", problems)
     if text is not None:
-        return text, "metadata_csv"
+        return text, "metadata_csv", None
     for suffix, source in ((".txt", "sidecar_txt"), (".lrc", "sidecar_lrc")):
         sidecar = sidecar_file(audio_path, suffix, root, problems)
         text = file_lyrics(sidecar, root, problems) if sidecar is not None else None
         if text is not None:
-            return (strip_lrc(text) if source == "sidecar_lrc" else text), source
+            return (strip_lrc(text) if source == "sidecar_lrc" else text), source, sidecar
     if tags.lyrics is not None:
         where = f"{relative_name(audio_path, root)} (lyrics tag)"
         text = cell_lyrics(strip_lrc(tags.lyrics) if is_lrc(tags.lyrics) else tags.lyrics, where, problems)
         if text is not None:
-            return text, "tag"
-    return None, ""
+            return text, "tag", None
+    return None, "", None
 
 
 def sidecar_file(audio_path: Path, suffix: str, root: Path, problems: list[Problem]) -> Path | None:

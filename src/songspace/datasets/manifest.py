@@ -41,7 +41,13 @@ class Track:
     ``lyrics_text`` *is* the track's lyrics, decoded once by its reader under the one policy of
     :mod:`songspace.datasets.lyrics` (``None``: no usable lyrics; why is in the manifest's problems). Later
     stages read only this field, never a file. ``lyrics_path`` names the file the text came from (``None``
-    for a table cell, or when there is no text), for messages only.
+    for a table cell or a tag, or when there is no text), for messages only. ``lyrics_source`` says where the
+    text came from: the folder reader's ``lyrics_folder``, ``metadata_csv``, ``sidecar_txt``, ``sidecar_lrc`` or
+    ``tag`` (``""`` when there is no text or the reader does not say).
+
+    ``album`` and ``album_artist`` identify a track; they never group, so they are not labels. ``tags`` holds what
+    the audio file's own tags say (:class:`~songspace.datasets.tags.TrackTags`; ``None`` when the file has none
+    or the reader does not read tags).
     """
 
     track_id: str
