@@ -53,13 +53,19 @@ def test_duplicate_ids_in_metadata_and_files(dataset: Path) -> None:
     rows = [{"track_id": "t01", "genre": "a"}, {"track_id": "t01", "genre": "b"}, {"track_id": "t02", "genre": "c"},
             {"track_id": "t03", "genre": "a"}, {"track_id": "t04", "genre": "c"}]
     write_metadata(dataset, rows)
-    write_wav(dataset / "audio" / "sub" / "t02.wav", tone(500))  # same stem, second file
+    write_wav(dataset / "audio" / "sub" / "t02.wav", tone(500))  # same stem, another song: a track of its own
+    (dataset / "audio" / "copy").mkdir()
+    (dataset / "audio" / "copy" / "t03.wav").write_bytes((dataset / "audio" / "t03.wav").read_bytes())  # same bytes
     m = read_dataset(dataset)
     r = reasons(m)
     assert any("duplicate track_id 't01'" in v for v in r.values())
-    assert "duplicate track id 't02'" in r["audio/t02.wav"] or "duplicate track id 't02'" in r["audio/sub/t02.wav"]
     assert next(t for t in m.tracks if t.track_id == "t01").labels["genre"] == "a"  # first row kept
-    assert [t.track_id for t in m.tracks].count("t02") == 1
+    ids = [t.track_id for t in m.tracks]
+    assert ids.count("t02") == 1 and "sub__t02" in ids  # the top-level file keeps its stem, and its metadata row
+    assert next(t for t in m.tracks if t.track_id == "t02").labels["genre"] == "c"
+    assert "no metadata row" in r["audio/sub/t02.wav"]
+    assert "duplicate of audio/copy/t03.wav (the same content)" in r["audio/t03.wav"]
+    assert ids.count("t03") == 1 and len(m) == 13
 
 
 def test_track_id_escaping_the_folder_is_refused(dataset: Path) -> None:

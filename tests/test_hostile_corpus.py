@@ -137,6 +137,44 @@ def _wide(n: int) -> Callable[[Path], None]:
     return lambda root: _labels_table(root, {f"c{j}": (lambda i, j=j: "xy"[(i + j) % 2]) for j in range(n)})
 
 
+def _tagged(path: Path, *frames: object) -> Path:
+    """A WAV file with an ID3 chunk holding ``frames`` (mutagen frames), as taggers write them into WAV."""
+    from mutagen.wave import WAVE
+
+    audio = WAVE(wav(path))
+    audio.add_tags()
+    for frame in frames:
+        audio.tags.add(frame)
+    audio.save()
+    return path
+
+
+def _patched(path: Path, old: bytes, new: bytes) -> Path:
+    data = path.read_bytes()
+    assert old in data
+    path.write_bytes(data.replace(old, new, 1))
+    return path
+
+
+def _id3(name: str, text: str) -> object:
+    import mutagen.id3
+
+    if name == "USLT":
+        return mutagen.id3.USLT(encoding=3, lang="eng", desc="", text=text)
+    return getattr(mutagen.id3, name)(encoding=3, text=text)
+
+
+def _flac_title(path: Path, title: str) -> Path:
+    from mutagen.flac import FLAC
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, tone(440, 0.5, sr=SR), SR, format="FLAC")
+    audio = FLAC(path)
+    audio["TITLE"] = title
+    audio.save()
+    return path
+
+
 CASES: dict[str, Case] = {
     # links and folders
     "symlink_loop": Case(lambda r: (_symlink("loop2.wav", r / "audio" / "loop1.wav"),
@@ -189,8 +227,6 @@ CASES: dict[str, Case] = {
                                problem=("audio/caf\ufffd.wav", "not valid UTF-8"), kept=[*GOOD, "caf\ufffd"]),
     "file_name_with_newline": Case(lambda r: wav(r / "audio" / "two\nlines.wav"), kept=[*GOOD, "two\nlines"]),
     "file_name_255_bytes": Case(lambda r: wav(r / "audio" / ("x" * 251 + ".wav")), kept=[*GOOD, "x" * 251]),
-    "duplicate_stem_in_subfolder": Case(lambda r: wav(r / "audio" / "sub" / "t03.wav"),
-                                        problem=("audio/t03.wav", "duplicate track id 't03'")),
     "metadata_link_outside": Case(lambda r: (os.remove(r / "metadata.csv"), _secret(r.parent / "passwd"),
                                              _symlink(str(r.parent / "passwd"), r / "metadata.csv")),
                                   problem=("metadata.csv", "links outside the dataset folder; not read"),
@@ -202,6 +238,50 @@ CASES: dict[str, Case] = {
                                                         _run_folder_in(r / "runs")), plain=True,
                                              problem=("runs/x", "a folder songspace wrote"),
                                              check=lambda m: sorted(t.track_id for t in m.tracks) == GOOD),
+    "duplicate_file_in_subfolder": Case(lambda r: wav(r / "audio" / "sub" / "t03.wav"),  # the same bytes
+                                        problem=("audio/t03.wav", "duplicate of audio/sub/t03.wav")),
+    "same_stem_other_song_in_subfolder": Case(lambda r: wav(r / "audio" / "sub" / "t03.wav", tone(300, 0.5, sr=SR)),
+                                              kept=[*GOOD, "sub__t03"]),
+    # tags (issue 22): the track is kept, the bad value left out and named
+    "tag_title_of_2_million_chars": Case(lambda r: _tagged(r / "audio" / "x1.wav", _id3("TIT2", "x" * 2_000_000)),
+                                         problem=("audio/x1.wav", "title tag 2000000 characters"),
+                                         kept=[*GOOD, "x1"]),
+    "tag_binary_in_a_text_frame": Case(lambda r: _tagged(r / "audio" / "x1.wav", _id3("TPE1", "\x01\x02\x7fELF"),
+                                                         _id3("TIT2", "Fine")),
+                                       problem=("audio/x1.wav", "artist tag holds binary data"), kept=[*GOOD, "x1"],
+                                       check=lambda m: next(t for t in m.tracks if t.track_id == "x1").title == "Fine"),
+    "tag_bad_utf8_in_a_vorbis_comment": Case(lambda r: _patched(_flac_title(r / "audio" / "x1.flac", "caf\u00e9 noir"),
+                                                                "\u00e9".encode(), b"\xff\xfe"),
+                                             problem=("audio/x1.flac", "not valid text in its declared encoding"),
+                                             kept=[*GOOD, "x1"]),
+    "tag_lyrics_of_3_million_chars": Case(lambda r: _tagged(r / "audio" / "x1.wav", _id3("USLT", "la " * 1_000_000)),
+                                          problem=("audio/x1.wav", "lyrics tag 2999999 characters"),
+                                          kept=[*GOOD, "x1"]),
+    "tag_id3_version_2_9": Case(lambda r: _patched(_tagged(r / "audio" / "x1.wav", _id3("TIT2", "Song")), b"ID3\x04",
+                                                   b"ID3\x09"),
+                                problem=("audio/x1.wav", "tags unreadable"), kept=[*GOOD, "x1"]),
+    "tag_lyrics_markup_only": Case(lambda r: _tagged(r / "audio" / "x1.wav", _id3("USLT", "[00:01.00]\n[00:02.00]♪")),
+                                   problem=("audio/x1.wav (lyrics tag)", "no letters"), kept=[*GOOD, "x1"]),
+    "non_audio_named_m4a": Case(lambda r: (r / "audio" / "x1.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " * 40),
+                                kept=[*GOOD, "x1"]),  # listed; decoding will say it is not audio
+    # sidecar lyrics beside the audio (t02 has no lyrics/ file)
+    "sidecar_lrc_binary": Case(lambda r: (r / "audio" / "t02.lrc").write_bytes(bytes(range(256))),
+                               problem=("audio/t02.lrc", "not UTF-8 nor UTF-16")),
+    "sidecar_lrc_fifo": Case(lambda r: os.mkfifo(r / "audio" / "t02.lrc"),
+                             problem=("audio/t02.lrc", "not a regular file")),
+    "sidecar_txt_link_outside": Case(lambda r: ((r.parent / "secret.txt").write_text("la la"),
+                                                _symlink(str(r.parent / "secret.txt"), r / "audio" / "t02.txt")),
+                                     problem=("audio/t02.txt", "links outside the dataset folder")),
+    "sidecar_txt_of_50_mb": Case(lambda r: ((r / "audio" / "t02.txt").write_text("x"),
+                                            os.truncate(r / "audio" / "t02.txt", 50_000_000)),
+                                 problem=("audio/t02.txt", "too large for a lyrics file")),
+    "sidecar_lrc_stamps_only": Case(lambda r: (r / "audio" / "t02.lrc").write_text("[ar:x]\n[00:01.00]\n[00:02.00]\n"),
+                                    problem=("audio/t02.lrc", "no letters")),
+    "sidecar_lrc_is_a_folder": Case(lambda r: (r / "audio" / "t02.lrc").mkdir(),
+                                    check=lambda m: not m.tracks[2].has_lyrics and not m.problems),
+    "sidecar_lrc_symlink_loop": Case(lambda r: _symlink("t02.lrc", r / "audio" / "t02.lrc"),
+                                     problem=("audio/t02.lrc", "lyrics file: symlink loop"),
+                                     check=lambda m: not m.tracks[2].has_lyrics),
     # labels
     "1000_label_columns": Case(_wide(1000), problem=("metadata.csv", "at most max_labels = 8"),
                                check=lambda m: m.label_columns == [f"c{j}" for j in range(8)]

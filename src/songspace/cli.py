@@ -574,7 +574,20 @@ def _print_report(r: Any, max_problems: int) -> None:
                                   f"total {total} ({d.n} files)" if d else "unknown")
         audio.add_row("sample rates", _counts(r.sample_rates, " Hz"))
         audio.add_row("channels", _counts(r.channels, " ch"))
+    for fmt, why in r.undecodable.items():
+        audio.add_row(f"[red].{fmt}[/]", f"[red]{r.formats[fmt]} file(s) {_escape(why)}[/]")
     console.print(audio)
+    if r.n_tagged or r.lyrics_sources:
+        found = Table(title="tags and lyrics", title_justify="left", show_header=False)
+        found.add_row("tracks with tags", f"{r.n_tagged} of {r.n_tracks}")
+        if r.n_tagged:
+            found.add_row("tags held", ", ".join(f"{name} {r.tags.get(name, 0)}" for name in
+                                                 ("title", "artist", "album", "genre", "language", "lyrics")))
+        if r.lyrics_sources:
+            found.add_row("lyrics from", _counts(r.lyrics_sources))
+        found.add_row("labels scored", ", ".join(r.labels) or "none (no label column nor genre/language tag with "
+                                                               "two classes or more)")
+        console.print(found)
     if r.labels:
         labels = Table(title="labels (evaluation only)", title_justify="left")
         for col in ("label", "classes", "unknown", "counts (largest first)"):

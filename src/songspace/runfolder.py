@@ -24,7 +24,7 @@ A run folder (``runs/<date>-<time>-<name>/``)::
     projections/<representation>_<tsne|umap>.npz   the 2-D coordinates drawn (index, xy)
     figures/*.png, figures.json   every figure and its caption
     problems.csv       every skipped file or row, and why
-    summary.json       counts, k and where it came from, seeds, timings, versions
+    summary.json       counts, k and where it came from, seeds, timings, versions, each track's lyrics source
     report.html, report.pdf, explorer.html, clips/   written by ``songspace report``
     run.log
 

@@ -353,6 +353,8 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dic
         "experiment": cfg.experiment or Path(cfg.data).name, "title": cfg.title,
         "dataset": str(Path(manifest.root).resolve()), "layout": manifest.layout, "tracks_used": len(manifest),
         "tracks_with_lyrics": n_lyrics, "lyrics_used": lyrics is not None,
+        # where each track's lyrics came from (Track.lyrics_source): source -> track ids
+        "lyrics_sources": _lyrics_sources(manifest),
         "problems": len(problems), "skipped": sum(p.skipped for p in problems),
         "features_computed": feats.n_computed, "features_cached": feats.n_cached,
         "labels": label_names, "k": k, "k_source": k_source, "seed": cfg.seed, "seeds": seeds,
@@ -374,6 +376,15 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dic
     run.write_json(SUMMARY, summary)
     log.info("done: %s", run.path)
     return RunResult(run.path, rows, agg_columns, summary)
+
+
+def _lyrics_sources(manifest: Manifest) -> dict[str, list[str]]:
+    """The ids of the tracks with lyrics, by where their lyrics came from (``dataset``: the reader does not say)."""
+    out: dict[str, list[str]] = {}
+    for tr in manifest.tracks:
+        if tr.has_lyrics:
+            out.setdefault(tr.lyrics_source or "dataset", []).append(tr.track_id)
+    return out
 
 
 def _conditions(cfg: RunConfig, manifest: Manifest) -> tuple[RunConfig, dict[str, list[str]], list[str]]:

@@ -31,7 +31,8 @@ def detect_layout(root: Path) -> str:
     4. ``gtzan``: no ``metadata.csv`` nor ``audio/``, and ``genres/``, ``genres_original/`` or files named
        ``<genre>.NNNNN.au``/``.wav``.
     5. ``lyrics_csv``: a CSV here with a lyrics column (``metadata.csv`` with a ``track_id`` column excepted).
-    6. ``folder``: anything else (``audio/`` + ``lyrics/`` + ``metadata.csv``, or a plain folder of audio).
+    6. ``folder``: anything else (``audio/`` + ``lyrics/`` + ``metadata.csv``, or a plain folder of audio such as
+       a music library, whose tags and sidecar lyrics are read).
     """
     if is_fma(root):
         return "fma"

@@ -1,21 +1,27 @@
-"""The generic dataset folder: ``audio/``, optional ``lyrics/<track_id>.txt``, optional ``metadata.csv``.
+"""The generic dataset folder: ``audio/``, optional ``lyrics/<track_id>.txt``, optional ``metadata.csv``; and a
+music library as people keep it (a plain folder: ``Artist/Album/Intro.mp3``, tags, lyrics beside the audio).
 
-A plain folder of audio files with no ``audio/`` sub-folder is read the same way, with no labels.
-Lyrics files are decoded here by the policy of :mod:`songspace.datasets.lyrics` (UTF-8, UTF-16/32, plausible
-cp1252, ...) into ``Track.lyrics_text``; a ``lyrics`` column of ``metadata.csv`` gives the lyrics of tracks
-whose lyrics file is absent or unusable.
+A plain folder of audio files with no ``audio/`` sub-folder is read the same way. Every audio file is a track
+(:func:`track_ids`: the stem, or the path where stems collide; only the same bytes twice is a duplicate).
+The audio files' tags (:mod:`songspace.datasets.tags`) give title, artist and album where ``metadata.csv`` has
+none, and the labels ``genre`` and ``language`` where it has no such column: metadata.csv, when present, wins.
+Lyrics come from the first usable of :data:`LYRICS_SOURCES` (:func:`track_lyrics`), each decoded by the policy
+of :mod:`songspace.datasets.lyrics` (UTF-8, UTF-16/32, plausible cp1252, ...) into ``Track.lyrics_text``.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import os
 import stat
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
-from songspace.datasets.lyrics import cell_lyrics, decode_table, file_lyrics
+from songspace.datasets.lyrics import cell_lyrics, decode_table, file_lyrics, is_lrc, strip_lrc
 from songspace.datasets.manifest import (
     AUDIO_EXTENSIONS,
     DEFAULT_MAX_LABELS,
@@ -28,12 +34,14 @@ from songspace.datasets.manifest import (
 )
 from songspace.datasets.paths import (
     is_inside,
+    link_problem,
     printable,
     readable_inside,
     relative_name,
     safe_track_id,
     walk_files,
 )
+from songspace.datasets.tags import TrackTags, read_tags
 from songspace.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,9 @@ log = logging.getLogger(__name__)
 MAX_LISTED_ROWS = 20
 DELIMITERS = (",", ";", "\t", "|")  # of metadata.csv, tried in this order (see sniff_delimiter)
 FIELD_LIMIT = 1 << 24  # a lyrics column can pass the csv module's default 128 KiB per cell
+TAG_LABELS = ("genre", "language")  # tags that become labels (scored, never trained on) as metadata.csv columns do
+LYRICS_SOURCES = ("lyrics_folder", "metadata_csv", "sidecar_txt", "sidecar_lrc", "tag")  # in order of precedence
+PATH_JOIN = "__"  # joins the folders of a path into a track id (a track id names files: it holds no "/")
 
 
 def audio_file_problem(path: Path, root: Path) -> str | None:
@@ -63,29 +74,96 @@ def audio_file_problem(path: Path, root: Path) -> str | None:
 
 
 def list_audio(folder: Path, root: Path, problems: list[Problem]) -> dict[str, Path]:
-    """Audio files under ``folder`` (recursively) keyed by track id (the file stem), in sorted order.
+    """Audio files under ``folder`` (recursively) keyed by track id (:func:`track_ids`), in sorted order.
 
-    Files that escape ``root`` through a symlink, empty or unreadable files and second files with an id already
-    seen are recorded in ``problems`` and left out; so are symlink loops, dangling links, links to folders and
-    folders that cannot be read (:func:`~songspace.datasets.paths.walk_files`).
+    Files that escape ``root`` through a symlink, empty or unreadable files, and second copies of a file (the same
+    bytes under the same name elsewhere) are recorded in ``problems`` and left out; so are symlink loops,
+    dangling links, links to folders and folders that cannot be read
+    (:func:`~songspace.datasets.paths.walk_files`).
     """
-    found: dict[str, Path] = {}
+    usable: list[Path] = []
     for path in walk_files(folder, root, problems, suffixes=AUDIO_EXTENSIONS):
-        rel = relative_name(path, root)
         why = audio_file_problem(path, root)
         if why:
-            problems.append(Problem(rel, why))
+            problems.append(Problem(relative_name(path, root), why))
+        else:
+            usable.append(path)
+    usable = drop_copies(usable, root, problems)
+    ids = track_ids(usable, folder)
+    for path, track_id in ids.items():
+        if printable(path.stem) != path.stem:
+            why = f"file name is not valid UTF-8; read as track {track_id!r} (rename the file to keep its name)"
+            problems.append(Problem(relative_name(path, root), why, False))
+    return {track_id: path for path, track_id in ids.items()}
+
+
+def track_ids(paths: list[Path], folder: Path) -> dict[Path, str]:
+    """The track id of each audio file in ``paths`` (all under ``folder``), unique, in the order given.
+
+    The id is the file stem (``Intro`` for ``Album/Intro.mp3``), as the dataset layouts name their tracks
+    (``lyrics/<track_id>.txt``, the ``track_id`` of ``metadata.csv``). Where several files share a stem, as
+    ripped albums do (``Track 01``, ``Intro``), each of them is named by its path relative to ``folder``
+    without the extension, folders joined by ``__`` (:data:`PATH_JOIN`): ``Artist__Album__Intro``; a file at
+    the top of ``folder`` keeps its stem. Files still alike (``Intro.mp3`` and ``Intro.flac`` side by side)
+    keep their extension (``Artist__Album__Intro.flac``). The id of a file thus depends only on its place
+    and on the names of the other audio files in the collection, never on reading order.
+    """
+    by_stem: dict[str, list[Path]] = {}
+    for path in paths:
+        by_stem.setdefault(printable(path.stem), []).append(path)
+    ids: dict[Path, str] = {}
+    for stem, group in by_stem.items():
+        if len(group) == 1:
+            ids[group[0]] = stem
             continue
-        track_id = printable(path.stem)
-        if track_id != path.stem:
-            problems.append(Problem(rel, f"file name is not valid UTF-8; read as track {track_id!r} (rename the file "
-                                         "to keep its name)", False))
-        if track_id in found:
-            first = relative_name(found[track_id], root)
-            problems.append(Problem(rel, f"duplicate track id {track_id!r} (already used by {first})"))
-            continue
-        found[track_id] = path
-    return found
+        named = {p: PATH_JOIN.join(printable(part) for part in p.relative_to(folder).with_suffix("").parts)
+                 for p in group}
+        alike = Counter(named.values())
+        for p, name in named.items():
+            ids[p] = f"{name}{p.suffix}" if alike[name] > 1 else name
+    taken: Counter[str] = Counter()
+    out: dict[Path, str] = {}
+    for path in paths:  # a path id that equals another file's stem (``A__B.mp3`` beside ``A/B.mp3``): numbered
+        track_id = ids[path]
+        taken[track_id] += 1
+        out[path] = track_id if taken[track_id] == 1 else f"{track_id} ({taken[track_id]})"
+    return out
+
+
+def drop_copies(paths: list[Path], root: Path, problems: list[Problem]) -> list[Path]:
+    """``paths`` without second copies: files with the same stem and the same bytes as an earlier one (each
+    noted in ``problems``). Two songs that share a name (``Intro``) are two tracks; only files whose stems
+    collide are compared, by size, then by content."""
+    by_key: dict[tuple[str, int], list[Path]] = {}
+    stems = Counter(p.stem for p in paths)
+    for path in paths:
+        if stems[path.stem] > 1:
+            by_key.setdefault((path.stem, path.stat().st_size), []).append(path)  # readable: audio_file_problem
+    copies: set[Path] = set()
+    for group in by_key.values():
+        seen: dict[bytes, Path] = {}
+        for path in group if len(group) > 1 else ():
+            try:
+                digest = content_digest(path)
+            except OSError:  # unreadable after all: kept, and decoding will say why
+                continue
+            if digest in seen:
+                copies.add(path)
+                why = (f"duplicate of {relative_name(seen[digest], root)} (the same content): track "
+                       f"{printable(path.stem)!r} is read once")
+                problems.append(Problem(relative_name(path, root), why))
+            else:
+                seen[digest] = path
+    return [p for p in paths if p not in copies]
+
+
+def content_digest(path: Path) -> bytes:
+    """A digest of the bytes of ``path`` (BLAKE2b, read in 1 MiB blocks)."""
+    h = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.digest()
 
 
 def sniff_delimiter(header: str) -> str:
@@ -210,36 +288,87 @@ def read_folder(root: Path | str, *, max_labels: int = DEFAULT_MAX_LABELS, prefe
     lyrics_dir = root / "lyrics"
     lyrics_files = {p.name: p for p in walk_files(lyrics_dir, root, problems, suffixes=(".txt",), recursive=False)} \
         if lyrics_dir.is_dir() else {}
+    # Tags give the labels metadata.csv does not have (a column of the table wins for every track: one label is
+    # never read from two sources); they give a title or an artist where the table has none for the track.
+    tag_labels = [c for c in TAG_LABELS if c not in columns]
     tracks: list[Track] = []
     for track_id, audio_path in audio.items():
+        rel = relative_name(audio_path, root)
         row = rows.get(track_id)
         if rows and row is None:
-            problems.append(Problem(relative_name(audio_path, root),
-                                    "audio file has no metadata row; kept without labels", False))
+            problems.append(Problem(rel, "audio file has no metadata row; kept without labels", False))
         row = row or {}
+        tags = read_tags(audio_path, rel, problems)
         lyrics_path = lyrics_files.get(f"{track_id}.txt")
-        text = file_lyrics(lyrics_path, root, problems) if lyrics_path is not None else None
-        if text is None:
-            lyrics_path = None
-            # A lyrics column in metadata.csv, used when the lyrics file is absent or unusable.
-            text = cell_lyrics(row.get("lyrics"), f"metadata.csv:{track_id}", problems)
+        text, source, lyrics_path = track_lyrics(track_id, audio_path, lyrics_path, row, tags, root, problems)
         tracks.append(Track(
             track_id=track_id,
             audio_path=audio_path,
             lyrics_path=lyrics_path,
-            title=row.get("title", ""),
-            artist=row.get("artist", ""),
-            labels={c: row.get(c, "") for c in chosen},
+            title=row.get("title") or tags.title,
+            artist=row.get("artist") or tags.artist,
+            labels={**{c: row.get(c, "") for c in chosen}, **{c: getattr(tags, c) for c in tag_labels}},
             lyrics_text=text,
+            album=row.get("album") or tags.album,
+            album_artist=row.get("album_artist") or tags.album_artist,
+            lyrics_source=source,
+            tags=tags if tags.format else None,
         ))
     for path in lyrics_files.values():
         if path.stem not in audio:
             problems.append(Problem(relative_name(path, root), "lyrics file has no audio file"))
 
     layout = "folder" if (root / "audio").is_dir() else "plain"
-    return finish_manifest(root, layout, tracks, problems, lambda: chosen, none_usable="no usable audio files "
-                           f"found (looked for {', '.join(AUDIO_EXTENSIONS)} under {audio_dir})",
-                           max_labels=max_labels, prefer=prefer, label_source="metadata.csv")
+    tagged = [c for c in tag_labels if any(t.labels.get(c) for t in tracks)]
+    if len(tagged) < len(tag_labels):  # a tag no file holds is no candidate label
+        tracks = [replace(t, labels={k: v for k, v in t.labels.items() if k in chosen or k in tagged}) for t in tracks]
+    source = " and ".join(["metadata.csv"] * bool(columns) + ["tags"] * bool(tagged)) or "metadata.csv"
+    return finish_manifest(root, layout, tracks, problems, lambda: [*chosen, *tagged], none_usable="no usable audio "
+                           f"files found (looked for {', '.join(AUDIO_EXTENSIONS)} under {audio_dir})",
+                           max_labels=max_labels, prefer=prefer, label_source=source)
+
+
+def track_lyrics(track_id: str, audio_path: Path, lyrics_path: Path | None, row: dict[str, str], tags: TrackTags,
+                 root: Path, problems: list[Problem]) -> tuple[str | None, str, Path | None]:
+    """A track's lyrics, where they came from (:data:`LYRICS_SOURCES`; ``""`` with ``None``: no lyrics) and the
+    file that held them (``None`` for a table cell or a tag).
+
+    The first usable of: ``lyrics/<track_id>.txt``; the ``lyrics`` cell of metadata.csv; the text file beside the
+    audio with its name (``Intro.txt`` for ``Intro.mp3``); the LRC file beside it (``Intro.lrc``, time stamps and
+    ID tags stripped); the lyrics tag of the audio file. What is unusable on the way is noted in ``problems``.
+    """
+    if lyrics_path is not None:
+        text = file_lyrics(lyrics_path, root, problems)
+        if text is not None:
+            return text, "lyrics_folder", lyrics_path
+    text = cell_lyrics(row.get("lyrics"), f"metadata.csv:{track_id}", problems)
+    if text is not None:
+        return text, "metadata_csv", None
+    for suffix, source in ((".txt", "sidecar_txt"), (".lrc", "sidecar_lrc")):
+        sidecar = sidecar_file(audio_path, suffix, root, problems)
+        text = file_lyrics(sidecar, root, problems) if sidecar is not None else None
+        if text is not None:
+            return (strip_lrc(text) if source == "sidecar_lrc" else text), source, sidecar
+    if tags.lyrics is not None:
+        where = f"{relative_name(audio_path, root)} (lyrics tag)"
+        text = cell_lyrics(strip_lrc(tags.lyrics) if is_lrc(tags.lyrics) else tags.lyrics, where, problems)
+        if text is not None:
+            return text, "tag", None
+    return None, "", None
+
+
+def sidecar_file(audio_path: Path, suffix: str, root: Path, problems: list[Problem]) -> Path | None:
+    """The file beside ``audio_path`` with its stem and ``suffix`` (either case: ``.lrc``, ``.LRC``), if any; a
+    symlink that cannot be followed (a loop, a dangling or folder link) is noted in ``problems`` instead."""
+    for candidate in (audio_path.with_suffix(suffix), audio_path.with_suffix(suffix.upper())):
+        if candidate.is_symlink():
+            why = link_problem(candidate, root)
+            if why is None:
+                return candidate
+            problems.append(Problem(relative_name(candidate, root), f"lyrics file: {why}", False))
+        elif candidate.exists() and not candidate.is_dir():
+            return candidate
+    return None
 
 
 def rows_without_audio(source: str, missing: list[str], n_rows: int, where: str) -> Problem:

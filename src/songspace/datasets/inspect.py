@@ -1,7 +1,9 @@
-"""What a dataset folder holds, before any run: layout, tracks, formats, durations, labels, lyrics, problems.
+"""What a dataset folder holds, before any run: layout, tracks, formats, durations, tags, labels, lyrics (and
+where they came from), the formats this machine cannot decode, problems.
 
-Durations, sample rates and channel counts come from the audio headers (``soundfile.info``): no audio is
-decoded, so inspecting a large collection takes seconds, not the time of a run.
+Durations, sample rates and channel counts come from the audio headers (``soundfile.info``; mutagen's for the
+formats libsndfile does not read, such as AAC in .m4a): no audio is decoded, so inspecting a large collection
+takes seconds, not the time of a run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import audioread
 import numpy as np
 import soundfile as sf
 
@@ -38,6 +41,10 @@ class DatasetReport:
     ``lyrics_by_language`` maps each value of the ``language`` label (``""``: unknown) to
     ``(tracks, tracks with lyrics)``; it is empty when the dataset has no language column.
     ``n_probed`` is the number of audio headers read (all tracks unless ``max_probe`` limited it).
+    ``tags`` counts the tracks whose own tags hold each field (``title``, ``artist``, ``genre``, ``language``,
+    ``lyrics``, ...; see :mod:`songspace.datasets.tags`), ``n_tagged`` the tracks with any tag read.
+    ``lyrics_sources`` counts the tracks with lyrics by where their lyrics came from (``Track.lyrics_source``;
+    ``dataset`` where the reader does not say). ``undecodable`` maps each format this machine cannot decode to why.
     """
 
     root: Path
@@ -52,6 +59,29 @@ class DatasetReport:
     labels: dict[str, Counter[str]] = field(default_factory=dict)
     lyrics_by_language: dict[str, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    n_tagged: int = 0
+    tags: Counter[str] = field(default_factory=Counter)
+    lyrics_sources: Counter[str] = field(default_factory=Counter)
+    undecodable: dict[str, str] = field(default_factory=dict)
+
+
+# The libsndfile format that reads each extension; the others (.m4a, .aac, .mp4: AAC) need audioread and a system
+# decoder (ffmpeg or GStreamer), as does any of these that this machine's libsndfile was built without.
+SNDFILE_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "opus": "OGG", "mp3": "MP3", "au": "AU",
+                   "aiff": "AIFF", "aif": "AIFF"}
+
+
+def decoder_missing(fmt: str) -> str | None:
+    """Why files of the format ``fmt`` (an extension without the dot) cannot be decoded on this machine, or
+    ``None`` when they can: libsndfile reads it, or audioread has a decoder (ffmpeg, GStreamer, Core Audio)."""
+    sndfile = SNDFILE_FORMATS.get(fmt)
+    if sndfile in sf.available_formats() and (fmt != "opus" or "OPUS" in sf.available_subtypes("OGG")):
+        return None
+    if any(b.__name__ != "RawAudioFile" for b in audioread.available_backends()):  # RawAudioFile: WAV/AIFF/AU only
+        return None
+    return (f"cannot be decoded on this machine: libsndfile {sf.__libsndfile_version__} does not read .{fmt} files "
+            "and audioread finds no decoder; install ffmpeg (scripts/install-system.sh, or 'sudo apt-get install "
+            "ffmpeg'). Until then a run skips them")
 
 
 def audio_format(path: Path) -> str:
@@ -98,6 +128,13 @@ def inspect_dataset(root: Path | str, layout: str = "auto", *, probe_audio: bool
     report = DatasetReport(root=root, layout=manifest.layout, n_tracks=len(tracks),
                            n_with_lyrics=sum(t.has_lyrics for t in tracks), problems=list(manifest.problems))
     report.formats = Counter(audio_format(t.audio_path) for t in tracks)
+    for fmt in sorted(report.formats):
+        why = decoder_missing(fmt)
+        if why is not None:  # the run lists each file it skips; here the format is named once
+            report.undecodable[fmt] = why
+    report.n_tagged = sum(t.tags is not None for t in tracks)
+    report.tags = Counter(f for t in tracks if t.tags is not None for f in t.tags.present())
+    report.lyrics_sources = Counter(t.lyrics_source or "dataset" for t in tracks if t.has_lyrics)
     report.labels = {c: Counter(t.labels.get(c, "") for t in tracks) for c in manifest.label_columns}
     lang = language_column(tracks, manifest.label_columns)
     if lang is not None:
@@ -113,6 +150,14 @@ def inspect_dataset(root: Path | str, layout: str = "auto", *, probe_audio: bool
         for i in probe_indices(len(tracks), max_probe):
             path = tracks[i].audio_path
             report.n_probed += 1
+            if audio_format(path) not in SNDFILE_FORMATS:  # AAC: mutagen reads the header
+                header = mutagen_header(path)
+                if header is not None:
+                    rate, n_channels, seconds = header
+                    report.sample_rates[rate] += 1
+                    report.channels[n_channels] += 1
+                    durations.append(seconds)
+                    continue
             try:
                 info = sf.info(str(path))
             except Exception as exc:  # libsndfile raises several types for unreadable files
@@ -130,3 +175,15 @@ def inspect_dataset(root: Path | str, layout: str = "auto", *, probe_audio: bool
             report.durations = DurationSummary(min(durations), statistics.median(durations), max(durations),
                                                sum(durations), len(durations))
     return report
+
+
+def mutagen_header(path: Path) -> tuple[int, int, float] | None:
+    """(sample rate, channels, seconds) from the header of ``path`` as mutagen reads it, or ``None``."""
+    import mutagen
+
+    try:
+        info = mutagen.File(str(path)).info
+        rate, n_channels, seconds = int(info.sample_rate), int(info.channels), float(info.length)
+    except Exception:  # noqa: BLE001 - not a format mutagen knows, or a damaged header: libsndfile is tried next
+        return None
+    return (rate, n_channels, seconds) if rate > 0 and n_channels > 0 and seconds > 0 else None

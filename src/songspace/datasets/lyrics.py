@@ -238,3 +238,40 @@ def cell_lyrics(text: str | None, where: str, problems: list[Problem]) -> str | 
         problems.append(Problem(where, why.replace("lyrics hold", "lyrics cell holds"), False))
         return None
     return text
+
+
+# LRC (synchronised lyrics): "[mm:ss.xx]" line stamps, "<mm:ss.xx>" word stamps (enhanced LRC), and ID tags
+# such as "[ar:Artist]" on their own lines. Only LRC's own tag names: "[Chorus: Artist]" is a label, kept.
+_LRC_STAMP = regex.compile(r"\[(\d{1,3}):(\d{1,2}(?:[.:]\d{1,3})?)\]")
+_LRC_WORD_STAMP = regex.compile(r"<\d{1,3}:\d{1,2}(?:[.:]\d{1,3})?>")
+_LRC_ID_TAG = regex.compile(r"\s*\[(?:ar|ti|al|au|by|offset|re|ve|length|tool|la|lang|id|#)\s*:[^\]\n]*\]\s*",
+                            regex.IGNORECASE)
+
+
+def is_lrc(text: str) -> bool:
+    """True when a line of ``text`` starts with an LRC time stamp (``[01:02.50]``)."""
+    return any(_LRC_STAMP.match(line.lstrip()) for line in text.splitlines())
+
+
+def strip_lrc(text: str) -> str:
+    """The sung text of LRC lyrics: time stamps and ID-tag lines (``[ar:...]``, ``[ti:...]``) removed.
+
+    A line stamped with several times (``[00:10.00][01:10.00]chorus``) is sung at each of them, so it is
+    written once per stamp, every line in time order (lines without a stamp keep their place); repeated
+    lines are kept as sung. Stamped lines without words (instrumental gaps) are dropped.
+    """
+    timed: list[tuple[float, int, str]] = []
+    last = 0.0
+    for order, raw in enumerate(text.splitlines()):
+        if _LRC_ID_TAG.fullmatch(raw):
+            continue
+        line = raw.lstrip()
+        times = []
+        while (m := _LRC_STAMP.match(line)) is not None:
+            times.append(int(m.group(1)) * 60 + float(m.group(2).replace(":", ".")))
+            line = line[m.end():].lstrip()
+        words = _LRC_WORD_STAMP.sub("", line).strip()
+        for t in (times or [last]) if words else ():
+            timed.append((t, order, words))
+        last = max(times, default=last)
+    return "\n".join(words for _, _, words in sorted(timed)) + ("\n" if timed else "")

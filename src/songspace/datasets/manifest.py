@@ -6,15 +6,21 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from songspace.errors import ConfigError, DatasetError
+
+if TYPE_CHECKING:
+    from songspace.datasets.tags import TrackTags
 
 log = logging.getLogger("songspace")
 
 # Metadata columns that identify or describe a track rather than group it: never used as labels.
-NON_LABEL_COLUMNS = frozenset({"track_id", "title", "artist", "album", "year", "duration", "path", "file", "lyrics"})
+NON_LABEL_COLUMNS = frozenset({"track_id", "title", "artist", "album", "album_artist", "year", "duration", "path",
+                               "file", "lyrics"})
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au")
+# .m4a/.aac/.mp4 (AAC) decode through audioread and a system decoder (ffmpeg); the others through libsndfile.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".opus", ".aiff", ".aif", ".m4a", ".aac", ".mp4")
 
 # At most this many label columns are scored unless the run says otherwise (RunConfig.max_labels): every label
 # multiplies the metric columns and figures of a run, and a table of 1000 columns is not 1000 groupings.
@@ -35,7 +41,13 @@ class Track:
     ``lyrics_text`` *is* the track's lyrics, decoded once by its reader under the one policy of
     :mod:`songspace.datasets.lyrics` (``None``: no usable lyrics; why is in the manifest's problems). Later
     stages read only this field, never a file. ``lyrics_path`` names the file the text came from (``None``
-    for a table cell, or when there is no text), for messages only.
+    for a table cell or a tag, or when there is no text), for messages only. ``lyrics_source`` says where the
+    text came from: the folder reader's ``lyrics_folder``, ``metadata_csv``, ``sidecar_txt``, ``sidecar_lrc`` or
+    ``tag`` (``""`` when there is no text or the reader does not say).
+
+    ``album`` and ``album_artist`` identify a track; they never group, so they are not labels. ``tags`` holds what
+    the audio file's own tags say (:class:`~songspace.datasets.tags.TrackTags`; ``None`` when the file has none
+    or the reader does not read tags).
     """
 
     track_id: str
@@ -45,6 +57,10 @@ class Track:
     artist: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     lyrics_text: str | None = None
+    album: str = ""
+    album_artist: str = ""
+    lyrics_source: str = ""
+    tags: TrackTags | None = None
 
     @property
     def has_lyrics(self) -> bool:

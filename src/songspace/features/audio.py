@@ -80,6 +80,11 @@ def _decode_audioread(path: Path, sr: int, clip_seconds: float, sf_exc: Exceptio
             offset = max(0.0, (duration - clip_seconds) / 2.0)
             y, _ = librosa.load(str(path), sr=sr, mono=True, offset=offset, duration=clip_seconds)
     except Exception as exc:
+        if type(exc).__name__ == "NoBackendError" and path.is_file():  # audioread has no decoder on this machine
+            raise AudioDecodeError(f"{path}: cannot decode {path.suffix or 'this'} audio on this machine: libsndfile "
+                                   "does not read it and audioread finds no decoder; install ffmpeg "
+                                   "(scripts/install-system.sh, or 'sudo apt-get install ffmpeg'), or re-encode "
+                                   "the file to FLAC.") from exc
         why = "libsndfile does not recognise its format" if path.is_file() else str(sf_exc)
         raise AudioDecodeError(f"{path}: cannot decode audio ({why}, and no audioread backend could decode it: "
                                f"{type(exc).__name__}). The file may be corrupt, truncated or not audio; re-encode "
