@@ -14,6 +14,7 @@ from songspace import representations as registry
 from songspace.config import load_config
 from songspace.errors import ConfigError
 from songspace.representations import AUDIO, MODALITIES, RepresentationSpec
+from songspace.settings import load
 
 
 def test_every_module_declares_a_consistent_spec() -> None:
@@ -36,14 +37,14 @@ def test_every_module_declares_a_consistent_spec() -> None:
 
 def test_config_validation_reads_the_registry() -> None:
     with pytest.raises(ConfigError, match="unknown representation.*nope.*choose from: vae"):
-        load_config(None, **{"representations.names": ["vae", "nope"]})
+        load(None, **{"representations.names": ["vae", "nope"]})
     with pytest.raises(ConfigError, match="not an audio representation"):
-        load_config(None, **{"representations.hybrid_audio": "lyrics"})
+        load(None, **{"representations.hybrid_audio": "lyrics"})
     with pytest.raises(ConfigError, match="n_clusters"):
-        load_config(None, **{"representations.params": {"vade": {"n_clusters": 1}}})
+        load(None, **{"representations.params": {"vade": {"n_clusters": 1}}})
     with pytest.raises(ConfigError, match="no settings of its own"):
-        load_config(None, **{"representations.params": {"pca": {"x": 1}}})
-    cfg = load_config(None, **{"representations.params": {"n2d": {"n_neighbors": 5}}})
+        load(None, **{"representations.params": {"pca": {"x": 1}}})
+    cfg = load(None, **{"representations.params": {"n2d": {"n_neighbors": 5}}})
     assert cfg.representations.params == {"n2d": {"n_neighbors": 5}}
 
 

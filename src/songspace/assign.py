@@ -3,7 +3,7 @@
 The new tracks' features come from the run's feature settings (its ``config.toml``; so from the same cache), each
 assignable representation turns them into its space with the arrays the run saved (``state/<rep>.npz``, its
 spec's ``embed_new``) and its saved model (``models/<rep>.pt``), and each clustering of that space places them
-with its saved state (``state/<rep>+<clusterer>.npz``, :mod:`songspace.cluster_state`). Nothing is trained or
+with its saved state (``state/<rep>+<clusterer>.npz``, :mod:`songspace.clustering.placing`). Nothing is trained or
 refitted: assigning the run's own tracks gives back the run's assignments.
 
 What it writes, in a new folder ``RUN_DIR/assigned/<date>-<time>-<data>/`` (or under ``--out``):
@@ -64,7 +64,7 @@ class Plan:
 @dataclass
 class AssignResult:
     """What ``assign`` wrote: its folder, how many tracks were placed, by which methods (``approximate``: by an
-    approximation of the run's rule, see :mod:`songspace.cluster_state`), and what could not be placed and why."""
+    approximation of the run's rule, see :mod:`songspace.clustering.placing`), and what could not be placed and why."""
 
     folder: Path
     n_tracks: int
@@ -164,7 +164,7 @@ def assign(run_dir: Path | str, data_dir: Path | str, *, out: Path | str | None 
     ConfigError : ``methods`` names a method the run does not have, or one that cannot place new tracks.
     DatasetError : ``data_dir`` cannot be read as a dataset.
     """
-    from songspace.cluster_state import is_approximate, predictor
+    from songspace.clustering.placing import is_approximate, placer
     from songspace.datasets import read_dataset
     from songspace.models import load_model
     from songspace.representations.base import Inputs
@@ -205,7 +205,7 @@ def assign(run_dir: Path | str, data_dir: Path | str, *, out: Path | str | None 
             if int(cs["dim"]) != Z.shape[1]:
                 reasons[m] = f"{cluster_state_file(m)} is for a {int(cs['dim'])}-d space, {rep} gives {Z.shape[1]}-d"
                 continue
-            placed[m] = predictor(cs).predict(Z)
+            placed[m] = placer(cs).place(Z)
             if is_approximate(cs):
                 approximate.append(m)
         if progress:
