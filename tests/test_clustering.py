@@ -67,7 +67,7 @@ DENSITY = clustering.own_number()
 
 
 def test_registry_names() -> None:
-    assert NAMES == ["agglomerative_average", "agglomerative_ward", "dbscan", "gmm", "hdbscan", "kmeans"]  # files
+    assert NAMES == ["kmeans", "agglomerative_ward", "agglomerative_average", "dbscan", "hdbscan", "gmm"]
     assert set(DENSITY) <= set(NAMES)
     assert clusterer_options("dbscan") == ("eps", "min_samples", "umap_components", "sample_size")
     assert all("sample_size" in clusterer_options(name) for name in NAMES)
@@ -392,9 +392,11 @@ def test_no_reduction_when_asked_or_in_few_dimensions(blobs) -> None:
     assert hdbscan(few).params["reduction"] == "none" and "too few points (30)" in hdbscan(few).notes
 
 
-def test_hdbscan_on_a_sample_places_the_rest_with_the_fitted_umap(wide_blobs) -> None:
+def test_hdbscan_on_a_sample_places_the_rest_with_the_fitted_umap(wide_blobs, caplog) -> None:
     X, y, _ = wide_blobs
-    h = hdbscan(X, seed=0, sample_size=150)
+    with caplog.at_level("INFO", logger="songspace.clustering.hdbscan"):
+        h = hdbscan(X, seed=0, sample_size=150)
+    assert f"fitted on a seeded sample of 150 of {len(X)} points" in caplog.text  # the run log says so
     assert h.sample_size == 150 and h.params["fitted_on"] == 150 and h.params["reduction"] == "umap"
     assert h.n_clusters == 5 and adjusted_rand_score(y, h.labels) > 0.9 and h.noise_fraction < 0.05
 
@@ -422,3 +424,12 @@ def test_analysis_names_degenerate_density_rows_with_the_reason() -> None:
     assert "vae+hdbscan left 10% of the tracks as noise" in noise and "**vae+hdbscan**" not in noise
     silent = {**row, "notes": ""}  # one cluster, and nothing says why: the analysis says that too
     assert "Why: no reason recorded" in analyse([silent], ["genre"], n_tracks=300)
+
+
+def test_umap_weights_are_umaps_membership_strengths() -> None:
+    from songspace.clustering.placing import umap_weights
+
+    dist = np.sort(np.random.default_rng(0).uniform(0.5, 3.0, size=(50, 30)), axis=1)
+    w = umap_weights(dist)
+    np.testing.assert_allclose(w.sum(axis=1), np.log2(30), rtol=1e-6)  # UMAP's bandwidth target per point
+    assert (np.diff(w, axis=1) <= 1e-12).all() and (w > 0).all() and (w <= 1).all()  # nearer weighs more

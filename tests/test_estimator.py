@@ -110,7 +110,7 @@ def test_unknown_model_and_clusterer(blobs) -> None:
     X, _ = blobs
     with pytest.raises(ConfigError, match="unknown model 'nope'.*mlp_vae.*pca.*features"):
         LatentClusterer(model="nope").fit(X)
-    with pytest.raises(ConfigError, match="unknown clusterer 'nope'; choose one of: .*ward.*dbscan.*gmm.*kmeans"):
+    with pytest.raises(ConfigError, match="unknown clusterer 'nope'.*kmeans.*agglomerative_ward.*dbscan.*gmm"):
         LatentClusterer(model="features", clusterer="nope").fit(X)
 
 

@@ -302,7 +302,8 @@ class ClusterConfig(Section):
     k_range: tuple[int, int] = (2, 12)  # searched by silhouette when there is neither k nor a label
     n_init: int = Field(10, gt=0)  # K-Means restarts
     # Above this many tracks agglomerative, dbscan, hdbscan and gmm fit on a seeded sample (the rest are assigned)
-    # and kmeans turns to MiniBatchKMeans; None = each method's default (agglomerative 10,000, the others 20,000).
+    # and kmeans turns to MiniBatchKMeans; None = each method's default (dbscan and hdbscan 2,000, their UMAP
+    # reduction included; agglomerative 10,000; the others 20,000).
     sample_size: int | None = Field(None, ge=2)
 
     @field_validator("algorithms")

@@ -19,9 +19,11 @@ name                       what; time for 100k points in 16-d / 79-d (2 shared c
                            is built on a seeded sample and the rest join the nearest centroid. 13 s / 21 s.
 ``agglomerative_average``  Average linkage; same cost and the same sample rule. 8 s.
 ``dbscan``                 DBSCAN on a seeded UMAP reduction to 8 dimensions; eps from the k-distance knee.
-                           Ignores k. Above ``sample_size`` a seeded sample, the rest placed.
+                           Ignores k. Above ``sample_size`` (2,000: ``density.DENSITY_SAMPLE``) the
+                           reduction and DBSCAN are fitted on a seeded sample, the rest placed through the
+                           fitted reduction.
 ``hdbscan``                HDBSCAN on the same reduction, with a Gaussian-null structure test. Ignores k.
-                           Above ``sample_size`` a seeded sample, the rest placed.
+                           The same sample rule and size (one reduction serves both: same seed, same sample).
 ``gmm``                    Gaussian mixture, full covariances; above ``sample_size`` (20,000) EM on a
                            seeded sample, every point its likeliest component. 75 s per EM run at 79-d.
 =========================  ==========================================================================
@@ -52,7 +54,7 @@ _REGISTRY: dict[str, ClustererSpec] = {}
 
 
 def module_names() -> list[str]:
-    """The clusterer modules of this package, in file-name order."""
+    """The clusterer modules of this package."""
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in SHARED and not m.name.startswith("_"))
 
 
@@ -65,7 +67,7 @@ def _load() -> dict[str, ClustererSpec]:
                 raise TypeError(f"{__name__}.{module} ({module}.py) defines no SPEC = ClustererSpec(...): add one, or "
                                 f"name the file _{module}.py if it is not a clusterer")
             found[spec.name] = spec
-        _REGISTRY.update(found)
+        _REGISTRY.update(sorted(found.items(), key=lambda kv: (kv[1].rank, kv[0])))
     return _REGISTRY
 
 

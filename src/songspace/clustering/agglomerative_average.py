@@ -15,4 +15,4 @@ def agglomerative_average(X: np.ndarray, k: int, *, seed: int = 0, sample_size: 
 
 
 SPEC = ClustererSpec(name="agglomerative_average", description="agglomerative clustering, average linkage",
-                     fit=agglomerative_average, reference="Sokal and Michener 1958")
+                     fit=agglomerative_average, reference="Sokal and Michener 1958", rank=2)

@@ -45,4 +45,4 @@ def agglomerative_ward(X: np.ndarray, k: int, *, seed: int = 0, sample_size: int
 
 
 SPEC = ClustererSpec(name="agglomerative_ward", description="agglomerative clustering, Ward linkage",
-                     fit=agglomerative_ward, reference="Ward 1963")
+                     fit=agglomerative_ward, reference="Ward 1963", rank=1)

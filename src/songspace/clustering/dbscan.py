@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import numpy as np
 from sklearn.cluster import DBSCAN
 
 from songspace.clustering.density import (
+    DENSITY_SAMPLE,
     PLACED,
     UMAP_COMPONENTS,
     default_min_samples,
@@ -19,10 +21,12 @@ from songspace.clustering.result import ClusterResult, Labeller, check_points, e
 from songspace.clustering.spec import ClustererSpec
 from songspace.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 
 def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | None = None,
            min_samples: int | None = None, umap_components: int = UMAP_COMPONENTS,
-           sample_size: int = 20_000) -> ClusterResult:
+           sample_size: int = DENSITY_SAMPLE) -> ClusterResult:
     """DBSCAN of ``X`` [shape=(n, d)]. ``k`` is ignored: the density finds the clusters. Noise gets label -1.
 
     It runs on the UMAP reduction of ``X`` to ``umap_components`` dimensions (:func:`umap_reduce`, seeded by
@@ -63,6 +67,8 @@ def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | N
     notes = ["density method: k ignored", *notes]
     labels = extend(X, pick, est.labels_, assigner)
     if pick is not None:
+        log.info("dbscan: fitted on a seeded sample of %d of %d points, the rest placed (cluster.sample_size)", n,
+                 len(X))
         notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (neighbourhood memory); " + (
             "the rest joined the nearest core point's cluster when within eps, else noise"
             if reducer is None else PLACED))
@@ -95,4 +101,4 @@ def _dbscan_degenerate(res: ClusterResult, given: bool, no_knee: bool) -> list[s
 
 SPEC = ClustererSpec(
     name="dbscan", description="DBSCAN, ε from the knee of the k-distance curve (ignores k; leaves noise)", fit=dbscan,
-    takes_k=False, reference="Ester, Kriegel, Sander and Xu 1996; the knee: Satopää et al. 2011")
+    takes_k=False, reference="Ester, Kriegel, Sander and Xu 1996; the knee: Satopää et al. 2011", rank=3)

@@ -52,4 +52,4 @@ def gmm(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 1,
 
 
 SPEC = ClustererSpec(name="gmm", description="Gaussian mixture with full covariances", fit=gmm,
-                     reference="Dempster, Laird and Rubin 1977")
+                     reference="Dempster, Laird and Rubin 1977", rank=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import replace
 
@@ -10,6 +11,7 @@ from sklearn.cluster import HDBSCAN
 from sklearn.neighbors import NearestNeighbors
 
 from songspace.clustering.density import (
+    DENSITY_SAMPLE,
     HDBSCAN_MIN_SAMPLES,
     K_MAX,
     PLACED,
@@ -24,10 +26,12 @@ from songspace.clustering.result import ClusterResult, Labeller, check_points, e
 from songspace.clustering.spec import ClustererSpec
 from songspace.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 
 def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_size: int | None = None,
             min_samples: int | None = None, umap_components: int = UMAP_COMPONENTS,
-            sample_size: int = 20_000) -> ClusterResult:
+            sample_size: int = DENSITY_SAMPLE) -> ClusterResult:
     """HDBSCAN of ``X`` [shape=(n, d)] (scikit-learn's, with ``copy=True``). ``k`` is ignored.
 
     It runs on the UMAP reduction of ``X`` to ``umap_components`` dimensions (:func:`umap_reduce`, seeded by
@@ -73,6 +77,8 @@ def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_s
     notes = ["density method: k ignored", *notes]
     labels = extend(X, pick, fit_labels, assigner)
     if pick is not None:
+        log.info("hdbscan: fitted on a seeded sample of %d of %d points, the rest placed (cluster.sample_size)", n,
+                 len(X))
         notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (O(n^2) time); " + (
             "the rest joined the nearest sample point's cluster when within its core distance, else noise"
             if reducer is None else PLACED))
@@ -102,4 +108,4 @@ def _hdbscan_degenerate(res: ClusterResult, mcs: int, single: bool) -> list[str]
 
 
 SPEC = ClustererSpec(name="hdbscan", description="HDBSCAN (ignores k; leaves noise)", fit=hdbscan, takes_k=False,
-                     reference="Campello, Moulavi and Sander 2013")
+                     reference="Campello, Moulavi and Sander 2013", rank=4)

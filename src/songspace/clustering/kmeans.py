@@ -45,4 +45,4 @@ def kmeans(X: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10, sample_siz
 
 
 SPEC = ClustererSpec(name="kmeans", description="K-Means with seeded restarts", fit=kmeans,
-                     reference="Lloyd 1982; MiniBatchKMeans: Sculley 2010")
+                     reference="Lloyd 1982; MiniBatchKMeans: Sculley 2010", rank=0)

@@ -29,6 +29,7 @@ class ClustererSpec:
         as plain arrays and how it places a new track.
     takes_k : it clusters into the k it is given; False: it finds its own number of clusters (and ignores k).
     reference : where it comes from, for the report (authors and year).
+    rank : its place where clusterers are listed (choices, messages): lower first, then by name.
     """
 
     name: str
@@ -36,6 +37,7 @@ class ClustererSpec:
     fit: Callable[..., ClusterResult]
     takes_k: bool = True
     reference: str = ""
+    rank: int = 100
 
     def __post_init__(self) -> None:
         where = f"clusterer spec {self.name!r}"
