@@ -23,12 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-from songspace.config import load_config
 from songspace.datasets import read_dataset
 from songspace.evaluation.registry import as_float, metric_columns
 from songspace.evaluation.seeds import aggregate_seeds
 from songspace.experiment import run_seeds
 from songspace.runner import learning_inputs, usable_features
+from songspace.settings import load
 
 K = 6
 COLUMNS = [("nmi_genre", "NMI genre"), ("ari_genre", "ARI genre"), ("nmi_language", "NMI lang"),
@@ -84,7 +84,7 @@ def main() -> None:
         overrides["representations.names"] = args.method
     if args.clusterer:
         overrides["cluster.algorithms"] = args.clusterer
-    cfg = load_config(args.config, **overrides)
+    cfg = load(args.config, **overrides)
     t0 = time.perf_counter()
     manifest = read_dataset(cfg.data, layout=cfg.layout)
     manifest, feats, _problems = usable_features(cfg, manifest)

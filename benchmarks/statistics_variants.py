@@ -20,12 +20,12 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score as nmi
 from sklearn.mixture import GaussianMixture
 
-from songspace.config import load_config
 from songspace.datasets import read_dataset
 from songspace.evaluation.metrics import neighbour_agreement
 from songspace.fusion import Block, fuse
 from songspace.representations.base import standardise
 from songspace.runner import usable_features
+from songspace.settings import load
 
 
 def family(name: str) -> str:
@@ -44,7 +44,7 @@ def family(name: str) -> str:
 
 def main() -> None:
     data = Path(sys.argv[1])
-    cfg = load_config(None, data=str(data), layout="folder")
+    cfg = load(None, data=str(data), layout="folder")
     manifest, feats, _ = usable_features(cfg, read_dataset(data, layout="folder"))
     with (data / "metadata.csv").open(encoding="utf-8", newline="") as fh:
         meta = {r["track_id"]: r for r in csv.DictReader(fh)}

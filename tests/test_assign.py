@@ -1,5 +1,5 @@
 """songspace assign: a run saves what places new tracks (state/*.npz), and placing the run's own tracks gives back its
-assignments; songspace.cluster_state rebuilds each clusterer's rule from arrays alone."""
+assignments; songspace.clustering.placing rebuilds each clusterer's rule from arrays alone."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from conftest import TINY_RUN, make_dataset, tone, write_wav
 from songspace import representations as registry
 from songspace.assign import assign, plan, why_not_assignable
 from songspace.cli import app
-from songspace.cluster_state import cluster_state, predictor
 from songspace.clustering import cluster
+from songspace.clustering.placing import NearestCentroid, Reduced, cluster_state, placer
 from songspace.config import load_config
 from songspace.errors import ConfigError, RunError
 
@@ -189,17 +189,17 @@ def test_a_saved_clustering_places_points_as_its_fitted_model_does(name: str) ->
     X, Y = _blobs(), _blobs(40, seed=1) + np.float32(0.5)
     res = cluster(name, X, 3, seed=0)
     state = _roundtrip(cluster_state(name, res.model, X, res.labels, res.params))
-    pred = predictor(state)
-    labels, conf = pred.predict(Y)
+    pred = placer(state)
+    labels, conf = pred.place(Y)
     assert np.array_equal(labels, res.model.predict(Y))  # the run's own rule for points it did not fit on
     assert ((conf >= 0) & (conf <= 1)).all() and (conf[labels == -1] == 0).all()
-    own, _ = pred.predict(X)
+    own, _ = pred.place(X)
     if name == "dbscan":  # core points exactly (a border point takes the nearest core point's cluster)
         core = res.model.predict(X) == res.labels
         assert np.array_equal(own[core], res.labels[core])
     else:
         assert np.array_equal(own, res.labels)  # the run's own points get their clusters back
-    far, far_conf = pred.predict(np.array([[100.0, 100.0]]))
+    far, far_conf = pred.place(np.array([[100.0, 100.0]]))
     if name in ("dbscan", "hdbscan"):
         assert far[0] == -1 and far_conf[0] == 0
 
@@ -210,17 +210,15 @@ def test_a_tree_gives_its_own_points_their_clusters_where_the_nearest_centroid_w
     X = (np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])[np.arange(90) % 3] + rng.normal(0, 2.0, (90, 2)))
     res = cluster(name, X.astype(np.float32), 3, seed=0)
     assert (res.model.predict(X) != res.labels).any()  # the tree put a point nearer another centroid
-    own, conf = predictor(_roundtrip(cluster_state(name, res.model, X, res.labels))).predict(X)
+    own, conf = placer(_roundtrip(cluster_state(name, res.model, X, res.labels))).place(X)
     assert np.array_equal(own, res.labels) and ((conf >= 0) & (conf <= 1)).all()
     assert (conf[res.model.predict(X) != res.labels] == 0).all()
 
 
 def test_centroid_confidence_is_one_on_a_centroid_and_zero_half_way() -> None:
-    class Fitted:  # what a fitted K-Means keeps
-        cluster_centers_ = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0]])
-
-    state = cluster_state("kmeans", Fitted(), np.zeros((1, 2)), np.zeros(1))
-    labels, conf = predictor(state).predict(np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.0], [9.0, 9.0]]))
+    fitted = NearestCentroid(np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0]]), np.arange(3))  # a K-Means's
+    state = cluster_state("kmeans", fitted, np.zeros((1, 2)), np.zeros(1))
+    labels, conf = placer(state).place(np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.0], [9.0, 9.0]]))
     assert labels.tolist() == [0, 0, 0, 2] or labels.tolist() == [0, 1, 0, 2]
     np.testing.assert_allclose(conf[:3], [1.0, 0.0, 1 - 0.5 / 1.5])
 
@@ -229,15 +227,45 @@ def test_a_density_clustering_on_a_reduction_is_kept_approximately_in_the_space(
     """A UMAP reduction cannot be saved as arrays: the run's points keep their labels, new points take the nearest
     one's label within its neighbourhood radius, and the state says it is approximate."""
 
-    class Reduced:  # what clustering.ReducedAssigner looks like to cluster_state
-        reducer = object()
+    class Reducer:  # what a fitted UMAP looks like to the placer (its transform is never called here)
+        n_neighbors = 5
 
     X = _blobs()
     labels = np.where(np.arange(len(X)) % 10 == 0, -1, np.arange(len(X)) % 3)
-    state = _roundtrip(cluster_state("hdbscan", Reduced(), X, labels, {"min_samples": 5}))
+    reduced = Reduced(Reducer(), X, X[:, :1], labels)
+    state = _roundtrip(cluster_state("hdbscan", reduced, X, labels, {"min_samples": 5}))
     assert bool(state["approximate"])
-    own, _ = predictor(state).predict(X)
+    own, _ = placer(state).place(X)
     assert np.array_equal(own, labels)
-    far, conf = predictor(state).predict(np.array([[50.0, -50.0]]))
+    far, conf = placer(state).place(np.array([[50.0, -50.0]]))
     assert far[0] == -1 and conf[0] == 0
-    assert cluster_state("kmeans", object(), X, labels) is None  # a model it cannot read: not assignable
+    with pytest.raises(ValueError, match=r"'kmeans': its fitted model \(object\) cannot be saved"):
+        cluster_state("kmeans", object(), X, labels)  # a model it cannot read: an error, never a silent None
+
+
+@pytest.mark.parametrize(("name", "edit", "problem"), [
+    ("kmeans", {"centroids": np.zeros((3, 7))}, r"array 'centroids' has shape \(3, 7\), expected \(n, 2\)"),
+    ("kmeans", {"classes": np.array([0, 1])}, r"array 'classes' has shape \(2,\), expected \(3,\)"),
+    ("agglomerative_ward", {"labels": np.full(90, 7)}, "'labels' holds clusters that 'classes' does not list"),
+    ("gmm", {"means": np.full((3, 2), np.nan)}, "array 'means' holds NaN or infinite values"),
+    ("gmm", {"weights": None}, "no array 'weights'"),
+    ("gmm", {"covariance_type": np.array("round")}, "unknown covariance_type 'round'"),
+    ("hdbscan", {"radius": np.ones(4)}, r"array 'radius' has shape \(4,\), expected \(\) or \(90,\)"),
+    ("dbscan", {"points": np.array(["a", "b"])}, "array 'points' holds <U1 values, not numbers"),
+    ("kmeans", {"dim": np.array("two")}, "'dim' is not a whole number"),
+    ("kmeans", {"kind": np.array("octree")}, "unknown clustering state kind 'octree'"),
+])
+def test_a_damaged_saved_clustering_is_refused_naming_what_is_wrong(name: str, edit: dict, problem: str) -> None:
+    """A hand-edited or damaged state file: one ValueError saying what does not fit, never a numpy or scikit-learn
+    error from inside the placer (``songspace assign`` names the file beside it)."""
+    X = _blobs()
+    res = cluster(name, X, 3, seed=0)
+    state = _roundtrip(cluster_state(name, res.model, X, res.labels, res.params))
+    placer(state)  # intact: accepted
+    for key, value in edit.items():
+        if value is None:
+            del state[key]
+        else:
+            state[key] = value
+    with pytest.raises(ValueError, match=problem):
+        placer(state)

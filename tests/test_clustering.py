@@ -11,31 +11,29 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from conftest import BLOB_D, BLOB_K, BLOB_N
-from songspace.clustering import (
-    CLUSTERERS,
+from songspace import clustering
+from songspace.clustering import cluster, clusterer_options
+from songspace.clustering.agglomerative_ward import agglomerative_ward
+from songspace.clustering.dbscan import dbscan
+from songspace.clustering.density import (
     DEGENERATE,
-    DENSITY,
-    agglomerative_ward,
-    choose_k,
-    cluster,
-    clusterer_options,
-    dbscan,
     default_min_cluster_size,
     default_min_samples,
     gaussian_null_pvalue,
-    gmm,
-    hdbscan,
     k_distances,
-    kmeans,
     knee,
     knee_eps,
     umap_reduce,
 )
+from songspace.clustering.gmm import gmm
+from songspace.clustering.hdbscan import hdbscan
+from songspace.clustering.kmeans import kmeans
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.evaluation import score_clustering
 from songspace.evaluation.analysis import analyse
 from songspace.evaluation.metrics import purity, undefined_reason
+from songspace.experiment import choose_k
 
 N, D, K, LATENT = BLOB_N, BLOB_D, BLOB_K, 3
 TRAIN = TrainConfig(epochs=60, batch_size=32, lr=1e-2, device="cpu")
@@ -44,8 +42,8 @@ TRAIN = TrainConfig(epochs=60, batch_size=32, lr=1e-2, device="cpu")
 def test_kmeans_function(blobs) -> None:
     X, y = blobs
     res = kmeans(X, K, seed=0, n_init=2)
-    assert CLUSTERERS["kmeans"] is kmeans
-    assert res.labels.dtype == np.int64 and res.model.n_clusters == K and res.n_clusters == K
+    assert clustering.get("kmeans").fit is kmeans
+    assert res.labels.dtype == np.int64 and len(res.model.centroids) == K and res.n_clusters == K
     assert res.noise_fraction == 0.0 and res.params["n_init"] == 2
     assert adjusted_rand_score(y, res.labels) > 0.9
 
@@ -64,7 +62,8 @@ def test_choose_k_range_clipped_and_impossible() -> None:
 
 # --- every clusterer by name ------------------------------------------------------------------------------
 
-NAMES = list(CLUSTERERS)
+NAMES = clustering.names()
+DENSITY = clustering.own_number()
 
 
 def test_registry_names() -> None:
@@ -266,7 +265,7 @@ def test_kmeans_turns_minibatch_above_sample_size(blobs) -> None:
     m = kmeans(X, K, seed=0, n_init=3, sample_size=100)
     assert m.params["algorithm"] == "minibatch" and "MiniBatchKMeans" in m.notes
     assert m.sample_size is None  # mini-batches are drawn from every point: not a sample
-    assert type(m.model).__name__ == "MiniBatchKMeans"
+    assert type(m.model).__name__ == "NearestCentroid" and len(m.model.centroids) == K
     assert adjusted_rand_score(y, m.labels) > 0.9
     assert np.array_equal(m.labels, kmeans(X, K, seed=0, n_init=3, sample_size=100).labels)
     assert "algorithm" not in kmeans(X, K, seed=0, n_init=3).params  # 160 <= 20,000: full K-Means
@@ -339,11 +338,11 @@ def test_density_finds_separated_blobs_on_a_umap_reduction(wide_blobs, name: str
 
 
 def test_density_same_seed_same_labels_even_without_the_cache(wide_blobs) -> None:
-    from songspace import clustering
+    from songspace.clustering import density
 
     X, _, _ = wide_blobs
     first = [cluster(name, X, None, seed=5) for name in DENSITY]
-    clustering._REDUCED.clear()  # the reduction is computed again, not read from the cache
+    density._REDUCED.clear()  # the reduction is computed again, not read from the cache
     again = [cluster(name, X.copy(), None, seed=5) for name in DENSITY]
     for a, b in zip(first, again, strict=True):
         assert np.array_equal(a.labels, b.labels) and a.params == b.params and a.notes == b.notes
@@ -393,9 +392,11 @@ def test_no_reduction_when_asked_or_in_few_dimensions(blobs) -> None:
     assert hdbscan(few).params["reduction"] == "none" and "too few points (30)" in hdbscan(few).notes
 
 
-def test_hdbscan_on_a_sample_places_the_rest_with_the_fitted_umap(wide_blobs) -> None:
+def test_hdbscan_on_a_sample_places_the_rest_with_the_fitted_umap(wide_blobs, caplog) -> None:
     X, y, _ = wide_blobs
-    h = hdbscan(X, seed=0, sample_size=150)
+    with caplog.at_level("INFO", logger="songspace.clustering.hdbscan"):
+        h = hdbscan(X, seed=0, sample_size=150)
+    assert f"fitted on a seeded sample of 150 of {len(X)} points" in caplog.text  # the run log says so
     assert h.sample_size == 150 and h.params["fitted_on"] == 150 and h.params["reduction"] == "umap"
     assert h.n_clusters == 5 and adjusted_rand_score(y, h.labels) > 0.9 and h.noise_fraction < 0.05
 
@@ -423,3 +424,12 @@ def test_analysis_names_degenerate_density_rows_with_the_reason() -> None:
     assert "vae+hdbscan left 10% of the tracks as noise" in noise and "**vae+hdbscan**" not in noise
     silent = {**row, "notes": ""}  # one cluster, and nothing says why: the analysis says that too
     assert "Why: no reason recorded" in analyse([silent], ["genre"], n_tracks=300)
+
+
+def test_umap_weights_are_umaps_membership_strengths() -> None:
+    from songspace.clustering.placing import umap_weights
+
+    dist = np.sort(np.random.default_rng(0).uniform(0.5, 3.0, size=(50, 30)), axis=1)
+    w = umap_weights(dist)
+    np.testing.assert_allclose(w.sum(axis=1), np.log2(30), rtol=1e-6)  # UMAP's bandwidth target per point
+    assert (np.diff(w, axis=1) <= 1e-12).all() and (w > 0).all() and (w <= 1).all()  # nearer weighs more

@@ -9,6 +9,7 @@ import pytest
 
 from songspace.config import ClusterConfig, RunConfig, TrainConfig, dump_config, load_config
 from songspace.errors import ConfigError
+from songspace.settings import load
 
 
 def test_defaults_load() -> None:
@@ -84,7 +85,7 @@ def test_unknown_override_key() -> None:
 )
 def test_invalid_values(key: str, value) -> None:
     with pytest.raises(ConfigError, match=key.split(".")[-1]):
-        load_config(**{key: value})
+        load(**{key: value})  # the schema's checks, then the registries' (cluster.algorithms)
 
 
 def test_negative_epochs_in_file(tmp_path) -> None:
@@ -144,3 +145,35 @@ def test_old_methods_section_is_read_with_a_warning(tmp_path, caplog) -> None:
     both.write_text('[methods]\nrepresentations = ["pca"]\n[representations]\nnames = ["vae"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="keep \\[representations\\] only"):
         load_config(both)
+
+
+def test_config_imports_nothing_of_songspace_above_it() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport songspace.config\n"
+            "print(sorted(m for m in sys.modules if m.startswith('songspace.') and m not in "
+            "('songspace.config', 'songspace.errors')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_default_representations_are_the_registrys() -> None:
+    from songspace import representations
+
+    assert RunConfig().representations.names == representations.default_names()
+
+
+def test_registry_errors_are_worded_like_the_schemas_and_all_reported(tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[representations]\nnames = ["pca", "nope"]\n[cluster]\nalgorithms = ["kmeans", "spectral"]\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"{path}: ") for line in lines)
+    assert lines[0].startswith(f"{path}: representations.names is not valid: unknown representation(s) 'nope'")
+    assert lines[1].startswith(f"{path}: cluster.algorithms is not valid: unknown clusterer(s) 'spectral'")
+    path.write_text('[cluster]\nk = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.toml: cluster.k must be at least 2 \(got 1\)$"):
+        load(path)

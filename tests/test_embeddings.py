@@ -18,6 +18,7 @@ from songspace.features.embeddings import embed_files
 from songspace.features.encoders import AudioEncoder, pool
 from songspace.representations import AUDIO, RepresentationSpec
 from songspace.representations._inputs import embed_input, input_matrix, save_input_state
+from songspace.settings import load
 
 
 class ToyEncoder:
@@ -134,9 +135,9 @@ def test_variant_names_are_checked_against_the_registry(toy_encoder) -> None:
     for bad in ("pca@toy_encoder", "vae@nope", "vae@features+features", "nope@features"):
         assert not registry.exists(bad), bad
     with pytest.raises(ConfigError, match="unknown representation"):
-        load_config(None, **{"representations.names": ["vae@lyrics"]})
+        load(None, **{"representations.names": ["vae@lyrics"]})
     with pytest.raises(ConfigError, match="not an audio input"):
-        load_config(None, **{"representations.params": {"vae": {"input": "lyrics"}}})
+        load(None, **{"representations.params": {"vae": {"input": "lyrics"}}})
 
 
 TOY_RUN = TINY_RUN + """

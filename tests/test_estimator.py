@@ -9,10 +9,8 @@ from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
 from conftest import BLOB_D, BLOB_K, BLOB_N
-from songspace.clustering import (
-    CLUSTERERS,
-    kmeans,
-)
+from songspace import clustering
+from songspace.clustering.kmeans import kmeans
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.estimator import LatentClusterer
@@ -142,7 +140,7 @@ def test_get_params_and_clone(fitted) -> None:
 # --- LatentClusterer with every clusterer ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(CLUSTERERS))
+@pytest.mark.parametrize("name", clustering.names())
 def test_latent_clusterer_every_clusterer(blobs, name: str) -> None:
     X, y = blobs
     est = LatentClusterer(model="features", clusterer=name, n_clusters=K, n_init=4, seed=0).fit(X)

@@ -11,9 +11,9 @@ import pytest
 
 from conftest import TINY_RUN, make_dataset
 from songspace import representations as registry
-from songspace.config import load_config
 from songspace.errors import ConfigError
 from songspace.representations import AUDIO, MODALITIES, RepresentationSpec
+from songspace.settings import load
 
 
 def test_every_module_declares_a_consistent_spec() -> None:
@@ -36,14 +36,14 @@ def test_every_module_declares_a_consistent_spec() -> None:
 
 def test_config_validation_reads_the_registry() -> None:
     with pytest.raises(ConfigError, match="unknown representation.*nope.*choose from: vae"):
-        load_config(None, **{"representations.names": ["vae", "nope"]})
+        load(None, **{"representations.names": ["vae", "nope"]})
     with pytest.raises(ConfigError, match="not an audio representation"):
-        load_config(None, **{"representations.hybrid_audio": "lyrics"})
+        load(None, **{"representations.hybrid_audio": "lyrics"})
     with pytest.raises(ConfigError, match="n_clusters"):
-        load_config(None, **{"representations.params": {"vade": {"n_clusters": 1}}})
+        load(None, **{"representations.params": {"vade": {"n_clusters": 1}}})
     with pytest.raises(ConfigError, match="no settings of its own"):
-        load_config(None, **{"representations.params": {"pca": {"x": 1}}})
-    cfg = load_config(None, **{"representations.params": {"n2d": {"n_neighbors": 5}}})
+        load(None, **{"representations.params": {"pca": {"x": 1}}})
+    cfg = load(None, **{"representations.params": {"n2d": {"n_neighbors": 5}}})
     assert cfg.representations.params == {"n2d": {"n_neighbors": 5}}
 
 
@@ -76,7 +76,7 @@ def test_a_representation_added_in_one_place_reaches_config_metrics_report_and_e
     cfg_path = tmp_path / "toy.toml"
     cfg_path.write_text(TINY_RUN + '[representations]\nnames = ["toy_projection", "pca"]\n'
                         '[cluster]\nalgorithms = ["kmeans"]\n[plots]\ntsne = false\numap = false\n', encoding="utf-8")
-    cfg = load_config(cfg_path, data=str(data), out=str(tmp_path / "runs"))  # validation knows the new name
+    cfg = load(cfg_path, data=str(data), out=str(tmp_path / "runs"))  # validation knows the new name
     result = run_experiment(cfg)
     with (result.folder / "metrics.csv").open(encoding="utf-8") as fh:
         rows = {r["method"]: r for r in csv.DictReader(fh)}

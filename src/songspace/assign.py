@@ -3,7 +3,7 @@
 The new tracks' features come from the run's feature settings (its ``config.toml``; so from the same cache), each
 assignable representation turns them into its space with the arrays the run saved (``state/<rep>.npz``, its
 spec's ``embed_new``) and its saved model (``models/<rep>.pt``), and each clustering of that space places them
-with its saved state (``state/<rep>+<clusterer>.npz``, :mod:`songspace.cluster_state`). Nothing is trained or
+with its saved state (``state/<rep>+<clusterer>.npz``, :mod:`songspace.clustering.placing`). Nothing is trained or
 refitted: assigning the run's own tracks gives back the run's assignments.
 
 What it writes, in a new folder ``RUN_DIR/assigned/<date>-<time>-<data>/`` (or under ``--out``):
@@ -65,7 +65,7 @@ class Plan:
 @dataclass
 class AssignResult:
     """What ``assign`` wrote: its folder, how many tracks were placed, by which methods (``approximate``: by an
-    approximation of the run's rule, see :mod:`songspace.cluster_state`), and what could not be placed and why."""
+    approximation of the run's rule, see :mod:`songspace.clustering.placing`), and what could not be placed and why."""
 
     folder: Path
     n_tracks: int
@@ -274,7 +274,7 @@ def _embed(run_dir: Path, rep: str, inputs: Any) -> np.ndarray:
 def _place(run_dir: Path, method: str, rep: str, Z: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], bool]:
     """Cluster and confidence of each row of ``Z`` [shape=(m, d)] in ``method``'s clustering, and whether the rule
     is approximate. Raises RunError naming the state file when it is damaged or for another space."""
-    from songspace.cluster_state import is_approximate, predictor
+    from songspace.clustering.placing import is_approximate, placer
 
     rel = cluster_state_file(method)
     cs = load_arrays(run_dir, rel)
@@ -288,7 +288,7 @@ def _place(run_dir: Path, method: str, rep: str, Z: np.ndarray) -> tuple[tuple[n
         raise RunError(f"{run_dir / rel}: for a {dim}-d space, {rep} gives {Z.shape[1]}-d; the run folder is "
                        "damaged or mixed with another run's. Rerun the experiment.")
     try:
-        return predictor(cs).predict(Z), is_approximate(cs)
+        return placer(cs).place(Z), is_approximate(cs)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise damaged(run_dir / rel, str(exc) if isinstance(exc, ValueError) else type(exc).__name__) from None
 

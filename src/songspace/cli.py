@@ -9,10 +9,8 @@ imported inside the commands that use them, so that ``songspace --help`` and a m
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -159,7 +157,9 @@ def _usage_message(exc: typer.TyperException) -> str:
     if type(exc).__name__ == "MissingParameter" and param is not None:
         text = f"missing {param.param_type_name} {_param_name(param)}"
     elif param is not None and isinstance(cause, ValidationError) and cause.errors():
-        text = f"{_param_name(param)} {_requirement(cause.errors()[0])}"
+        from songspace.config import requirement
+
+        text = f"{_param_name(param)} {requirement(cause.errors()[0])}"
     elif param is not None:
         text = f"{_param_name(param)}: {exc.message}"
     else:
@@ -173,86 +173,22 @@ def _shown(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else str(value)
 
 
-def _requirement(err: dict[str, Any]) -> str:
-    """What a pydantic error says the value must be, in a few words: ``must be at least 2 (got 0)``."""
-    kind, ctx, got = err.get("type", ""), err.get("ctx") or {}, err.get("input")
-    given = f" (got {_shown(got)})"
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}{given}"
-    if kind == "greater_than":
-        gt = ctx["gt"]
-        whole = isinstance(gt, int) and isinstance(got, int)
-        return (f"must be at least {gt + 1}" if whole else f"must be greater than {gt}") + given
-    if kind == "less_than_equal":
-        return f"must be at most {ctx['le']}{given}"
-    if kind == "less_than":
-        return f"must be less than {ctx['lt']}{given}"
-    if kind in ("literal_error", "enum"):
-        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return f"must be one of {', '.join(choices)}{given}"
-    if kind.startswith("int_"):
-        return f"must be a whole number{given}"
-    if kind.startswith("float_"):
-        return f"must be a number{given}"
-    if kind.startswith("bool_"):
-        return f"must be true or false{given}"
-    if kind == "missing":
-        return "is required"
-    if kind == "value_error":
-        return f"is not valid: {ctx.get('error', err.get('msg', ''))}"
-    msg = str(err.get("msg", "is not valid"))
-    return f"is not valid: {msg[:1].lower() + msg[1:]}{given}"
-
-
-def _close_setting(loc: tuple[Any, ...]) -> str:
-    """`` (did you mean cluster.k?)`` for a mistyped setting in a config file, else ``""``."""
-    from pydantic import BaseModel
-
-    from songspace.config import RunConfig
-
-    model: Any = RunConfig
-    for part in loc[:-1]:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        annotation = field.annotation if field is not None else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return ""
-        model = annotation
-    match = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
-    return f" (did you mean {'.'.join([*map(str, loc[:-1]), match[0]])}?)" if match else ""
-
-
-def _setting_errors(exc: Exception, given: dict[str, tuple[str, Any]], config: Any) -> list[str]:
-    """One line per invalid setting: the option as typed when the command line set it (``--k must be at least 2
-    (got 0)``), else the config file and the setting's key."""
-    lines = []
-    for err in exc.errors():  # type: ignore[attr-defined]
-        loc = tuple(err.get("loc", ()))
-        key = ".".join(str(p) for p in loc if isinstance(p, str))
-        option, value = given.get(key, ("", None))
-        if option and value is not None:
-            lines.append(f"{option} {_requirement(err)}")
-        elif err.get("type") == "extra_forbidden":
-            lines.append(f"{config}: unknown setting {key}{_close_setting(loc)}; every setting is listed in "
-                         "configs/default.toml")
-        else:
-            lines.append(f"{f'{config}: ' if config else ''}{key} {_requirement(err)}")
-    return lines
-
-
 def _load(config: Path | str | None, given: dict[str, tuple[str, Any]]) -> Any:
-    """:func:`songspace.config.load_config` with what the command line set (config key -> (option as typed,
-    value or None)); an invalid value is one ``error:`` line per setting, naming the option, and exit 2."""
+    """:func:`songspace.settings.load` with what the command line set (config key -> (option as typed, value or
+    None)); an invalid value is one ``error:`` line per setting, naming the option, and exit 2."""
     from pydantic import ValidationError
 
-    from songspace.config import load_config
+    from songspace.config import config_path, setting_errors
+    from songspace.settings import load
 
     try:
-        return load_config(config, **{key: value for key, (_, value) in given.items()})
+        return load(config, **{key: value for key, (_, value) in given.items()})
     except ConfigError as exc:
         cause = exc.__cause__
         if not isinstance(cause, ValidationError):  # the file itself: a folder, not TOML, not UTF-8
             raise _fail(exc) from None
-        lines = _setting_errors(cause, given, config)
+        where = config_path(config) if config is not None else None
+        lines = setting_errors(cause, given, where)
     for line in lines:
         _error(_escape(line))
     raise typer.Exit(2)
@@ -273,10 +209,10 @@ def _baseline_names() -> list[str]:
 
 
 def _clusterer_names() -> list[str]:
-    """The valid ``-c/--clusterer`` values. (Imports songspace.clustering, hence torch: about 2 s.)"""
-    from songspace.clustering import CLUSTERERS
+    """The valid ``-c/--clusterer`` values. (Imports every clusterer, hence scikit-learn: about 1 s.)"""
+    from songspace import clustering
 
-    return list(CLUSTERERS)
+    return clustering.names()
 
 
 def _shipped_configs() -> list[str]:
@@ -399,7 +335,7 @@ def run(
         help="representation to learn (repeatable; default: see configs/default.toml); -m/--method is its old "
              "name")] = None,
     clusterer: Annotated[list[str] | None, typer.Option("--clusterer", "-c", help="clusterer (repeatable; "
-                                                        "default: all six)")] = None,
+                                                        "default: see configs/default.toml)")] = None,
     epochs: Annotated[int | None, typer.Option(help="maximum training epochs")] = None,
     seeds: Annotated[int | None, typer.Option(help="seeds per method (seed, seed + 1, ...): tables give mean ± "
                                                    "std")] = None,

@@ -1,16 +1,23 @@
 """Typed settings for every stage, loaded from TOML and written back, resolved, beside each run's results.
 
-One module on purpose (about 450 lines): every setting a user can write is read and checked here, with the
-allowed range in each message, so that ``configs/default.toml`` and this file read side by side.
+One module on purpose (about 550 lines): every setting a user can write is read and checked here, with the
+allowed range in each message, so that ``configs/default.toml`` and this file read side by side; and every
+message about a setting is worded here (:func:`setting_errors`), for the command line and for code alike.
+
+A schema only: it imports nothing of songspace above it. The names a config refers to (representations,
+clusterers) belong to their registries, which check them and their own settings: ``validate(cfg)`` in
+:mod:`songspace.representations` and :mod:`songspace.clustering`, called by :func:`songspace.settings.load`.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,12 +26,6 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from songspace.errors import ConfigError
-
-
-def _representations():  # the registry imports its spec modules only (no torch): cheap, and no import circle
-    from songspace import representations
-
-    return representations
 
 
 class Section(BaseModel):
@@ -205,8 +206,9 @@ class FeatureConfig(Section):
         if empty:
             most = max_mel_bands(sr=self.sample_rate, n_fft=self.n_fft, fmin=self.fmin, fmax=fmax)
             raise ValueError(f"n_mels = {self.n_mels} is too many for n_fft = {self.n_fft} at sample_rate = "
-                             f"{self.sample_rate} Hz ({self.fmin:g}..{fmax:g} Hz): {empty} mel band(s) would hold no "
-                             f"FFT bin (allowed: 1..{most}); lower n_mels or raise n_fft")
+                             f"{self.sample_rate} Hz and fmin..fmax = {self.fmin:g}..{fmax:g} Hz: {empty} "
+                             f"mel band(s) would hold no FFT bin (allowed: 1..{most}); lower n_mels, raise n_fft or "
+                             "widen fmin..fmax")
         if self.n_mfcc > self.n_mels:
             raise ValueError(f"n_mfcc = {self.n_mfcc} is more than n_mels = {self.n_mels} (allowed: 1..{self.n_mels}): "
                              "the MFCCs are a DCT of the mel bands")
@@ -242,7 +244,8 @@ class RepresentationsConfig(Section):
     ``configs/default.toml``). Lyrics representations are skipped, with a note, when no track has lyrics.
     """
 
-    names: list[str] = Field(default_factory=lambda: _representations().default_names())
+    # The registry's default set (the representations whose spec says default=True; a test keeps the two equal).
+    names: list[str] = ["vae", "vade", "pca", "features", "lyrics", "hybrid_features", "language", "facets"]
     hybrid_audio: str = "vade"  # the audio representation that ``hybrid`` fuses with the lyrics
     lyrics_weight: float = Field(1.0, ge=0, le=1e6)  # lyrics block against the audio block (1 = equal total variance)
     lyrics_components: int = Field(32, gt=0, le=MAX_WIDTH)  # SVD dimensions of the lyrics TF-IDF
@@ -259,38 +262,8 @@ class RepresentationsConfig(Section):
 
     @field_validator("names")
     @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        reg = _representations()
-        known = reg.names()
-        unknown = [v for v in value if not reg.exists(v)]
-        if unknown:
-            raise ValueError(f"unknown representation(s) {', '.join(map(repr, unknown))}; choose from: "
-                             f"{', '.join(known)}")
+    def _once(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
-
-    @field_validator("hybrid_audio")
-    @classmethod
-    def _audio(cls, value: str) -> str:
-        reg = _representations()
-        audio = [s.name for s in reg.specs() if s.modality == reg.AUDIO]
-        if value not in audio:
-            raise ValueError(f"hybrid_audio = {value!r} is not an audio representation; choose from: "
-                             f"{', '.join(audio)}")
-        return value
-
-    @field_validator("params")
-    @classmethod
-    def _params(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        reg = _representations()
-        for name, settings in value.items():
-            if not reg.exists(name):
-                raise ValueError(f"params for unknown representation {name!r}; choose from: {', '.join(reg.names())}")
-            spec = reg.get(name)
-            if spec.params is None:
-                raise ValueError(f"{name} has no settings of its own; remove [representations.params.{name}]")
-            spec.params.model_validate(settings if "@" not in name else {**settings, "input": name.split("@", 1)[1]})
-            # its errors name the setting and the allowed range
-        return value
 
 
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")  # what train.device may name
@@ -347,18 +320,13 @@ class ClusterConfig(Section):
     k_range: tuple[int, int] = (2, 12)  # searched by silhouette when there is neither k nor a label
     n_init: int = Field(10, gt=0, le=1000)  # K-Means restarts
     # Above this many tracks agglomerative, dbscan, hdbscan and gmm fit on a seeded sample (the rest are assigned)
-    # and kmeans turns to MiniBatchKMeans; None = each method's default (agglomerative 10,000, the others 20,000).
+    # and kmeans turns to MiniBatchKMeans; None = each method's default (dbscan and hdbscan 2,000, their UMAP
+    # reduction included; agglomerative 10,000; the others 20,000).
     sample_size: int | None = Field(None, ge=2)
 
     @field_validator("algorithms")
     @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        from songspace.clustering import CLUSTERERS
-
-        unknown = [v for v in value if v not in CLUSTERERS]
-        if unknown:
-            raise ValueError(f"unknown clusterer(s) {', '.join(map(repr, unknown))}; choose from: "
-                             f"{', '.join(CLUSTERERS)}")
+    def _once(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
 
 
@@ -480,10 +448,87 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> RunConfig:
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}invalid settings:\n{exc}") from exc
+        raise ConfigError("\n".join(setting_errors(exc, where=path))) from exc
 
 
 def dump_config(config: RunConfig) -> str:
     """The resolved config as TOML (unset optional values are left out, so it loads back the same)."""
     return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))
+
+
+# --- the wording of every message about a setting -------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else str(value)
+
+
+def requirement(err: Mapping[str, Any]) -> str:
+    """What a pydantic error (one of ``ValidationError.errors()``) says the value must be, in a few words:
+    ``must be at least 2 (got 0)``."""
+    kind, ctx, got = err.get("type", ""), err.get("ctx") or {}, err.get("input")
+    given = f" (got {_shown(got)})"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}{given}"
+    if kind == "greater_than":
+        gt = ctx["gt"]
+        whole = isinstance(gt, int) and isinstance(got, int)
+        return (f"must be at least {gt + 1}" if whole else f"must be greater than {gt}") + given
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}{given}"
+    if kind == "less_than":
+        return f"must be less than {ctx['lt']}{given}"
+    if kind in ("literal_error", "enum"):
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return f"must be one of {', '.join(choices)}{given}"
+    if kind.startswith("int_"):
+        return f"must be a whole number{given}"
+    if kind.startswith("float_"):
+        return f"must be a number{given}"
+    if kind.startswith("bool_"):
+        return f"must be true or false{given}"
+    if kind == "missing":
+        return "is required"
+    if kind == "value_error":
+        return f"is not valid: {ctx.get('error', err.get('msg', ''))}"
+    msg = str(err.get("msg", "is not valid"))
+    return f"is not valid: {msg[:1].lower() + msg[1:]}{given}"
+
+
+def _close_setting(loc: tuple[Any, ...], model: Any = None) -> str:
+    """`` (did you mean cluster.k?)`` for a mistyped setting, else ``""``."""
+    model = RunConfig if model is None else model
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    match = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean {'.'.join([*map(str, loc[:-1]), match[0]])}?)" if match else ""
+
+
+def setting_errors(exc: ValidationError, given: Mapping[str, tuple[str, Any]] | None = None,
+                   where: Path | str | None = None, *, prefix: tuple[str, ...] = (),
+                   model: type[BaseModel] | None = None) -> list[str]:
+    """One sentence per invalid setting of ``exc``: the option as typed when the command line set it (``given``:
+    config key -> (option as typed, value); ``--k must be at least 2 (got 0)``), else the config file ``where``
+    and the setting's key (``bad.toml: cluster.k must be at least 2 (got 0)``).
+
+    ``prefix`` and ``model`` place the errors of a part of the config validated on its own (a representation's
+    ``params``): its key and the pydantic model that part is.
+    """
+    lines = []
+    for err in exc.errors():
+        loc = (*prefix, *err.get("loc", ()))
+        key = ".".join(str(p) for p in loc if isinstance(p, str))
+        option, value = (given or {}).get(key, ("", None))
+        if option and value is not None:
+            lines.append(f"{option} {requirement(err)}")
+        elif err.get("type") == "extra_forbidden":
+            close = _close_setting(tuple(err.get("loc", ())), model) if model is not None else _close_setting(loc)
+            lines.append(f"{f'{where}: ' if where else ''}unknown setting {key}{close}; every setting is listed in "
+                         "configs/default.toml")
+        else:
+            lines.append(f"{f'{where}: ' if where else ''}{f'{key} ' if key else ''}{requirement(err)}")
+    return lines

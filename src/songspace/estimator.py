@@ -14,7 +14,8 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from songspace.clustering import CLUSTERERS, cluster
+from songspace import clustering
+from songspace.clustering import cluster
 from songspace.config import TrainConfig
 from songspace.errors import ConfigError
 from songspace.models import MODELS, build_model
@@ -38,7 +39,7 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
     model : a name in ``songspace.models.MODELS`` (trained), ``"pca"`` (PCA to ``latent_dim``) or
         ``"features"`` (the standardised features themselves). ``cvae`` and ``poe_vae`` need their
         conditions / modalities in each row; build them as :mod:`songspace.representations` does.
-    clusterer : a name in ``CLUSTERERS``.
+    clusterer : a registered clusterer (:func:`songspace.clustering.names`).
     n_clusters : k (ignored by the density clusterers ``dbscan`` and ``hdbscan``).
     latent_dim, hidden_dims, beta : model settings (``latent_dim`` also sets the PCA baseline's dimension).
     train : trainer settings (None = defaults).
@@ -80,8 +81,7 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
         if self.model not in MODELS and self.model not in FIXED:
             raise ConfigError(f"unknown model {self.model!r}; choose one of: "
                               f"{', '.join([*sorted(MODELS), *FIXED])}")
-        if self.clusterer not in CLUSTERERS:
-            raise ConfigError(f"unknown clusterer {self.clusterer!r}; choose one of: {', '.join(CLUSTERERS)}")
+        clustering.get(self.clusterer)  # ConfigError naming the registered ones
         self.model_, self.history_ = None, History()
         self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) == 2 else None
         if np.ndim(X) == 3:  # spectrograms: standardised per band by the dataset, never loaded whole
@@ -148,8 +148,8 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Cluster of each row of ``X`` [shape=(m,)]: the nearest learned cluster (K-Means, agglomerative: its
-        centroid), the likeliest component (GMM), or the density rule of :class:`NearestPointAssigner`
-        (DBSCAN, HDBSCAN; -1 for points in no dense region)."""
+        centroid), the likeliest component (GMM), or the density rule of
+        :class:`songspace.clustering.placing.NearestPoint` (DBSCAN, HDBSCAN; -1 for points in no dense region)."""
         check_is_fitted(self, "cluster_model_")
         return np.asarray(self.cluster_model_.predict(self.transform(X)), dtype=np.int64)
 

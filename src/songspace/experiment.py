@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from songspace.clustering import cluster
+from songspace.clustering.kmeans import kmeans
 from songspace.config import RunConfig
-from songspace.errors import SongspaceError
+from songspace.errors import ConfigError, SongspaceError
 from songspace.evaluation import score_clustering
+from songspace.evaluation.metrics import silhouette
 from songspace.evaluation.registry import is_metric, score_space
 from songspace.parallel import one_thread, process_pool
 from songspace.representations.base import Inputs, Representation, learn, learn_all
@@ -30,6 +32,21 @@ from songspace.representations.base import Inputs, Representation, learn, learn_
 log = logging.getLogger("songspace")
 
 Progress = Callable[[str, int, int], None]
+
+
+def choose_k(X: np.ndarray, k_range: tuple[int, int] = (2, 12), *, seed: int = 0, sample_size: int = 5000) -> int:
+    """The k in ``k_range`` (inclusive) whose K-Means clustering of ``X`` [shape=(n, d)] has the highest silhouette.
+
+    Used only when neither k nor a label to take it from is given.
+    """
+    lo, hi = k_range[0], min(k_range[1], len(X) - 1)
+    if hi < lo:
+        raise ConfigError(f"cannot choose k in {k_range} for {len(X)} tracks; set cluster.k explicitly.")
+    scores = {k: silhouette(X, kmeans(X, k, seed=seed, n_init=3).labels, sample_size=sample_size, seed=seed)
+              for k in range(lo, hi + 1)}
+    best = max(scores, key=lambda k: (np.nan_to_num(scores[k], nan=-2.0), -k))
+    log.info("chose k = %d by silhouette (%s)", best, ", ".join(f"{k}: {s:.3f}" for k, s in scores.items()))
+    return best
 
 
 @dataclass

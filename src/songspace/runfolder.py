@@ -667,9 +667,9 @@ def read_assignments(run_dir: Path | str) -> Iterable[dict[str, str]]:
 
 def read_run_config(run_dir: Path | str) -> Any:
     """The run's resolved settings (``config.toml``) as a :class:`songspace.config.RunConfig`."""
-    from songspace.config import load_config
+    from songspace.settings import load
 
-    return load_config(_require(run_dir, CONFIG, "the run's settings are unknown"))
+    return load(_require(run_dir, CONFIG, "the run's settings are unknown"))
 
 
 def read_config_dict(run_dir: Path | str) -> dict[str, Any]:

@@ -22,14 +22,13 @@ from typing import Any
 import numpy as np
 
 from songspace import representations as registry
-from songspace.clustering import choose_k
 from songspace.config import RunConfig, dump_config
 from songspace.datasets import Manifest, Problem, read_dataset
 from songspace.errors import ConfigError, RunError
 from songspace.evaluation.analysis import analyse
 from songspace.evaluation.registry import metric_columns
 from songspace.evaluation.seeds import aggregate_seeds, with_std
-from songspace.experiment import MethodResult, run_seeds, seed_threads, seed_workers, seeds_of
+from songspace.experiment import MethodResult, choose_k, run_seeds, seed_threads, seed_workers, seeds_of
 from songspace.features import FeatureSet, extract_features
 from songspace.features.text import TextFeatureSet, lyrics_features
 from songspace.models import save_model
@@ -62,6 +61,7 @@ from songspace.runfolder import (
     relative_audio_path,
     state_file,
 )
+from songspace.settings import validate
 from songspace.visualisation.run_figures import Projection, draw_run
 
 log = logging.getLogger("songspace")
@@ -146,6 +146,7 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
     Nothing is written before the inputs are known to be usable: the folder is made once the features are there,
     at least 3 tracks are usable and k fits them; what was logged until then goes into its run.log.
     """
+    validate(cfg)  # the names it refers to, against the registries (a config built in code was not loaded)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     early = logging.handlers.MemoryHandler(capacity=1 << 30, flushLevel=logging.CRITICAL + 1)
@@ -450,7 +451,7 @@ def _write_assignments(run: RunFolder, manifest: Manifest, results: list[MethodR
 def _save_states(run: RunFolder, reps: list, results: list[MethodResult], inputs: Inputs) -> None:
     """The first seed's fitted arrays that place new tracks (``songspace assign``): each assignable
     representation's transform (``state/<rep>.npz``) and each of its clusterings (``state/<rep>+<clusterer>.npz``)."""
-    from songspace.cluster_state import cluster_state
+    from songspace.clustering.placing import cluster_state
 
     saved = set()
     for rep in reps:
@@ -465,9 +466,12 @@ def _save_states(run: RunFolder, reps: list, results: list[MethodResult], inputs
     for r in results:
         if r.rep.name in saved and r.labels is not None and r.model is not None:
             covered = slice(None) if r.rep.present is None else r.rep.present
-            arrays = cluster_state(r.clusterer, r.model, r.rep.latent[covered], r.labels[covered], r.params)
-            if arrays is not None:
-                run.save_npz(cluster_state_file(r.name), **arrays)
+            try:
+                arrays = cluster_state(r.clusterer, r.model, r.rep.latent[covered], r.labels[covered], r.params)
+            except ValueError as exc:
+                log.warning("%s: no state saved, new tracks cannot be assigned to it (%s)", r.name, exc)
+                continue
+            run.save_npz(cluster_state_file(r.name), **arrays)
 
 
 def _versions() -> dict[str, str]:

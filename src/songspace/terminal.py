@@ -29,10 +29,6 @@ from rich.text import Text
 
 Row = dict[str, Any]
 
-# Terminal abbreviations of the metric registry's headers (songspace.evaluation.registry), so that a column is no
-# wider than its numbers ("0.84±0.03"); a metric not listed here shows its registry header.
-ABBREVIATED = {"silhouette": "sil", "calinski_harabasz": "CH", "davies_bouldin": "DB", "noise_fraction": "noise",
-               "purity": "purity", "n_clusters": "clusters"}
 LEGEND = "sil, CH, DB: silhouette, Calinski-Harabasz, Davies-Bouldin in the space all methods share (own: in its own)"
 # The headline columns when the config names none (eval.show), most telling first: narrow terminals drop the
 # rightmost ones.
@@ -66,30 +62,19 @@ def plain(text: object, style: str = "") -> Text:
 
 
 def header(column: str) -> str:
-    """The short header of a metrics.csv column: ``nmi_genre`` -> ``"NMI\ngenre"`` (two lines),
-    ``silhouette_common`` -> ``"sil"``, ``silhouette`` (in the method's own space) -> ``"sil\nown"``."""
-    from songspace.evaluation.registry import COMMON, metric_of
+    """The short header of a metrics.csv column, as its metric declares it (a column no wider than its numbers,
+    "0.84±0.03"): ``nmi_genre`` -> ``"NMI\ngenre"`` (two lines), ``silhouette_common`` -> ``"sil"``,
+    ``silhouette`` (in the method's own space) -> ``"sil\nown"``."""
+    from songspace.evaluation.registry import short_header
 
-    found = metric_of(column)
-    if found is None:
-        return controls_escaped(column.replace("_", " "))
-    metric, label = found
-    short = ABBREVIATED.get(metric.name, metric.header)
-    if label is not None:
-        return f"{short}\n{controls_escaped(label)}"
-    if metric.kind == "internal" and not column.endswith(COMMON):
-        return f"{short}\nown"
-    return short
+    # the metric's short name, then the label (from data: its control characters escaped) on a line of its own
+    return "\n".join(controls_escaped(part) for part in short_header(column).split("\n", 1))
 
 
 def _number(v: Any) -> float | None:
-    """``v`` as a float, None when it is not a number (text, empty)."""
-    if isinstance(v, bool) or v is None or v == "":
-        return None
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
+    from songspace.evaluation.registry import number  # lazily: the registry imports scikit-learn
+
+    return number(v)
 
 
 def _is_count(column: str) -> bool:
@@ -122,12 +107,15 @@ def format_cell(row: Row, column: str) -> str:
 
 
 def _conditioned(row: Row) -> list[str]:
-    return [c for c in str(row.get("conditioned_on") or "").split(";") if c]
+    from songspace.evaluation.registry import conditioned_on
+
+    return conditioned_on(row)
 
 
 def _value(row: Row, column: str) -> float:
-    v = _number(row.get(column))
-    return math.nan if v is None else v
+    from songspace.evaluation.registry import value
+
+    return value(row, column)
 
 
 def rank_score(row: Row, labels: Sequence[str]) -> float:

@@ -13,7 +13,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from songspace.evaluation.registry import CHANCE_MARGIN, above_chance, as_float, lower_is_better
+from songspace.evaluation.registry import (
+    CHANCE_MARGIN,
+    above_chance,
+    conditioned_on,
+    lower_is_better,
+    spread,
+    value,
+)
 
 
 def _is(rep: str, what: str) -> bool:
@@ -29,34 +36,22 @@ TIE = 0.02
 Row = Mapping[str, Any]
 
 
-def _num(row: Row, col: str) -> float:
-    return as_float(row.get(col))
-
-
 def best(rows: Sequence[Row], col: str) -> Row | None:
     """The row with the best defined value of ``col`` (the lowest where lower is better); None when none has one."""
-    scored = [r for r in rows if not math.isnan(_num(r, col))]
+    scored = [r for r in rows if not math.isnan(value(r, col))]
     if not scored:
         return None
     low = lower_is_better(col)
-    return max(scored, key=lambda r: -_num(r, col) if low else _num(r, col))
+    return max(scored, key=lambda r: -value(r, col) if low else value(r, col))
 
 
 
-
-
-def _std(row: Row, col: str) -> float:
-    return _num(row, f"{col}_std")
 
 
 def _pm(row: Row, col: str) -> str:
     """``0.840 ± 0.033`` (the mean alone when there is no spread)."""
-    sd = _std(row, col)
-    return f"{_num(row, col):.3f}" + ("" if math.isnan(sd) else f" ± {sd:.3f}")
-
-
-def _conditioned(row: Row) -> list[str]:
-    return [c for c in str(row.get("conditioned_on") or "").split(";") if c]
+    sd = spread(row, col)
+    return f"{value(row, col):.3f}" + ("" if math.isnan(sd) else f" ± {sd:.3f}")
 
 
 def _share(x: float) -> str:
@@ -66,13 +61,14 @@ def _share(x: float) -> str:
 
 def degenerate_reasons(row: Row) -> str | None:
     """Why a clustering found one cluster or none, or left most tracks as noise: the density clusterers' notes
-    that say so (see ``songspace.clustering.DEGENERATE``), and the tracks a lyrics method could not place, joined;
-    "no reason recorded" when the numbers show it but no note explains it; None when the row is none of those."""
-    from songspace.clustering import DEGENERATE
+    that say so (see ``songspace.clustering.density.DEGENERATE``), and the tracks a lyrics method could not place,
+    joined; "no reason recorded" when the numbers show it but no note explains it; None when the row is none of
+    those."""
+    from songspace.clustering.density import DEGENERATE
 
     notes = str(row.get("notes") or "").split("; ")
     why = [n.split(":", 1)[1].strip() for n in notes if n.startswith(DEGENERATE)]
-    n_clusters, noise = _num(row, "n_clusters"), _num(row, "noise_fraction")
+    n_clusters, noise = value(row, "n_clusters"), value(row, "noise_fraction")
     if not why and not n_clusters < 2 and not noise > 0.5:  # NaN (a failed row) compares False: not listed
         return None
     why += [n for n in notes if "left unassigned" in n]  # tracks a lyrics method cannot place count as noise
@@ -84,8 +80,8 @@ def verdict(a: float, b: float, sa: float = math.nan, sb: float = math.nan) -> s
     (± ``sb``); a difference under ``TIE`` or within the two standard deviations added is a tie."""
     if math.isnan(a) or math.isnan(b):
         return "cannot be compared with"
-    spread = (0.0 if math.isnan(sa) else sa) + (0.0 if math.isnan(sb) else sb)
-    if abs(a - b) < max(TIE, spread):
+    noise = (0.0 if math.isnan(sa) else sa) + (0.0 if math.isnan(sb) else sb)
+    if abs(a - b) < max(TIE, noise):
         return "ties with"
     return "beats" if a > b else "loses to"
 
@@ -114,7 +110,7 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
 
     for label in label_names:
         col = f"nmi_{label}"
-        free = [r for r in rows if label not in _conditioned(r)]
+        free = [r for r in rows if label not in conditioned_on(r)]
         first = best(free, col)
         if first is None:
             continue
@@ -123,13 +119,13 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
         if above_chance(first, label):
             out.append(f"- Best unsupervised match to `{label}`: **{first['method']}** (NMI {_pm(first, col)}, "
                        f"ARI {_pm(first, f'ari_{label}')}, purity {_pm(first, f'purity_{label}')}; the same "
-                       f"clustering against shuffled labels: NMI {_num(first, f'nmi_chance_{label}'):.3f}).")
+                       f"clustering against shuffled labels: NMI {value(first, f'nmi_chance_{label}'):.3f}).")
         else:
             out.append(f"- No method finds `{label}` clearly above chance: the highest NMI, {_pm(first, col)} "
                        f"(**{first['method']}**), is within {CHANCE_MARGIN} of (or under twice) the "
-                       f"{_num(first, f'nmi_chance_{label}'):.3f} the same clustering reaches against shuffled "
+                       f"{value(first, f'nmi_chance_{label}'):.3f} the same clustering reaches against shuffled "
                        "labels.")
-        given = best([r for r in rows if label in _conditioned(r)], col)
+        given = best([r for r in rows if label in conditioned_on(r)], col)
         if given is not None:
             out.append(f"- Not counted: **{given['method']}** was given `{label}` (conditioned on it) and reaches "
                        f"NMI {_pm(given, col)}; that is not an unsupervised result.")
@@ -141,11 +137,11 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
         if len(by_modality) > 1:
             parts = [f"{m} {_pm(b, col)} ({b['method']})" for m, b in by_modality.items()]
             out.append(f"- Best NMI per modality: {', '.join(parts)}.")
-            top = max(by_modality, key=lambda m: _num(by_modality[m], col))
+            top = max(by_modality, key=lambda m: value(by_modality[m], col))
             single = [m for m in by_modality if m != "audio+lyrics"]
             if len(single) == 2:
-                a, b = (_num(by_modality[m], col) for m in single)
-                sa, sb = (_std(by_modality[m], col) for m in single)
+                a, b = (value(by_modality[m], col) for m in single)
+                sa, sb = (spread(by_modality[m], col) for m in single)
                 if verdict(a, b, sa, sb) != "ties with":
                     carrier = single[0] if a > b else single[1]
                     out.append(f"- `{label}` is carried mostly by the **{carrier}** "
@@ -169,7 +165,7 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
     wins = losses = 0
     for rep in learned:
         mine = [r for r in rows if r["representation"] == rep]
-        given = _conditioned(mine[0])
+        given = conditioned_on(mine[0])
         modality = mine[0].get("modality")
         bases = [b for b in rows if _is(b["representation"], "baseline") and b.get("modality") == modality] or \
             [b for b in rows if _is(b["representation"], "baseline")]
@@ -181,7 +177,7 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
             a, b = best(mine, col), best(bases, col)
             if a is None or b is None:
                 continue
-            said = verdict(_num(a, col), _num(b, col), _std(a, col), _std(b, col))
+            said = verdict(value(a, col), value(b, col), spread(a, col), spread(b, col))
             if col.startswith("nmi_"):
                 wins += said == "beats"
                 losses += said == "loses to"
@@ -202,25 +198,26 @@ def analyse(rows: Sequence[Row], label_names: Sequence[str], *, n_tracks: int, n
                       if losses > wins else "Neither side is consistently better."))
     out.append("")
 
-    unplaced = [r for r in rows if r.get("modality") == "lyrics" and _num(r, "noise_fraction") > 0]
+    unplaced = [r for r in rows if r.get("modality") == "lyrics" and value(r, "noise_fraction") > 0]
     if unplaced:
-        out.append(f"Lyrics-only methods cannot place tracks without lyrics: {_num(unplaced[0], 'noise_fraction'):.0%} "
+        share = value(unplaced[0], "noise_fraction")
+        out.append(f"Lyrics-only methods cannot place tracks without lyrics: {share:.0%} "
                    "of the tracks are left unassigned there (counted as noise).")
         out.append("")
     degenerate = {id(r): why for r in rows if (why := degenerate_reasons(r)) is not None}
-    noisy = [r for r in rows if _num(r, "noise_fraction") > 0 and r.get("modality") != "lyrics"
+    noisy = [r for r in rows if value(r, "noise_fraction") > 0 and r.get("modality") != "lyrics"
              and id(r) not in degenerate]
     if degenerate or noisy:
         out.append("## Noise")
         out.append("")
         for r in rows:
             if id(r) in degenerate:
-                n = _num(r, "n_clusters")  # a mean over seeds when there are several
+                n = value(r, "n_clusters")  # a mean over seeds when there are several
                 found = "no cluster" if n == 0 else "one cluster" if n == 1 else f"{n:.3g} clusters"
-                out.append(f"- **{r['method']}** found {found} and left {_share(_num(r, 'noise_fraction'))} of the "
+                out.append(f"- **{r['method']}** found {found} and left {_share(value(r, 'noise_fraction'))} of the "
                            f"tracks as noise. Why: {degenerate[id(r)]}.")
         for r in noisy:
-            out.append(f"- {r['method']} left {_share(_num(r, 'noise_fraction'))} of the tracks as noise "
+            out.append(f"- {r['method']} left {_share(value(r, 'noise_fraction'))} of the tracks as noise "
                        "(counted as wrongly assigned in purity; left out of the internal metrics).")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

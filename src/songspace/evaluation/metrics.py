@@ -15,13 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn import metrics as skm
 
-NOISE = -1
+from songspace.clustering.result import NOISE, noise_fraction
 
-
-def noise_fraction(labels_pred: Sequence[int] | np.ndarray) -> float:
-    """Share of points labelled noise (-1), in [0, 1]; NaN for no points."""
-    labels = np.asarray(labels_pred)
-    return float("nan") if labels.size == 0 else float(np.mean(labels == NOISE))
+__all__ = ["NOISE", "noise_fraction"]  # the clustering stage's, scored here beside the metrics
 
 
 def undefined_reason(labels_pred: Sequence[int] | np.ndarray) -> str | None:

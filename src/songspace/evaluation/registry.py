@@ -1,8 +1,12 @@
 """Every metric of a results row, declared once: what it computes, where it goes, which way is better, its header.
 
-``metrics.csv``'s metric columns, which columns are averaged over seeds, the report's table headers and which
-direction is better in tables and figures all derive from :data:`METRICS`. To add a metric: write its function
-in :mod:`songspace.evaluation.metrics` and add one :class:`Metric` line here.
+``metrics.csv``'s metric columns, which columns are averaged over seeds, the report's and the terminal's table
+headers, which label metrics the headline tables show and the figures draw, and which direction is better in
+tables and figures all derive from :data:`METRICS`. To add a metric: write its function in
+:mod:`songspace.evaluation.metrics` and add one :class:`Metric` line here.
+
+A row of ``metrics.csv`` is read through :func:`value`, :func:`spread` and :func:`conditioned_on` (numbers written
+as text, the ``<col>_std`` beside a mean, the ``;``-separated labels a method was given), by every reader of it.
 
 Kinds of metric and their columns (for labels ``L``):
 
@@ -31,12 +35,36 @@ KINDS = ("internal", "partition", "label", "space", "count")
 
 @dataclass(frozen=True)
 class Metric:
+    """One metric.
+
+    name : the column (or the stem of its columns: ``nmi`` for ``nmi_genre``).
+    kind : one of :data:`KINDS`.
+    header : its column heading in the report's tables.
+    fn : computes it (see the kinds above for its signature).
+    higher_is_better : None: no better direction (counts, chance levels).
+    description : one line for the report's legend.
+    short : its heading in the terminal, where a column is no wider than its numbers ("" = ``header``).
+    headline : its place among a label's columns of the headline tables, 1 first (0 = only in the full table,
+        after the headlined ones); label and space metrics only.
+    drawn : drawn in the run's metric figures (the label metrics against each label, the internal ones in the
+        common space).
+    """
+
     name: str
-    kind: str  # one of KINDS
-    header: str  # short column heading in tables
+    kind: str
+    header: str
     fn: Callable[..., float]
-    higher_is_better: bool | None  # None: no better direction (counts)
+    higher_is_better: bool | None
     description: str
+    short: str = ""
+    headline: int = 0
+    drawn: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise TypeError(f"metric {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.headline and self.kind not in ("label", "space"):
+            raise TypeError(f"metric {self.name!r}: only label and space metrics have a headline place")
 
 
 def _n_clusters(labels_pred: np.ndarray) -> float:
@@ -58,24 +86,44 @@ def _davies_bouldin(X: np.ndarray, labels_pred: np.ndarray, **_: Any) -> float:
 
 METRICS: tuple[Metric, ...] = (
     Metric("silhouette", "internal", "Silhouette", _silhouette, True,
-           "mean silhouette coefficient, in [-1, 1]"),
+           "mean silhouette coefficient, in [-1, 1]", short="sil", drawn=True),
     Metric("calinski_harabasz", "internal", "Calinski–Harabasz", _calinski_harabasz, True,
-           "between- over within-cluster dispersion"),
+           "between- over within-cluster dispersion", short="CH"),
     Metric("davies_bouldin", "internal", "Davies–Bouldin", _davies_bouldin, False,
-           "mean worst-case cluster similarity, 0 is best"),
+           "mean worst-case cluster similarity, 0 is best", short="DB", drawn=True),
     Metric("noise_fraction", "partition", "Noise", m.noise_fraction, False,
-           "share of tracks left as noise (-1) or not placed"),
-    Metric("ari", "label", "ARI", m.ari, True, "adjusted Rand index against the label (0 = chance)"),
-    Metric("nmi", "label", "NMI", m.nmi, True, "normalised mutual information with the label, in [0, 1]"),
-    Metric("purity", "label", "Purity", m.purity, True, "share of tracks whose cluster's majority label is theirs"),
+           "share of tracks left as noise (-1) or not placed", short="noise"),
+    Metric("ari", "label", "ARI", m.ari, True, "adjusted Rand index against the label (0 = chance)",
+           headline=3, drawn=True),
+    Metric("nmi", "label", "NMI", m.nmi, True, "normalised mutual information with the label, in [0, 1]",
+           headline=1, drawn=True),
+    Metric("purity", "label", "Purity", m.purity, True, "share of tracks whose cluster's majority label is theirs",
+           short="purity", headline=4, drawn=True),
     Metric("nmi_chance", "label", "NMI chance", m.nmi_chance, None,
-           "mean NMI of the same clustering against shuffled labels (10 permutations): what chance reaches"),
+           "mean NMI of the same clustering against shuffled labels (10 permutations): what chance reaches",
+           headline=2),
     Metric("knn", "space", "10-NN", lambda X, truth, *, seed: m.neighbour_agreement(X, truth, k=10, seed=seed), True,
            "share of each track's 10 nearest neighbours in the space with its label (any clusterer)"),
-    Metric("n_clusters", "count", "Clusters", _n_clusters, None, "clusters found (noise not counted)"),
+    Metric("n_clusters", "count", "Clusters", _n_clusters, None, "clusters found (noise not counted)",
+           short="clusters"),
 )
 BY_NAME = {mt.name: mt for mt in METRICS}
 COMMON = "_common"  # suffix of the internal metrics measured in the common space
+
+
+def label_metrics(*, headline: bool = False) -> list[str]:
+    """The metrics of a label's columns (``nmi`` for ``nmi_<label>``), in table order: the headlined ones by their
+    place, then the others; ``headline`` = the headlined ones only."""
+    per_label = [mt for mt in METRICS if mt.kind in ("label", "space")]
+    first = sorted((mt for mt in per_label if mt.headline), key=lambda mt: mt.headline)
+    return [mt.name for mt in [*first, *([] if headline else [mt for mt in per_label if not mt.headline])]]
+
+
+def drawn_metrics(kind: str) -> list[str]:
+    """The metrics of ``kind`` (``label`` or ``internal``) the run's figures draw, label ones in table order."""
+    names = [mt.name for mt in METRICS if mt.kind == kind and mt.drawn]
+    order = label_metrics()
+    return sorted(names, key=order.index) if kind in ("label", "space") else names
 
 
 def metric_columns(labels: Sequence[str]) -> list[str]:
@@ -146,14 +194,53 @@ def header(col: str) -> str:
     return found[0].header if found is not None else col.replace("_", " ")
 
 
+def short_header(col: str) -> str:
+    """The terminal's heading of a metric column (``sil`` for ``silhouette_common``; the label, or ``own`` for an
+    internal metric in the method's own space, on a second line: ``NMI\ngenre``, ``sil\nown``)."""
+    found = metric_of(col)
+    if found is None:
+        return col.replace("_", " ")
+    metric, label = found
+    short = metric.short or metric.header
+    if label is not None:
+        return f"{short}\n{label}"
+    if metric.kind == "internal" and not col.removesuffix("_std").endswith(COMMON):
+        return f"{short}\nown"
+    return short
+
+
+def number(value: Any) -> float | None:
+    """A metrics.csv cell as a float (``"nan"`` is NaN); None for what is no number (text, empty, absent)."""
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def as_float(value: Any) -> float:
     """``value`` as a float; NaN for None, ``""``, ``"nan"`` and anything else that is not a number."""
     if isinstance(value, bool):
         return float(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+    v = number(value)
+    return math.nan if v is None else v
+
+
+def value(row: Mapping[str, Any], col: str) -> float:
+    """The number in column ``col`` of a metrics row (a mean over seeds); NaN when absent or no number."""
+    return as_float(row.get(col))
+
+
+def spread(row: Mapping[str, Any], col: str) -> float:
+    """The standard deviation over seeds beside ``col`` (``<col>_std``); NaN with one seed or none recorded."""
+    return as_float(row.get(f"{col}_std"))
+
+
+def conditioned_on(row: Mapping[str, Any]) -> list[str]:
+    """The labels a row's method was given (``conditioned_on``, ``;``-separated): its scores against them are not
+    unsupervised results."""
+    return [c.strip() for c in str(row.get("conditioned_on") or "").split(";") if c.strip()]
 
 
 def score(labels_pred: np.ndarray, *, own_space: np.ndarray, common_space: np.ndarray,

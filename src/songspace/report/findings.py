@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass, field
 
 from songspace.evaluation.analysis import best, verdict
-from songspace.evaluation.registry import above_chance
+from songspace.evaluation.registry import above_chance, conditioned_on, value
 from songspace.report.method import specs
-from songspace.report.tables import conditioned_on, num, pm
+from songspace.report.tables import pm
 from songspace.runfolder import Row, RunData
 
 MODALITIES = ("audio", "lyrics", "audio+lyrics")
@@ -77,18 +77,18 @@ def _label(run: RunData, lab: str, learned: list[str], baselines: list[str]) -> 
     if top is None:
         return None
     other = best([r for r in free if r.get("representation") != top.get("representation")], col)
-    runner_verdict = verdict(num(top, col), num(other, col), num(top, f"{col}_std"),
-                             num(other, f"{col}_std")) if other else ""
+    runner_verdict = verdict(value(top, col), value(other, col), value(top, f"{col}_std"),
+                             value(other, f"{col}_std")) if other else ""
     given = best([r for r in rows if lab in conditioned_on(r)], col)
     mine = best([r for r in free if r.get("representation") in learned], col)
     base = best([r for r in free if r.get("representation") in baselines], col)
-    lv = verdict(num(mine, col), num(base, col), num(mine, f"{col}_std"), num(base, f"{col}_std")) \
+    lv = verdict(value(mine, col), value(base, col), value(mine, f"{col}_std"), value(base, f"{col}_std")) \
         if mine and base else ""
     by_modality = {m: b for m in MODALITIES if (b := best([r for r in free if r.get("modality") == m], col))}
     carrier, tie = None, False
     if "audio" in by_modality and "lyrics" in by_modality:
         a, b = by_modality["audio"], by_modality["lyrics"]
-        v = verdict(num(a, col), num(b, col), num(a, f"{col}_std"), num(b, f"{col}_std"))
+        v = verdict(value(a, col), value(b, col), value(a, f"{col}_std"), value(b, f"{col}_std"))
         tie = v == "ties with"
         carrier = None if tie else ("audio" if v == "beats" else "lyrics")
     return LabelFinding(lab, top, above_chance(top, lab), other, runner_verdict, given, mine, base, lv, by_modality,
@@ -98,13 +98,13 @@ def _label(run: RunData, lab: str, learned: list[str], baselines: list[str]) -> 
 def _sweep(run: RunData) -> tuple[dict[str, float], str | None]:
     if run.beta_sweep is None or not run.beta_sweep.rows:
         return {}, None
-    rows = sorted(run.beta_sweep.rows, key=lambda r: num(r, "beta"))
+    rows = sorted(run.beta_sweep.rows, key=lambda r: value(r, "beta"))
     out = {}
     for col in ["silhouette_common", *[f"nmi_{lab}" for lab in run.labels]]:
         b = best(rows, col)
         if b is not None:
-            out[col] = num(b, "beta")
-    recon = [num(r, "reconstruction") for r in rows if not math.isnan(num(r, "reconstruction"))]
+            out[col] = value(b, "beta")
+    recon = [value(r, "reconstruction") for r in rows if not math.isnan(value(r, "reconstruction"))]
     trend = None
     if len(recon) >= 2:
         steps = [b - a for a, b in zip(recon[:-1], recon[1:], strict=True)]
@@ -121,7 +121,7 @@ def find(run: RunData) -> Findings:
     wins = sum(f.learned_verdict == "beats" for f in labels)
     losses = sum(f.learned_verdict == "loses to" for f in labels)
     ties = sum(f.learned_verdict == "ties with" for f in labels)
-    noisy = [r for r in run.metrics.rows if num(r, "noise_fraction") > 0]
+    noisy = [r for r in run.metrics.rows if value(r, "noise_fraction") > 0]
     sweep_best, trend = _sweep(run)
     return Findings(labels, best(run.metrics.rows, "silhouette_common"), wins, losses, ties, noisy, sweep_best,
                     trend, learned, baselines)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from songspace.evaluation.registry import conditioned_on, value
 from songspace.report.findings import Findings
-from songspace.report.tables import conditioned_on, num
 from songspace.runfolder import Figure, Row, RunData
 
 # The body's order of kinds; a kind not named here is never a headline figure.
@@ -39,7 +39,8 @@ def best_rows(run: RunData, f: Findings) -> list[Row]:
     rows = []
     for lf in f.labels:
         col = f"nmi_{lf.label}"
-        tied = [r for r in run.metrics.rows if num(r, col) == num(lf.best, col) and lf.label not in conditioned_on(r)]
+        tied = [r for r in run.metrics.rows
+                if value(r, col) == value(lf.best, col) and lf.label not in conditioned_on(r)]
         rows.append(next((r for r in [lf.best, *tied] if _composition(r) in drawn), lf.best))
     if not rows and f.best_internal is not None:
         rows = [f.best_internal]

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from songspace.evaluation.registry import as_float
 from songspace.report.findings import find
 from songspace.report.headline import headline_figures
-from songspace.report.method import CLUSTERERS, clusterers, objective_html, representations
+from songspace.report.method import clusterer_text, clusterers, objective_html, representations
 from songspace.report.tables import (
     DAGGER,
     cell,
@@ -156,7 +156,7 @@ def report_html(run: RunData, *, pdf_name: str | None = None) -> str:
         run=run, s=s, pdf_name=pdf_name, sort_js=Markup(SORT_JS), sort_js_hash=SORT_JS_HASH,
         classes={lab: _classes(run.class_counts.get(lab)) for lab in run.labels},
         representations=representations(run), objective=Markup(objective_html(run)),
-        clusterers=[(c, CLUSTERERS.get(c, "")) for c in clusterers(run)],
+        clusterers=[(c, clusterer_text(c)) for c in clusterers(run)],
         fitted="\n".join(f"{m}: {p}" for m, p in params.items()) if isinstance(params, dict) else "",
         tables=headline, sweep=sweep, full_tables=list(enumerate(full, len(headline) + (2 if sweep else 1))),
         method_notes=_plain("notes", noted, notes_cols, "Notes per method (metrics.csv).")

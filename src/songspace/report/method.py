@@ -12,14 +12,13 @@ from typing import Any
 
 from songspace.runfolder import RunData
 
-CLUSTERERS = {
-    "kmeans": "K-Means with seeded restarts",
-    "agglomerative_ward": "agglomerative clustering, Ward linkage",
-    "agglomerative_average": "agglomerative clustering, average linkage",
-    "dbscan": "DBSCAN, ε from the knee of the k-distance curve (ignores k; leaves noise)",
-    "hdbscan": "HDBSCAN (ignores k; leaves noise)",
-    "gmm": "Gaussian mixture with full covariances",
-}
+
+def clusterer_text(name: str) -> str:
+    """What the clusterer registered as ``name`` is, with its reference; "" for one this songspace does not know
+    (a run folder written by a plugin)."""
+    from songspace import clustering
+
+    return clustering.get(name).text() if name in clustering.names() else ""
 
 
 def specs(run: RunData) -> dict[str, dict[str, Any]]:

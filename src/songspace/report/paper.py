@@ -18,17 +18,16 @@ from typing import Any
 
 from markupsafe import Markup
 
+from songspace.evaluation.registry import conditioned_on, value
 from songspace.report.findings import Findings, LabelFinding, find, nmi, verdict
 from songspace.report.headline import headline_figures
 from songspace.report.html import PAGES
-from songspace.report.method import CLUSTERERS, clusterers, objective_html, representations
+from songspace.report.method import clusterer_text, clusterers, objective_html, representations
 from songspace.report.tables import (
     DAGGER,
     ResultTable,
-    conditioned_on,
     internal_table,
     label_tables,
-    num,
     pm,
     sweep_table,
 )
@@ -175,9 +174,9 @@ def _fusion(lf: LabelFinding) -> tuple[dict[str, Any], str] | None:
     if both is None or not singles:
         return None
     col = f"nmi_{lf.label}"
-    top = max(singles, key=lambda r: num(r, col))
+    top = max(singles, key=lambda r: value(r, col))
     word = {"beats": "improves on", "ties with": "ties with", "loses to": "falls short of"}.get(
-        verdict(num(both, col), num(top, col), num(both, f"{col}_std"), num(top, f"{col}_std")),
+        verdict(value(both, col), value(top, col), value(both, f"{col}_std"), value(top, f"{col}_std")),
         "cannot be compared with")
     return both, word
 
@@ -204,7 +203,7 @@ def paper_html(run: RunData) -> str:
         run=run, s=run.summary, f=f, cite=cite, pm=pm, nmi=nmi,
         version=versions.get("songspace", "") if isinstance(versions, dict) else "",
         representations=representations(run), objective=Markup(objective_html(run, cite=cite)),
-        clusterers=[(c, CLUSTERERS.get(c)) for c in clusterers(run)],
+        clusterers=[(c, clusterer_text(c)) for c in clusterers(run)],
         classes=[(lab, _classes(run, lab)) for lab in run.labels], setup=_setup(run),
         seeds=(f"seeds {', '.join(str(x) for x in run.summary['seeds'])}"
                if isinstance(run.summary.get("seeds"), list) and run.summary["seeds"]
@@ -212,8 +211,8 @@ def paper_html(run: RunData) -> str:
         tables=tables, figures=list(enumerate(main_figs, 1)), figure_rows=figure_rows(list(enumerate(main_figs, 1))),
         more_figures=len(rest),
         fusion={lf.label: _fusion(lf) for lf in f.labels},
-        noisy=[(r, f"{num(r, 'noise_fraction'):.0%}")
-               for r in sorted(f.noisy, key=lambda r: -num(r, "noise_fraction"))[:5]],
+        noisy=[(r, f"{value(r, 'noise_fraction'):.0%}")
+               for r in sorted(f.noisy, key=lambda r: -value(r, "noise_fraction"))[:5]],
         sweep=_sweep(f), marked=sorted({lab for r in run.metrics.rows for lab in conditioned_on(r)}),
         silhouette_sample=sample if isinstance(sample, int) and isinstance(n, int) and n > sample else None,
         references=[refs[k][1] for k in sorted(refs)])  # keys are first authors' surnames and years

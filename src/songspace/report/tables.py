@@ -21,11 +21,14 @@ from typing import Any
 from songspace.evaluation.registry import (
     COMMON,
     METRICS,
-    as_float,
+    conditioned_on,
     has_direction,
     is_count,
+    label_metrics,
     lower_is_better,
     metric_of,
+    spread,
+    value,
 )
 from songspace.evaluation.registry import header as metric_header
 from songspace.runfolder import Row, RunData, Table
@@ -46,11 +49,6 @@ def _is_count(col: str) -> bool:
     return is_count(col) or col == "n_seeds"  # whole numbers when every seed agrees
 
 
-def num(row: Row, col: str) -> float:
-    """The float in ``row[col]``; NaN when absent or not a number."""
-    return as_float(row.get(col))
-
-
 def fmt(value: float, std: float = math.nan, *, col: str = "") -> str:
     """``0.840 ± 0.033``; one decimal from 100 up; counts without decimals when whole and not spread."""
     if math.isnan(value):
@@ -68,12 +66,7 @@ def fmt(value: float, std: float = math.nan, *, col: str = "") -> str:
 
 def pm(row: Row, col: str) -> str:
     """The cell text of ``row[col]`` with its ``<col>_std``, as in every table of the report."""
-    return fmt(num(row, col), num(row, f"{col}_std"), col=col)
-
-
-def conditioned_on(row: Row) -> list[str]:
-    """Labels the row's method was trained or conditioned on (``conditioned_on``, ``;``-separated)."""
-    return [c for c in str(row.get("conditioned_on") or "").split(";") if c]
+    return fmt(value(row, col), spread(row, col), col=col)
 
 
 def metric_label(col: str) -> str | None:
@@ -132,7 +125,7 @@ def _best_value(rows: Sequence[Row], col: str) -> float:
     if not has_direction(col):
         return math.nan
     lab = metric_label(col)
-    values = [num(r, col) for r in rows if not math.isnan(num(r, col)) and not (lab and lab in conditioned_on(r))]
+    values = [value(r, col) for r in rows if not math.isnan(value(r, col)) and not (lab and lab in conditioned_on(r))]
     if len(values) < 2 or min(values) == max(values):
         return math.nan
     return min(values) if lower_is_better(col) else max(values)
@@ -167,7 +160,7 @@ def build_table(key: str, caption: str, rows: Sequence[Row], columns: Sequence[s
     previous = None
     for r in rows:
         given = conditioned_on(r)
-        cells = [Cell(pm(r, c), num(r, c), best=num(r, c) == best[c] and metric_label(c) not in given,
+        cells = [Cell(pm(r, c), value(r, c), best=value(r, c) == best[c] and metric_label(c) not in given,
                       given=metric_label(c) in given) for c in present]
         rep = r.get("representation")
         method = str(r.get("method") or "")
@@ -182,7 +175,7 @@ def build_table(key: str, caption: str, rows: Sequence[Row], columns: Sequence[s
 def _order(col: str) -> Callable[[Row], tuple[bool, float]]:
     """A sort key: the best value of ``col`` first, undefined (NaN) last."""
     low = lower_is_better(col)
-    return lambda r: (math.isnan(num(r, col)), num(r, col) if low else -num(r, col))
+    return lambda r: (math.isnan(value(r, col)), value(r, col) if low else -value(r, col))
 
 
 def representation_best(rows: Sequence[Row], col: str) -> list[Row]:
@@ -217,14 +210,10 @@ def _spread(run: RunData) -> str:
     return f"mean ± std over {n} seeds" if n > 1 and has_std else "one seed" if n == 1 else f"mean over {n} seeds"
 
 
-# A label's columns, in this order in its tables; the headline table shows the first four.
-LABEL_METRICS = ("nmi", "nmi_chance", "ari", "purity", "knn")
-HEADLINE_LABEL_METRICS = LABEL_METRICS[:4]
-
-
 def _label_columns(run: RunData, lab: str, *, headline: bool) -> list[str]:
-    names = HEADLINE_LABEL_METRICS if headline else LABEL_METRICS
-    cols = [f"{name}_{lab}" for name in names]
+    """A label's columns, in the order its metrics declare (songspace.evaluation.registry); the headline table
+    shows the headlined ones."""
+    cols = [f"{name}_{lab}" for name in label_metrics(headline=headline)]
     if not headline:  # a newer runner's label metrics too
         cols += [c for c in run.metrics.columns if metric_label(c) == lab and not c.endswith("_std") and c not in cols]
     return [c for c in cols if c in run.metrics.columns]
@@ -300,7 +289,7 @@ def other_table(run: RunData) -> ResultTable | None:
     shown = {*INTERNAL_COMMON, *INTERNAL_OWN, "noise_fraction", "n_clusters", "n_seeds"}
     shown |= {c for c in run.metrics.columns if metric_label(c) in run.labels}  # the full label tables
     cols = [c for c in run.metrics.columns if c not in shown and not c.endswith("_std")
-            and any(not math.isnan(num(r, c)) for r in run.metrics.rows)
+            and any(not math.isnan(value(r, c)) for r in run.metrics.rows)
             and not any(isinstance(r.get(c), str) for r in run.metrics.rows)]
     if not cols:
         return None
@@ -313,7 +302,7 @@ def sweep_table(run: RunData) -> ResultTable | None:
         return None
     t: Table = run.beta_sweep
     cols = [c for c in t.columns if c not in ("beta", "n_seeds", "seed") and not c.endswith("_std")]
-    rows = [{**r, "method": f"{num(r, 'beta'):g}", "representation": str(num(r, "beta"))} for r in t.rows]
+    rows = [{**r, "method": f"{value(r, 'beta'):g}", "representation": str(value(r, "beta"))} for r in t.rows]
     table = build_table("beta_sweep", "Beta-VAE sweep: validation reconstruction error, KL term and cluster "
                         f"metrics of its latent per β ({_spread(run)}).", rows, cols, grouped=False)
     table.row_header = "β"

@@ -15,6 +15,8 @@ lists those labels in ``conditioned_on``, and its scores against them are not un
 from __future__ import annotations
 
 from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from songspace.representations.spec import AUDIO, BOTH, CONDITIONED, LYRICS, MODALITIES, RepresentationSpec
 
@@ -28,6 +30,9 @@ _MODULES = (
     "musicnn", "pretrained", "features_musicnn",
 )
 _REGISTRY: dict[str, RepresentationSpec] = {}
+
+if TYPE_CHECKING:
+    from songspace.config import RunConfig
 
 
 def _load() -> dict[str, RepresentationSpec]:
@@ -87,6 +92,42 @@ def default_names() -> list[str]:
     return [s.name for s in specs() if s.default]
 
 
+def validate(cfg: RunConfig, where: Path | str | None = None) -> list[str]:
+    """What is wrong with the representations ``cfg`` names and their settings (``[representations]``): one
+    sentence per problem, worded as :func:`songspace.config.setting_errors` words the schema's ([] = nothing).
+    ``where`` is the config file, named in each sentence."""
+    from pydantic import ValidationError
+
+    from songspace.config import setting_errors
+
+    at = f"{where}: " if where else ""
+    reps = cfg.representations
+    out = []
+    unknown = [v for v in reps.names if not exists(v)]
+    if unknown:
+        out.append(f"{at}representations.names is not valid: unknown representation(s) "
+                   f"{', '.join(map(repr, unknown))}; choose from: {', '.join(names())} (or <name>@<input> of one "
+                   "that reads an input)")
+    audio = [s.name for s in specs() if s.modality == AUDIO]
+    if not exists(reps.hybrid_audio) or get(reps.hybrid_audio).modality != AUDIO:
+        out.append(f"{at}representations.hybrid_audio is not valid: hybrid_audio = {reps.hybrid_audio!r} is not an "
+                   f"audio representation; choose from: {', '.join(audio)}")
+    for name, settings in reps.params.items():
+        key = f"representations.params.{name}"
+        if not exists(name):
+            out.append(f"{at}{key}: params for unknown representation {name!r}; choose from: {', '.join(names())}")
+        elif (params := get(name).params) is None:
+            out.append(f"{at}{key}: {name} has no settings of its own; remove [{key}]")
+        else:
+            if "@" in name:  # a variant: its input comes from its name
+                settings = {**settings, "input": name.split("@", 1)[1]}
+            try:
+                params.model_validate(settings)
+            except ValidationError as exc:  # its errors name the setting and the allowed range
+                out += setting_errors(exc, where=where, prefix=("representations", "params", name), model=params)
+    return out
+
+
 def __getattr__(attr: str):  # the build-time API, imported on first use (it pulls in torch and scikit-learn)
     if attr in ("Inputs", "Representation", "Context", "common_space", "language_vector", "learn", "learn_all",
                 "checkpoint_path"):
@@ -97,4 +138,4 @@ def __getattr__(attr: str):  # the build-time API, imported on first use (it pul
 
 
 __all__ = ["AUDIO", "BOTH", "CONDITIONED", "LYRICS", "MODALITIES", "RepresentationSpec", "register", "unregister",
-           "get", "exists", "names", "specs", "default_names"]
+           "get", "exists", "names", "specs", "default_names", "validate"]

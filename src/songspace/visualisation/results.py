@@ -25,7 +25,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
-from songspace.evaluation.registry import as_float, lower_is_better
+from songspace.evaluation.registry import as_float, conditioned_on, lower_is_better
 from songspace.visualisation.fonts import configure_fonts  # noqa: E402
 
 UNKNOWN = "(unknown)"
@@ -350,10 +350,6 @@ def plot_traversal(decoded: np.ndarray, values: Sequence[float], dims: Sequence[
 # --- metric bars -------------------------------------------------------------------------------------------------
 
 
-def _conditioned(row: Row) -> list[str]:
-    return [c for c in str(row.get("conditioned_on") or "").split(";") if c.strip()]
-
-
 def plot_metric_bars(rows: Sequence[Row], metrics: Sequence[str], *, title: str = "",
                      method_key: str = "method") -> Figure:
     """Grouped horizontal bars: one group per method (row), one bar per metric, mean ± std.
@@ -386,7 +382,7 @@ def plot_metric_bars(rows: Sequence[Row], metrics: Sequence[str], *, title: str 
     n, m = len(rows), len(metrics)
     vals = np.array([[_num(r.get(c)) for c in metrics] for r in rows], dtype=np.float64)
     stds = np.array([[_num(r.get(f"{c}_std")) for c in metrics] for r in rows], dtype=np.float64)
-    cond = [bool(_conditioned(r)) for r in rows]
+    cond = [bool(conditioned_on(r)) for r in rows]
     names = [str(r.get(method_key, "") or f"row {i}") for i, r in enumerate(rows)]
     h = 0.8 / m
     fig, ax = plt.subplots(figsize=(9.0, 1.5 + n * (0.15 * m + 0.12)), layout="constrained")

@@ -17,6 +17,7 @@ import numpy as np
 from songspace import representations as registry
 from songspace.config import RunConfig
 from songspace.evaluation.analysis import best
+from songspace.evaluation.registry import COMMON, drawn_metrics, header
 from songspace.representations.base import Representation
 from songspace.training import reconstruct
 from songspace.visualisation.figures import (
@@ -55,6 +56,12 @@ class Projection:
     index: np.ndarray  # [shape=(m,)] rows of the representation drawn
     xy: np.ndarray  # [shape=(m, 2)]
 
+
+
+def _listed(cols: list[str]) -> str:
+    """``NMI, ARI and purity``: the metrics of ``cols`` as a caption names them."""
+    words = [h if h.isupper() else h.lower() for h in (header(c) for c in cols)]
+    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)
 
 def _figure(fig: Any, name: str, caption: str, kind: str) -> RunFigure:
     buf = io.BytesIO()
@@ -159,17 +166,17 @@ def draw_run(cfg: RunConfig, reps: list[Representation], results: list[MethodRes
     few = cfg.plots.figures != "all"  # one bar group per representation (its best clusterer), not per method
     which = "each representation's best clusterer" if few else "method"
     for name in labels:
-        cols = [f"nmi_{name}", f"ari_{name}", f"purity_{name}"]
+        cols = [f"{m}_{name}" for m in drawn_metrics("label")]
         # Hatched: only the rows given this label (a cvae given the language is unsupervised about genre).
         marked = [{**r, "conditioned_on": name if name in str(r.get("conditioned_on", "")).split(";") else ""}
                   for r in (best_per_representation(rows, f"nmi_{name}") if few else rows)]
         yield _figure(plot_metric_bars(marked, cols, title=f"Agreement with {name} (mean ± std over seeds)"),
-                    f"metrics_{name}", f"NMI, ARI and purity against {name} per {which}, mean ± standard "
+                    f"metrics_{name}", f"{_listed(cols)} against {name} per {which}, mean ± standard "
                     f"deviation over {cfg.n_seeds} seed(s). Hatched: conditioned on that label, not an unsupervised "
                     "result.", "metrics")
     internal = best_per_representation(rows, "silhouette_common") if few else rows
     yield _figure(plot_metric_bars([{**r, "conditioned_on": ""} for r in internal],
-                                 ["silhouette_common", "davies_bouldin_common"],
+                                 [f"{m}{COMMON}" for m in drawn_metrics("internal")],
                                  title="Internal quality in the common space (mean ± std over seeds)"),
                 "metrics_internal", "Silhouette (higher is better) and Davies-Bouldin (lower is better) of each "
                 f"method's clusters, all measured in the same common space, mean ± std over {cfg.n_seeds} seed(s).",
