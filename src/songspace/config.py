@@ -1,6 +1,6 @@
 """Typed settings for every stage, loaded from TOML and written back, resolved, beside each run's results.
 
-One module on purpose (about 550 lines): every setting a user can write is read and checked here, with the
+One module on purpose (about 500 lines): every setting a user can write is read and checked here, with the
 allowed range in each message, so that ``configs/default.toml`` and this file read side by side; and every
 message about a setting is worded here (:func:`setting_errors`), for the command line and for code alike.
 
