@@ -38,6 +38,8 @@ names = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae"
 condition_on = ["language"]
 hybrid_audio = "vae"
 beta_sweep = [1.0, 4.0]
+[representations.params.hybrid_features]
+audio = "features"
 [model]
 latent_dim = 4
 hidden_dims = [16]

@@ -246,3 +246,21 @@ def test_conv_save_load_round_trip(tmp_path, name: str, shape: tuple[int, int]) 
     x = torch.randn(BATCH, *shape)
     assert torch.equal(loaded.embed(x), m.embed(x))
     assert torch.equal(loaded(x).recon, m(x).recon)
+
+
+def test_a_denoising_autoencoder_reads_noisy_items_in_training_and_clean_ones_after() -> None:
+    from songspace.models import build_model
+
+    torch.manual_seed(0)
+    x = torch.randn(6, 10)
+    dae = build_model("autoencoder", input_shape=(10,), latent_dim=3, hidden_dims=[8], input_noise=0.5)
+    plain = build_model("autoencoder", input_shape=(10,), latent_dim=3, hidden_dims=[8])
+    plain.load_state_dict(dae.state_dict())
+    dae.train()
+    noisy = dae(x)
+    assert not torch.allclose(noisy.z, plain.embed(x))  # the code of a corrupted item
+    terms = dae.loss(x, noisy)  # rebuilt against the clean item
+    assert torch.isclose(terms["reconstruction"], (noisy.recon - x).square().sum(1).mean())
+    dae.eval()
+    assert torch.equal(dae.embed(x), plain.embed(x)) and torch.equal(dae(x).recon, plain(x).recon)
+    assert dae.build_args["input_noise"] == 0.5  # saved with the model, so a loaded one is the same model

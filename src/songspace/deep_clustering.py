@@ -34,7 +34,8 @@ PRETRAIN_EPOCHS = 100  # at most this many pretraining epochs (fewer if train.ep
 
 def pretrain_autoencoder(X: np.ndarray, *, latent_dim: int, hidden_dims: list[int] | None, train_cfg: TrainConfig,
                          seed: int, epochs: int | None = None, progress: StageProgress | None = None,
-                         checkpoint: Path | None = None) -> tuple[Autoencoder, History, np.ndarray]:
+                         checkpoint: Path | None = None, input_noise: float = 0.0
+                         ) -> tuple[Autoencoder, History, np.ndarray]:
     """Train the plain autoencoder both methods start from.
 
     Parameters
@@ -45,6 +46,7 @@ def pretrain_autoencoder(X: np.ndarray, *, latent_dim: int, hidden_dims: list[in
         ``min(train_cfg.epochs, PRETRAIN_EPOCHS)``), early stopping as configured.
     seed : fixes the initial weights and the training.
     checkpoint : the trainer's checkpoint file for this training (None: none).
+    input_noise : a denoising autoencoder when > 0 (see :class:`~songspace.models.autoencoder.Autoencoder`).
 
     Returns
     -------
@@ -53,8 +55,9 @@ def pretrain_autoencoder(X: np.ndarray, *, latent_dim: int, hidden_dims: list[in
     dataset = RowDataset(np.asarray(X, dtype=np.float32))
     epochs = min(train_cfg.epochs, PRETRAIN_EPOCHS) if epochs is None else epochs
     seed_everything(seed)  # the initial weights too
+    noise = {"input_noise": input_noise} if input_noise else {}  # (so that a plain one is built as it always was)
     ae = build_model("autoencoder", input_shape=(dataset.data.shape[1],), latent_dim=latent_dim,
-                     hidden_dims=hidden_dims)
+                     hidden_dims=hidden_dims, **noise)
     assert isinstance(ae, Autoencoder)
     hist = train(ae, dataset, train_cfg.model_copy(update={"epochs": epochs}), seed=seed,
                  progress=_stage(progress, "pretrain"), checkpoint=checkpoint)
@@ -64,8 +67,8 @@ def pretrain_autoencoder(X: np.ndarray, *, latent_dim: int, hidden_dims: list[in
 
 def fit_vade(X: np.ndarray, *, n_clusters: int, latent_dim: int, hidden_dims: list[int] | None,
              train_cfg: TrainConfig, seed: int, pretrain_epochs: int | None = None, beta: float = 1.0,
-             progress: StageProgress | None = None,
-             checkpoint: Path | None = None) -> tuple[VaDE, History, np.ndarray, np.ndarray]:
+             progress: StageProgress | None = None, checkpoint: Path | None = None,
+             pretrain_noise: float = 0.0) -> tuple[VaDE, History, np.ndarray, np.ndarray]:
     """Pretrain an autoencoder, fit a diagonal GMM on its codes, and train a VaDE started from both.
 
     Parameters
@@ -77,6 +80,7 @@ def fit_vade(X: np.ndarray, *, n_clusters: int, latent_dim: int, hidden_dims: li
     seed : fixes every initialisation, the mixture fit and both trainings.
     pretrain_epochs : the autoencoder's epochs (default ``min(train_cfg.epochs, PRETRAIN_EPOCHS)``).
     beta : the VaDE's weight of the prior term.
+    pretrain_noise : the autoencoder is a denoising one when > 0 (the input noise's standard deviation).
     progress : ``progress(stage, epoch, max_epochs)`` after each epoch of each training.
     checkpoint : the VaDE training's checkpoint file; the pretraining's sits beside it (``-pretrain`` added to
         its stem). None: no checkpoints.
@@ -90,13 +94,14 @@ def fit_vade(X: np.ndarray, *, n_clusters: int, latent_dim: int, hidden_dims: li
     return _from_pretrained(X, lambda ae, codes: init_vade_from(ae, codes, n_clusters=n_clusters, seed=seed,
                                                                 beta=beta),
                             latent_dim=latent_dim, hidden_dims=hidden_dims, train_cfg=train_cfg, seed=seed,
-                            pretrain_epochs=pretrain_epochs, progress=progress, checkpoint=checkpoint)
+                            pretrain_epochs=pretrain_epochs, progress=progress, checkpoint=checkpoint,
+                            pretrain_noise=pretrain_noise)
 
 
 def fit_idec(X: np.ndarray, *, n_clusters: int, latent_dim: int, hidden_dims: list[int] | None,
              train_cfg: TrainConfig, seed: int, pretrain_epochs: int | None = None, gamma: float = 0.1,
-             progress: StageProgress | None = None,
-             checkpoint: Path | None = None) -> tuple[IDEC, History, np.ndarray, np.ndarray]:
+             progress: StageProgress | None = None, checkpoint: Path | None = None,
+             pretrain_noise: float = 0.0) -> tuple[IDEC, History, np.ndarray, np.ndarray]:
     """Pretrain an autoencoder, run K-Means on its codes, and train an IDEC started from both.
 
     Parameters are those of :func:`fit_vade`, with ``gamma`` (the weight of the clustering loss) for ``beta``.
@@ -110,7 +115,8 @@ def fit_idec(X: np.ndarray, *, n_clusters: int, latent_dim: int, hidden_dims: li
     return _from_pretrained(X, lambda ae, codes: init_idec_from(ae, codes, n_clusters=n_clusters, seed=seed,
                                                                 gamma=gamma),
                             latent_dim=latent_dim, hidden_dims=hidden_dims, train_cfg=train_cfg, seed=seed,
-                            pretrain_epochs=pretrain_epochs, progress=progress, checkpoint=checkpoint)
+                            pretrain_epochs=pretrain_epochs, progress=progress, checkpoint=checkpoint,
+                            pretrain_noise=pretrain_noise)
 
 
 @torch.no_grad()
@@ -137,12 +143,12 @@ def _pretrain_checkpoint(checkpoint: Path | None) -> Path | None:
 
 def _from_pretrained(X: np.ndarray, init: Callable[[Any, np.ndarray], Any], *, latent_dim: int,
                      hidden_dims: list[int] | None, train_cfg: TrainConfig, seed: int, pretrain_epochs: int | None,
-                     progress: StageProgress | None, checkpoint: Path | None) -> tuple[Any, History, np.ndarray,
-                                                                                       np.ndarray]:
+                     progress: StageProgress | None, checkpoint: Path | None,
+                     pretrain_noise: float = 0.0) -> tuple[Any, History, np.ndarray, np.ndarray]:
     """Pretrain the autoencoder, start the clustering model from it (``init(autoencoder, codes)``), train it."""
     ae, _, codes = pretrain_autoencoder(X, latent_dim=latent_dim, hidden_dims=hidden_dims, train_cfg=train_cfg,
                                         seed=seed, epochs=pretrain_epochs, progress=progress,
-                                        checkpoint=_pretrain_checkpoint(checkpoint))
+                                        checkpoint=_pretrain_checkpoint(checkpoint), input_noise=pretrain_noise)
     model = init(ae, codes)
     dataset = RowDataset(np.asarray(X, dtype=np.float32))
     hist = train(model, dataset, train_cfg, seed=seed, progress=_stage(progress, "cluster"), checkpoint=checkpoint)

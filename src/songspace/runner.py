@@ -170,9 +170,7 @@ def run_experiment(cfg: RunConfig, *, progress: Progress | None = None) -> RunRe
             raise RunError(f"{manifest.root}: only {len(manifest)} usable track(s); clustering needs at least 3. "
                            + (f"Skipped: {shown}{more}." if problems else "Add audio files to the folder."))
         labels = {name: manifest.labels(name) for name in label_names}
-        t = time.perf_counter()
-        cfg, inputs, common, cond_notes = learning_inputs(cfg, manifest, feats, progress=progress)
-        timings["lyrics"] = time.perf_counter() - t
+        cfg, inputs, common, cond_notes = learning_inputs(cfg, manifest, feats, progress=progress, timings=timings)
         k, k_source = resolve_k(cfg, labels, inputs.standardised_stats())
         if not 2 <= k < len(manifest):
             raise ConfigError(f"k = {k} clusters ({k_source}) is impossible for {len(manifest)} usable tracks: "
@@ -219,14 +217,20 @@ def usable_features(cfg: RunConfig, manifest: Manifest, *, progress: Progress | 
     return manifest.select([position[t] for t in feats.track_ids]), feats, problems
 
 
-def learning_inputs(cfg: RunConfig, manifest: Manifest, feats: FeatureSet, *, progress: Progress | None = None
-                    ) -> tuple[RunConfig, Inputs, np.ndarray, list[str]]:
+def learning_inputs(cfg: RunConfig, manifest: Manifest, feats: FeatureSet, *, progress: Progress | None = None,
+                    timings: dict[str, float] | None = None) -> tuple[RunConfig, Inputs, np.ndarray, list[str]]:
     """What the representations learn from (audio features, pretrained encoders' vectors where the config reads
     them, lyrics features, the labels a config names as conditions), the common space every clustering is scored
-    in, the config narrowed to the conditions this dataset has, and notes on what was left out."""
+    in, the config narrowed to the conditions this dataset has, and notes on what was left out. ``timings`` gets
+    the seconds of the lyrics features and of the encoders."""
+    t = time.perf_counter()
     lyrics = _lyrics(cfg, manifest)
     cfg, conditions, notes = _conditions(cfg, manifest)
+    t_enc = time.perf_counter()
     embeddings, unavailable = encoder_vectors(cfg, manifest, wanted_encoders(cfg), progress=progress)
+    if timings is not None:
+        timings["lyrics"] = t_enc - t
+        timings["encoders"] = time.perf_counter() - t_enc
     inputs = Inputs(stats=np.asarray(feats.stats, dtype=np.float32), log_mel=feats.log_mel, lyrics=lyrics,
                     n_mfcc=cfg.features.n_mfcc, stat_names=list(feats.stat_names), conditions=conditions,
                     embeddings=embeddings, unavailable=unavailable)

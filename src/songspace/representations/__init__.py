@@ -24,10 +24,10 @@ from songspace.representations.spec import AUDIO, BOTH, CONDITIONED, LYRICS, MOD
 _MODULES = (
     "vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "cvae", "poe_vae",
     "vade", "idec", "n2d",
-    "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid", "hybrid_features", "naive_hybrid",
+    "pca", "features", "mfcc_stats", "log_mel_flat", "musicnn", "features_musicnn", "pretrained",
+    "lyrics", "hybrid", "hybrid_features", "naive_hybrid",
     "crop_vae", "crop_mfcc_vae",
     "language", "facets",
-    "musicnn", "pretrained", "features_musicnn",
 )
 _REGISTRY: dict[str, RepresentationSpec] = {}
 

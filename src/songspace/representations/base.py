@@ -175,6 +175,8 @@ def fit_deep_clustering(ctx: Context, fit: Callable[..., tuple], **settings: Any
     ds = RowDataset(X)
     sizes = {"latent_dim": cfg.model.latent_dim, "hidden_dims": cfg.model.hidden_dims, "n_clusters": k,
              "pretrain_epochs": params.pretrain_epochs}
+    if getattr(params, "pretrain_noise", 0.0):  # only when set: a plain run keeps its checkpoint names
+        settings = {**settings, "pretrain_noise": params.pretrain_noise}
     cb = (lambda stage, e, n: ctx.progress(f"train {name} ({stage})", e, n)) if ctx.progress else None
     model, hist, Z, probs = fit(X, train_cfg=cfg.train, seed=cfg.seed, progress=cb,
                                 checkpoint=checkpoint_path(name, ds, cfg, {**sizes, **settings},

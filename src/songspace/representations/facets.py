@@ -23,7 +23,9 @@ class FacetsParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    style: str = "features"  # the representation that carries style (the best audio space of the collection)
+    # the representation that carries style; hybrid_music_dev, 5 seeds: features_musicnn gives language NMI 0.885 and
+    # 10-NN genre 0.500, the statistics 0.872 and 0.475 (without musicnn's weights: the statistics, with a note)
+    style: str = "features_musicnn"
     language_weight: float = Field(1.0, ge=0.0)  # the language block against ...
     style_weight: float = Field(1.0, ge=0.0)  # ... the style block (1 and 1: equal total variance)
 

@@ -21,6 +21,7 @@ def build(ctx):
 
 SPEC = RepresentationSpec(
     name="features_musicnn", modality=AUDIO, build=build, baseline=True, pretrained=True, cite=MUSICNN_CITE,
+    default=True,
     reads=("musicnn",),
     description="pretrained + statistics: the standardised statistics beside musicnn's vectors, block-scaled",
     save_state=save_input_state, embed_new=embed_input)

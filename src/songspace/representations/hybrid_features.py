@@ -1,5 +1,5 @@
-"""``hybrid_features``: an audio space (the standardised statistics by default) beside the lyrics, each block scaled
-to equal total variance."""
+"""``hybrid_features``: a fixed audio space (the statistics beside musicnn's vectors by default) beside the lyrics,
+each block scaled to equal total variance."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    audio: str = "features"  # the audio block: any audio representation that is not learned (a fixed space)
+    # the audio block: any audio representation that is not learned (a fixed space); without musicnn's weights, the
+    # statistics with a note
+    audio: str = "features_musicnn"
 
     @field_validator("audio")
     @classmethod
@@ -45,5 +47,5 @@ def build(ctx):
 
 
 SPEC = RepresentationSpec(name="hybrid_features", modality=BOTH, build=build, needs_lyrics=True, default=True,
-                          params=Params, description="an audio space (the statistics by default) and the lyrics "
-                                                     "embedding, block-scaled")
+                          params=Params, description="a fixed audio space (the statistics beside musicnn by "
+                                                     "default) and the lyrics embedding, block-scaled")

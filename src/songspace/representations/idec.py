@@ -14,6 +14,7 @@ class Params(InputParams):
     n_clusters: int | None = Field(None, ge=2)  # cluster centres; default: the run's k
     gamma: float = Field(0.1, ge=0)  # weight of the clustering loss (the paper's 0.1)
     pretrain_epochs: int | None = Field(None, gt=0)  # autoencoder pretraining; default: min(train.epochs, 100)
+    pretrain_noise: float = Field(0.0, ge=0, le=10)  # > 0: a denoising autoencoder (input noise, standardised units)
 
 
 def build(ctx):

@@ -13,6 +13,7 @@ from songspace.representations.spec import AUDIO, RepresentationSpec
 class Params(InputParams):
     n_clusters: int | None = Field(None, ge=2)  # mixture components; default: the run's k
     pretrain_epochs: int | None = Field(None, gt=0)  # autoencoder pretraining; default: min(train.epochs, 100)
+    pretrain_noise: float = Field(0.0, ge=0, le=10)  # > 0: a denoising autoencoder (input noise, standardised units)
 
 
 def build(ctx):
