@@ -152,6 +152,12 @@ def test_bad_files_are_skipped_and_listed(tmp_path: Path, tiny_config: Path) -> 
     assert len(read_csv(only_run(runs) / "assignments.csv")) == 12
 
 
+def test_a_variant_is_a_representation_on_the_command_line(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["run", str(tmp_path / "missing"), "-r", "vae@features+musicnn", "--out",
+                              str(tmp_path / "runs")])
+    assert res.exit_code == 2 and "no such folder" in res.output and "representation" not in res.output
+
+
 def test_clear_errors_without_traceback(tmp_path: Path, tiny_config: Path) -> None:
     res = runner.invoke(app, ["run", str(tmp_path / "missing"), "--out", str(tmp_path / "runs")])
     assert res.exit_code == 2 and "error:" in res.output and "no such folder" in res.output
@@ -213,6 +219,7 @@ def _one_error_line(output: str) -> str:
     (["run", "DATA", "--epochs", "0"], "error: --epochs must be at least 1 (got 0)"),
     (["run", "DATA", "--k", "abc"], "error: --k must be a whole number (got 'abc')"),
     (["run", "DATA", "-m", "nosuchmethod"], "error: -r/--representation must be one of vae, "),
+    (["run", "DATA", "-r", "pca@musicnn"], "error: -r/--representation must be one of vae, "),  # pca reads no input
     (["run", "DATA", "-c", "x"], "error: -c/--clusterer must be one of kmeans, "),
     (["run", "DATA", "--table", "wide"], "error: --table must be one of headline, full (got 'wide')"),
     (["run", "DATA", "--config", "nosuchlevel"], "error: --config must be a shipped config ("),
@@ -231,7 +238,7 @@ def test_argument_errors_are_one_line_naming_the_option(tmp_path: Path, args: li
     line = _one_error_line(res.output)
     assert line.startswith(expected), line
     if "-r/--representation" in line:
-        assert all(n in line for n in names()) and "(got 'nosuchmethod')" in line
+        assert all(n in line for n in names()) and ("(got 'nosuchmethod')" in line or "(got 'pca@musicnn')" in line)
     if "-c/--clusterer" in line:
         assert all(n in line for n in clustering.names()) and "(got 'x')" in line
     if "shipped config" in line:

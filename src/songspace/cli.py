@@ -351,7 +351,11 @@ def run(
     """Cluster a dataset folder and write a new run folder with metrics, assignments, latents, figures and a report."""
     _setup_logging(verbose)
     _check_choices("--table", [table], [v.value for v in TableView])
-    _check_choices("-r/--representation", representation, _representation_names())
+    from songspace import representations as registry
+
+    # a variant <base>@<input> (vae@musicnn) is a representation too
+    _check_choices("-r/--representation", [r for r in representation or [] if not registry.exists(r)],
+                   _representation_names())
     if clusterer:
         _check_choices("-c/--clusterer", clusterer, _clusterer_names())
     _check_config("--config", config)

@@ -245,7 +245,8 @@ class RepresentationsConfig(Section):
     """
 
     # The registry's default set (the representations whose spec says default=True; a test keeps the two equal).
-    names: list[str] = ["vae", "vade", "pca", "features", "lyrics", "hybrid_features", "language", "facets"]
+    names: list[str] = ["vae", "vade", "n2d", "pca", "features", "features_musicnn", "lyrics", "hybrid_features",
+                        "language", "facets"]
     hybrid_audio: str = "vade"  # the audio representation that ``hybrid`` fuses with the lyrics
     lyrics_weight: float = Field(1.0, ge=0, le=1e6)  # lyrics block against the audio block (1 = equal total variance)
     lyrics_components: int = Field(32, gt=0, le=MAX_WIDTH)  # SVD dimensions of the lyrics TF-IDF

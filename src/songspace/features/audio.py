@@ -80,7 +80,7 @@ def _decode_audioread(path: Path, sr: int, clip_seconds: float, sf_exc: Exceptio
             offset = max(0.0, (duration - clip_seconds) / 2.0)
             y, _ = librosa.load(str(path), sr=sr, mono=True, offset=offset, duration=clip_seconds)
     except Exception as exc:
-        if type(exc).__name__ == "NoBackendError" and path.is_file():  # audioread has no decoder on this machine
+        if type(exc).__name__ == "NoBackendError" and path.is_file() and not _audioread_decoders():  # none here
             raise AudioDecodeError(f"{path}: cannot decode {path.suffix or 'this'} audio on this machine: libsndfile "
                                    "does not read it and audioread finds no decoder; install ffmpeg "
                                    "(scripts/install-system.sh, or 'sudo apt-get install ffmpeg'), or re-encode "
@@ -90,6 +90,15 @@ def _decode_audioread(path: Path, sr: int, clip_seconds: float, sf_exc: Exceptio
                                f"{type(exc).__name__}). The file may be corrupt, truncated or not audio; re-encode "
                                "it (e.g. to WAV or FLAC) or remove it.") from exc
     return y, float(sr)
+
+
+def _audioread_decoders() -> list[str]:
+    """audioread's backends on this machine that decode compressed audio (ffmpeg, GStreamer, ...): without one,
+    audioread's NoBackendError means "install a decoder"; with one, it means the file itself could not be decoded.
+    (audioread caches what it finds.)"""
+    import audioread
+
+    return [b.__name__ for b in audioread.available_backends() if "RawAudio" not in b.__name__]
 
 
 def load_clip(path: Path | str, *, sr: int = 22050, clip_seconds: float = 10.0,
