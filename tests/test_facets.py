@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songspace.config import RunConfig, load_config
+from songspace.config import RunConfig
 from songspace.errors import ConfigError
 from songspace.features.audio import log_mel
 from songspace.features.text import PROFILE_LANGUAGES, lyrics_features
@@ -17,6 +17,7 @@ from songspace.representations.language import (
     language_space,
     lyrics_guided_presence,
 )
+from songspace.settings import load
 
 SR = 22050
 SECONDS = 1.5
@@ -180,6 +181,6 @@ def test_facets_stacks_language_and_style() -> None:
     share = [float(n.split("language ")[1].split("%")[0]) for n in (rep.notes[0], heavy.notes[0])]
     assert share[1] > share[0]
     with pytest.raises(ConfigError, match="style"):
-        load_config(None, **{"representations.params": {"facets": {"style": "facets"}}})
+        load(None, **{"representations.params": {"facets": {"style": "facets"}}})
     with pytest.raises(ConfigError, match="style"):
-        load_config(None, **{"representations.params": {"facets": {"style": "nosuchspace"}}})
+        load(None, **{"representations.params": {"facets": {"style": "nosuchspace"}}})
