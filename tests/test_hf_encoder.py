@@ -312,3 +312,38 @@ def test_error_text_model(tmp_path):
     transformers.Wav2Vec2FeatureExtractor(sampling_rate=SR).save_pretrained(tmp_path)
     with pytest.raises(EncoderError, match="not an audio model"):
         HFEncoder(str(tmp_path))
+
+
+def test_a_run_with_a_local_model_and_assign(tmp_path, w2v_dir):
+    """``pretrained`` end to end: a run reads the folder's model, a VAE learns on it beside the statistics, and
+    ``assign`` puts the run's own tracks back in their clusters through the same model."""
+    import csv
+
+    from conftest import make_dataset
+    from songspace.assign import assign
+    from songspace.runner import run_experiment
+    from songspace.settings import load
+
+    data = make_dataset(tmp_path / "data", n=9)
+    cfg = load(None, data=str(data), out=str(tmp_path / "runs"), n_seeds=1,
+               **{"representations.names": ["pretrained", "vae@features+pretrained"],
+                  "representations.params": {"pretrained": {"model": str(w2v_dir), "layer": 1}},
+                  "features.clip_seconds": 1.5, "features.n_mels": 32, "features.workers": 1,
+                  "model.latent_dim": 3, "model.hidden_dims": [8], "train.epochs": 2,
+                  "cluster.algorithms": ["kmeans"], "plots.umap": False, "plots.tsne": False})
+    result = run_experiment(cfg)
+
+    def rows(path):
+        with path.open(encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    metrics = {r["method"]: r for r in rows(result.folder / "metrics.csv")}
+    assert {"pretrained+kmeans", "vae@features+pretrained+kmeans"} <= set(metrics)
+    space = metrics["pretrained+kmeans"]["space"]
+    assert f"({HIDDEN}-d)" in space and "layer 1" in space
+    placed = assign(result.folder, data)
+    assert set(placed.methods) == {"pretrained+kmeans", "vae@features+pretrained+kmeans"}
+    run_rows = {r["track_id"]: r for r in rows(result.folder / "assignments.csv")}
+    for r in rows(placed.folder / "assignments.csv"):
+        for m in placed.methods:
+            assert r[m] == run_rows[r["track_id"]][m], m

@@ -165,6 +165,16 @@ def model_input(ctx: Context) -> tuple[np.ndarray, State, str]:
     return X, state, "" if value == FEATURES else f" of {describe(value)}"
 
 
+def encoder_space(ctx: Context, what: str) -> Representation:
+    """The build of a representation read from a pretrained encoder (``musicnn``, ``pretrained``): its vectors,
+    standardised, with the arrays that do the same to new tracks. ``what`` says which layer, for the space."""
+    from songspace.representations.base import Representation
+    from songspace.representations.spec import AUDIO
+
+    X, state = input_matrix(ctx.inputs, ctx.name)
+    return Representation(ctx.name, AUDIO, X, f"{what}, standardised ({X.shape[1]}-d)", state=state)
+
+
 def embed_input(state: State, model: VAE | None, inputs: Inputs) -> np.ndarray:
     """``embed_new`` of a representation of an input: the input itself (no model) or the model's posterior means."""
     X = new_input_matrix(state, inputs)

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from songspace.representations._inputs import embed_input, save_input_state
+from songspace.representations._inputs import embed_input, encoder_space, save_input_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 MUSICNN_CITE = ("pons2019", "Pons & Serra, 2019", "J. Pons and X. Serra. musicnn: Pre-trained convolutional neural "
@@ -26,24 +26,15 @@ class Params(BaseModel):
 
 
 def encoder(params: Params):
-    from songspace.errors import EncoderUnavailable, SongspaceError
+    """musicnn as the run's encoder; WeightsError (the run skips musicnn with its message) without the weights."""
+    from songspace.features.musicnn import MusicnnEncoder
 
-    try:
-        from songspace.features.musicnn import MusicnnEncoder
-
-        return MusicnnEncoder(model=params.model, layer=params.layer, pooling=params.pooling)
-    except SongspaceError as exc:  # weights not fetched: the message says how
-        raise EncoderUnavailable(str(exc)) from exc
+    return MusicnnEncoder(model=params.model, layer=params.layer, pooling=params.pooling)
 
 
 def build(ctx):
-    from songspace.representations._inputs import input_matrix
-    from songspace.representations.base import Representation
-
     params: Params = ctx.params(SPEC.name)
-    X, state = input_matrix(ctx.inputs, SPEC.name)
-    return Representation(SPEC.name, AUDIO, X, f"musicnn {params.model} {params.layer} layer, {params.pooling} over "
-                          f"3-s patches, standardised ({X.shape[1]}-d)", state=state)
+    return encoder_space(ctx, f"musicnn {params.model} {params.layer} layer, {params.pooling} over 3-s patches")
 
 
 SPEC = RepresentationSpec(

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from songspace.representations._inputs import embed_input, save_input_state
+from songspace.representations._inputs import embed_input, encoder_space, save_input_state
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
 
@@ -23,28 +23,21 @@ class Params(BaseModel):
 
 
 def encoder(params: Params):
-    from songspace.errors import EncoderUnavailable, SongspaceError
+    """The model as the run's encoder; an EncoderError (transformers missing, not a model, not an audio model) or
+    EncoderUnavailable (no model named) makes the run skip ``pretrained`` with its message."""
+    from songspace.errors import EncoderUnavailable
+    from songspace.features.hf_encoder import HFEncoder
 
     if not params.model:
         raise EncoderUnavailable('pretrained: no model named; set [representations.params.pretrained] model = '
                                  '"PATH or id" (a transformers audio model)')
-    try:
-        from songspace.features.hf_encoder import HFEncoder
-
-        return HFEncoder(params.model, layer=params.layer, pooling=params.pooling,
-                         trust_remote_code=params.trust_remote_code)
-    except SongspaceError as exc:  # transformers missing, not a model, not an audio model: the message says
-        raise EncoderUnavailable(str(exc)) from exc
+    return HFEncoder(params.model, layer=params.layer, pooling=params.pooling,
+                     trust_remote_code=params.trust_remote_code)
 
 
 def build(ctx):
-    from songspace.representations._inputs import input_matrix
-    from songspace.representations.base import Representation
-
     params: Params = ctx.params(SPEC.name)
-    X, state = input_matrix(ctx.inputs, SPEC.name)
-    return Representation(SPEC.name, AUDIO, X, f"{params.model} layer {params.layer}, {params.pooling} over frames, "
-                          f"standardised ({X.shape[1]}-d)", state=state)
+    return encoder_space(ctx, f"{params.model} layer {params.layer}, {params.pooling} over frames")
 
 
 SPEC = RepresentationSpec(
