@@ -243,3 +243,16 @@ def test_musicnn_spaces_in_a_run_and_assign(tmp_path: Path, musicnn_weights) -> 
         new_rows = {r["track_id"]: r for r in csv.DictReader(fh)}
     for m in placed.methods:  # the cached vectors are the run's: its own tracks land where they were
         assert all(new_rows[t][m] == run_rows[t][m] for t in run_rows), m
+
+
+def test_where_workers_are_not_forked_this_process_embeds_the_same_vectors(tmp_path: Path, files,
+                                                                            monkeypatch) -> None:
+    import multiprocessing
+
+    cfg = FeatureConfig(clip_seconds=1.5, workers=1, cache_dir=str(tmp_path / "forked"))
+    forked = np.array(embed_files(files, ToyEncoder(), cfg).vectors)
+    monkeypatch.setattr(multiprocessing, "get_start_method", lambda allow_none=False: "spawn")
+    here = embed_files(files, ToyEncoder(), cfg.model_copy(update={"cache_dir": str(tmp_path / "here")}))
+    assert here.n_computed == len(files) and not here.failed
+    # each clip alone, one thread, either way: the same bits (numpy's FFT here; a GEMM would add in one order too)
+    np.testing.assert_array_equal(np.asarray(here.vectors), forked)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from songspace.features.cache import (
 )
 from songspace.features.encoders import AudioEncoder
 from songspace.features.extract import FilePool, _decode, cache_settings
+from songspace.parallel import one_thread
 
 log = logging.getLogger(__name__)
 
@@ -126,17 +128,20 @@ def embed_files(paths: Sequence[Path | str], encoder: AudioEncoder, cfg: Feature
         progress(done, total)
     if todo:
         on_gpu = str(getattr(encoder, "device", "cpu")) != "cpu"
+        # Workers embed only where they are forked from this process (Linux): they then share the encoder without
+        # pickling it. Where workers are spawned (macOS, Windows) they decode, and this process embeds.
+        in_workers = not on_gpu and multiprocessing.get_start_method() == "fork"
         workers = max(1, min(cfg.workers or os.cpu_count() or 1, len(todo)))
         log.info("embedding %d files with %s (%d cached), %s", len(todo),
                  encoder.cache_key().get("model", "encoder"), done,
-                 f"decoded by {workers} worker(s), batched on the GPU" if on_gpu else
-                 f"decoded and embedded by {workers} worker process(es) of one thread each")
+                 f"decoded and embedded by {workers} worker process(es) of one thread each" if in_workers else
+                 f"decoded by {workers} worker(s), embedded " + ("in batches on the GPU" if on_gpu else "here"))
         global _WORKER_ENCODER
-        _WORKER_ENCODER = None if on_gpu else encoder  # forked workers find it there (never pickled)
+        _WORKER_ENCODER = encoder if in_workers else None  # forked workers find it there (never pickled)
         pool = FilePool(workers, cfg.file_timeout_s)
         try:
             chunks = [todo[s:s + cfg.batch_size] for s in range(0, len(todo), cfg.batch_size)]
-            task_fn = _decode if on_gpu else _decode_and_embed
+            task_fn = _decode_and_embed if in_workers else _decode
 
             def submit(chunk: list[int]) -> list:
                 return [pool.submit(task_fn, str(paths[i]), int(encoder.sample_rate), cfg.clip_seconds,
@@ -152,6 +157,9 @@ def embed_files(paths: Sequence[Path | str], encoder: AudioEncoder, cfg: Feature
                     try:
                         vectors = list(encoder.embed([got[i] for i in keys]))
                     except SongspaceError:  # one clip's fault: each alone, to name it
+                        vectors = [_embed_one(encoder, got[i], paths[i]) for i in keys]
+                elif not in_workers:  # got holds clips: each alone through the encoder here
+                    with one_thread():
                         vectors = [_embed_one(encoder, got[i], paths[i]) for i in keys]
                 else:  # got holds vectors, each computed alone: a file's vector never depends on its neighbours
                     vectors = [got[i] for i in keys]
