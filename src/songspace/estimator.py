@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from songspace import clustering, representations, settings
 from songspace.clustering import cluster
+from songspace.config import RunConfig
 from songspace.errors import ConfigError, EncoderUnavailable
 from songspace.representations.base import Inputs, Representation, learn
 
@@ -127,7 +128,7 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
                               f"{', '.join(representations.names())} (or <name>@<input> of one that reads an input)")
         return self.representation
 
-    def _config(self, name: str, inputs: Inputs) -> Any:
+    def _config(self, name: str, inputs: Inputs) -> RunConfig:
         overrides: dict[str, Any] = {
             "seed": self.seed, "model.latent_dim": self.latent_dim, "model.hidden_dims": self.hidden_dims,
             "model.beta": self.beta, "train.epochs": self.epochs, "train.batch_size": self.batch_size,
