@@ -290,3 +290,17 @@ def test_latent_clusterer_takes_spectrograms_for_a_conv_model() -> None:
         LatentClusterer("conv_vae").fit(X.reshape(24, -1))
     with pytest.raises(ConfigError, match="'vae' reads spectral statistics"):
         LatentClusterer("vae").fit(X)
+
+
+def test_stat_names_from_fit_or_dataframe(blobs) -> None:
+    X, _ = blobs
+    names = ["mfcc0_mean", "mfcc0_std", "mfcc1_mean", "mfcc1_std", "centroid_mean", "centroid_std", "zcr", "rms"]
+    by_kwarg = LatentClusterer("mfcc_stats", n_clusters=K).fit(X, stat_names=names)
+    assert by_kwarg.latent_.shape == (N, 4)  # the MFCC means and standard deviations only
+    assert LatentClusterer("mfcc_stats", n_clusters=K).fit(X).latent_.shape == (N, D)  # unnamed: the first 40
+
+    class Frame(np.ndarray):  # what the estimator reads of a pandas DataFrame: its values and ``columns``
+        columns = names
+
+    by_frame = LatentClusterer("mfcc_stats", n_clusters=K).fit(X.view(Frame))
+    np.testing.assert_array_equal(by_frame.latent_, by_kwarg.latent_)

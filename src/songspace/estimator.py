@@ -10,10 +10,11 @@ whose placer (:mod:`songspace.clustering.placing`) puts new points in the fitted
 settings below map onto a :class:`songspace.config.RunConfig`, with training checkpoints off (an estimator never
 reads or writes a checkpoint cache).
 
-``X`` is the spectral statistics [shape=(n, d)] (pass ``stat_names`` to ``fit`` where a representation picks
-columns by name, as ``mfcc_stats`` does), log-mel spectrograms [shape=(n, n_mels, n_frames)] in dB (a memmap is
-fine) for the representations that read only those, or an :class:`songspace.representations.Inputs` holding what the
-representation reads (lyrics, log-mel, label columns for the conditioned ones, a pretrained encoder's vectors).
+``X`` is the spectral statistics [shape=(n, d)] (their names, where a representation picks columns by name as
+``mfcc_stats`` does, from ``fit(X, stat_names=...)`` or a DataFrame's columns), log-mel spectrograms
+[shape=(n, n_mels, n_frames)] in dB (a memmap is fine) for the representations that read only those, or an
+:class:`songspace.representations.Inputs` holding what the representation reads (lyrics, log-mel, label columns for
+the conditioned ones, a pretrained encoder's vectors).
 A representation that reads something ``X`` does not hold is one :class:`songspace.errors.ConfigError` saying what.
 """
 
@@ -146,6 +147,8 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
     def _inputs(self, X: Any, name: str, stat_names: list[str] | None) -> Inputs:
         if isinstance(X, Inputs):
             return X
+        if stat_names is None and hasattr(X, "columns"):  # a pandas DataFrame names its statistics
+            stat_names = [str(c) for c in X.columns]
         X = X if hasattr(X, "dtype") and np.ndim(X) == 3 else np.asarray(X, dtype=np.float32)  # memmap stays one
         if np.ndim(X) == 2:
             return Inputs(stats=X, log_mel=_Absent("log-mel spectrograms", name), stat_names=stat_names)
