@@ -304,3 +304,13 @@ def test_stat_names_from_fit_or_dataframe(blobs) -> None:
 
     by_frame = LatentClusterer("mfcc_stats", n_clusters=K).fit(X.view(Frame))
     np.testing.assert_array_equal(by_frame.latent_, by_kwarg.latent_)
+
+
+def test_log_mel_representations_reachable_from_spectrograms(every_audio) -> None:
+    X = np.random.default_rng(0).normal(-40, 10, (24, 16, 32)).astype(np.float32)  # 16 mels: MFCCs one per band
+    needs_log_mel = [n for n, est in every_audio.items() if isinstance(est, ConfigError) and "log-mel" in str(est)]
+    assert {"conv_vae", "mfcc_vae", "beta_conv_vae", "log_mel_flat", "crop_vae", "crop_mfcc_vae"} <= set(needs_log_mel)
+    for name in needs_log_mel:
+        est = LatentClusterer(name, "kmeans", 2, latent_dim=2, **QUICK).fit(X)
+        assert est.representation_.name == name and est.labels_.shape == (24,) and np.isfinite(est.latent_).all()
+        np.testing.assert_allclose(est.transform(X), est.latent_, rtol=1e-5, atol=1e-5)

@@ -153,7 +153,8 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
         if np.ndim(X) == 2:
             return Inputs(stats=X, log_mel=_Absent("log-mel spectrograms", name), stat_names=stat_names)
         if np.ndim(X) == 3:
-            return Inputs(stats=_Absent("spectral statistics", name), log_mel=X)  # type: ignore[arg-type]
+            return Inputs(stats=_Absent("spectral statistics", name), log_mel=X,  # type: ignore[arg-type]
+                          n_mfcc=min(20, int(np.shape(X)[1])))  # 20 MFCCs, or one per band where there are fewer
         raise ConfigError(f"X has shape {np.shape(X)}: pass statistics [n, d], log-mel spectrograms "
                           "[n, n_mels, n_frames] or songspace.representations.Inputs")
 
