@@ -1,119 +1,195 @@
-"""The scikit-learn-style face of songspace: learn a latent space of the tracks and cluster it in one estimator.
+"""The scikit-learn-style face of songspace: learn a representation of the tracks and cluster it, in one estimator.
 
-    LatentClusterer(model="mlp_vae", clusterer="kmeans", n_clusters=8).fit(features).labels_
+    LatentClusterer(representation="vade", clusterer="gmm", n_clusters=8, epochs=50).fit(stats).labels_
+
+It is built on the two registries and nothing else: ``representation`` is any name of
+:mod:`songspace.representations` (or a ``<base>@<input>`` variant), built by its spec's own ``build`` through
+:func:`songspace.representations.base.learn` (VaDE with its pretraining and mixture start, IDEC, N2D, the conv and
+crop models, PCA, the statistics themselves, ...), and ``clusterer`` is any name of :mod:`songspace.clustering`,
+whose placer (:mod:`songspace.clustering.placing`) puts new points in the fitted clusters (``predict``). The
+settings below map onto a :class:`songspace.config.RunConfig`, with training checkpoints off (an estimator never
+reads or writes a checkpoint cache).
+
+``X`` is the spectral statistics [shape=(n, d)] (their names, where a representation picks columns by name as
+``mfcc_stats`` does, from ``fit(X, stat_names=...)`` or a DataFrame's columns), log-mel spectrograms
+[shape=(n, n_mels, n_frames)] in dB (a memmap is fine) for the representations that read only those, or an
+:class:`songspace.representations.Inputs` holding what the representation reads (lyrics, log-mel, label columns for
+the conditioned ones, a pretrained encoder's vectors).
+A representation that reads something ``X`` does not hold is one :class:`songspace.errors.ConfigError` saying what.
 """
 
 from __future__ import annotations
 
+import hashlib
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from songspace import clustering
+from songspace import clustering, representations, settings
 from songspace.clustering import cluster
-from songspace.config import TrainConfig
-from songspace.errors import ConfigError
-from songspace.models import MODELS, build_model
-from songspace.training import History, RowDataset, SpectrogramDataset, embed, seed_everything, train
+from songspace.config import RunConfig
+from songspace.errors import ConfigError, EncoderUnavailable
+from songspace.representations.base import Inputs, Representation, learn
 
-FIXED = ("pca", "features")  # models that are not trained: PCA of the standardised features, and those features
 
-SPECTROGRAM_MODELS = ("conv_vae", "beta_conv_vae", "mfcc_conv_vae")
+class _Absent:
+    """Stands for an input ``X`` did not hold (``Inputs.stats`` or ``Inputs.log_mel``): any use of it is a
+    ConfigError naming the representation and what to pass."""
+
+    def __init__(self, what: str, name: str) -> None:
+        self.what, self.name = what, name
+
+    def _fail(self, *_: Any, **__: Any) -> Any:
+        raise ConfigError(f"representation {self.name!r} reads {self.what}, which X does not hold; pass them in X "
+                          "(an array of them, or songspace.representations.Inputs)")
+
+    __len__ = __getitem__ = __array__ = __iter__ = _fail
+    shape = property(_fail)
+    dtype = property(_fail)
+
+
+def representation_for_model(model: str) -> str:
+    """The representation a deprecated ``model=`` name stands for: the representation of that name, else the one
+    whose spec trains that model (``mlp_vae`` -> ``vae``)."""
+    if representations.exists(model):
+        return model
+    for spec in representations.specs():
+        if spec.model == model:
+            return spec.name
+    raise ConfigError(f"unknown model {model!r}; pass representation= one of: {', '.join(representations.names())}")
 
 
 class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
-    """Standardise features, learn a latent space, cluster it.
-
-    ``X`` is [shape=(n, d)] feature vectors (spectral statistics) for the MLP models and the baselines, or
-    [shape=(n, n_mels, n_frames)] dB log-mel spectrograms (a memory-mapped array is fine: it is read in
-    batches) for ``conv_vae`` and ``beta_conv_vae`` (pooled to 128 frames, standardised per mel band) and for
-    ``mfcc_conv_vae`` (as 20 MFCCs per frame): ``LatentClusterer(model="conv_vae", n_clusters=8).fit(log_mel)``.
+    """Build a registered representation of the tracks, cluster it with a registered clusterer.
 
     Parameters
     ----------
-    model : a name in ``songspace.models.MODELS`` (trained), ``"pca"`` (PCA to ``latent_dim``) or
-        ``"features"`` (the standardised features themselves). ``cvae`` and ``poe_vae`` need their
-        conditions / modalities in each row; build them as :mod:`songspace.representations` does.
-    clusterer : a registered clusterer (:func:`songspace.clustering.names`).
-    n_clusters : k (ignored by the density clusterers ``dbscan`` and ``hdbscan``).
-    latent_dim, hidden_dims, beta : model settings (``latent_dim`` also sets the PCA baseline's dimension).
-    train : trainer settings (None = defaults).
-    n_init : K-Means restarts. (A GMM restart is a whole EM run, 75 s for 100k tracks in the 79-d feature
-        space, so ``gmm`` keeps its one run from a seeded K-Means start unless ``cluster_options`` says more.)
-    cluster_options : further options of the clusterer (e.g. ``{"min_samples": 10}`` for ``dbscan``); see
-        :func:`clusterer_options`. An ``n_init`` here wins over the parameter.
-    seed : fixes the model's initial weights, training and the clusterer.
+    representation : a name of :func:`songspace.representations.names` (or ``<base>@<input>``).
+    clusterer : a name of :func:`songspace.clustering.names`.
+    n_clusters : k (ignored by the clusterers that find their own number, ``dbscan`` and ``hdbscan``); also the
+        mixture size of the deep-clustering representations (``vade``, ``idec``) unless their params set one.
+    params : the representation's own settings, as ``[representations.params.<name>]`` in a config
+        (e.g. ``{"pretrain_epochs": 20}`` for ``vade``).
+    latent_dim, hidden_dims, beta : ``[model]`` settings (None: the config's defaults).
+    epochs, batch_size, lr, device : ``[train]`` settings (None: the config's defaults).
+    n_init : K-Means restarts. (A GMM restart is a whole EM run, so ``gmm`` keeps its one run from a seeded
+        K-Means start unless ``cluster_options`` says more.)
+    cluster_options : further options of the clusterer (``{"min_samples": 10}`` for ``dbscan``); see
+        :func:`songspace.clustering.clusterer_options`. An ``n_init`` here wins over the parameter.
+    seed : fixes the representation's initial weights, its training and the clusterer.
+    model : deprecated alias of ``representation`` (a model name such as ``mlp_vae`` is read as the representation
+        that trains it); FutureWarning, removed in the next release.
 
     Attributes
     ----------
     labels_ : np.ndarray [shape=(n,)], cluster of each training row; -1 = noise.
-    latent_ : np.ndarray [shape=(n, latent_dim)], the embedding that was clustered.
-    n_clusters_ : clusters found (noise not counted).
-    noise_fraction_ : share of training rows labelled noise (0 for the clusterers without noise).
-    cluster_params_ : settings the clusterer used, including those chosen from the data (e.g. DBSCAN's eps).
-    cluster_notes_ : what a reader of the results should know about this clustering ("" when nothing).
-    scaler_, model_, history_ : the fitted standardiser, model (None for baselines) and training history.
-    cluster_model_ : assigns new latents to clusters (``predict``).
+    latent_ : np.ndarray [shape=(n, d)], the representation that was clustered.
+    representation_ : the built :class:`songspace.representations.Representation` (its model, history, notes).
+    config_ : the :class:`songspace.config.RunConfig` it was built with.
+    n_features_in_ : columns of the statistics (None when ``X`` held none).
+    n_clusters_, noise_fraction_ : clusters found (noise not counted), share of rows labelled noise.
+    cluster_params_, cluster_notes_ : settings the clusterer used (including those chosen from the data), and
+        what a reader of the results should know ("" when nothing).
+    cluster_model_ : the fitted clustering's placer (``predict``).
+    state_ : the arrays that turn new data into the representation (its spec's ``save_state``), or None.
     """
 
-    def __init__(self, model: str = "mlp_vae", clusterer: str = "kmeans", n_clusters: int = 8, *,
-                 latent_dim: int = 16, hidden_dims: list[int] | None = None, beta: float = 1.0,
-                 train: TrainConfig | None = None, n_init: int = 10, cluster_options: dict[str, Any] | None = None,
-                 seed: int = 0) -> None:
-        self.model = model
+    def __init__(self, representation: str = "vae", clusterer: str = "kmeans", n_clusters: int = 8, *,
+                 params: dict[str, Any] | None = None, latent_dim: int | None = None,
+                 hidden_dims: list[int] | None = None, beta: float | None = None, epochs: int | None = None,
+                 batch_size: int | None = None, lr: float | None = None, device: str | None = None, n_init: int = 10,
+                 cluster_options: dict[str, Any] | None = None, seed: int = 0, model: str | None = None) -> None:
+        self.representation = representation
         self.clusterer = clusterer
         self.n_clusters = n_clusters
+        self.params = params
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
         self.beta = beta
-        self.train = train
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
         self.n_init = n_init
         self.cluster_options = cluster_options
         self.seed = seed
+        self.model = model
 
-    def fit(self, X: np.ndarray, y: None = None, *,
-            progress: Callable[[int, int, dict[str, float]], None] | None = None) -> LatentClusterer:
-        if self.model not in MODELS and self.model not in FIXED:
-            raise ConfigError(f"unknown model {self.model!r}; choose one of: "
-                              f"{', '.join([*sorted(MODELS), *FIXED])}")
+    def _name(self) -> str:
+        if self.model is not None:
+            warnings.warn("LatentClusterer(model=...) is deprecated; use representation= (a representation name, "
+                          "e.g. 'vae' for the MLP-VAE)", FutureWarning, stacklevel=3)
+            return representation_for_model(self.model)
+        if not representations.exists(self.representation):
+            raise ConfigError(f"unknown representation {self.representation!r}; choose one of: "
+                              f"{', '.join(representations.names())} (or <name>@<input> of one that reads an input)")
+        return self.representation
+
+    def _config(self, name: str, inputs: Inputs) -> RunConfig:
+        overrides: dict[str, Any] = {
+            "seed": self.seed, "model.latent_dim": self.latent_dim, "model.hidden_dims": self.hidden_dims,
+            "model.beta": self.beta, "train.epochs": self.epochs, "train.batch_size": self.batch_size,
+            "train.lr": self.lr, "train.device": self.device,
+            "train.resume": False,  # never read or write a user's checkpoint cache
+            "representations.names": [name], "cluster.algorithms": [self.clusterer],
+        }
+        if self.params:
+            overrides["representations.params"] = {name: dict(self.params)}
+        spec = representations.get(name)
+        if spec.conditioned_by:  # the label columns it is given: those X holds
+            overrides[f"representations.{spec.conditioned_by}"] = list(inputs.conditions)
+        return settings.load(None, **overrides)
+
+    def _inputs(self, X: Any, name: str, stat_names: list[str] | None) -> Inputs:
+        if isinstance(X, Inputs):
+            return X
+        if stat_names is None and hasattr(X, "columns"):  # a pandas DataFrame names its statistics
+            stat_names = [str(c) for c in X.columns]
+        X = X if hasattr(X, "dtype") and np.ndim(X) == 3 else np.asarray(X, dtype=np.float32)  # memmap stays one
+        if np.ndim(X) == 2:
+            return Inputs(stats=X, log_mel=_Absent("log-mel spectrograms", name), stat_names=stat_names)
+        if np.ndim(X) == 3:
+            return Inputs(stats=_Absent("spectral statistics", name), log_mel=X,  # type: ignore[arg-type]
+                          n_mfcc=min(20, int(np.shape(X)[1])))  # 20 MFCCs, or one per band where there are fewer
+        raise ConfigError(f"X has shape {np.shape(X)}: pass statistics [n, d], log-mel spectrograms "
+                          "[n, n_mels, n_frames] or songspace.representations.Inputs")
+
+    def fit(self, X: Any, y: None = None, *, stat_names: list[str] | None = None,
+            progress: Callable[[str, int, int], None] | None = None) -> LatentClusterer:
+        """Build the representation of ``X`` and cluster it. ``stat_names`` names the columns of statistics;
+        ``progress(stage, epoch, n_epochs)`` is called after each training epoch."""
+        name = self._name()
         clustering.get(self.clusterer)  # ConfigError naming the registered ones
-        self.model_, self.history_ = None, History()
-        self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) == 2 else None
-        if np.ndim(X) == 3:  # spectrograms: standardised per band by the dataset, never loaded whole
-            if self.model not in SPECTROGRAM_MODELS:
-                raise ConfigError(f"{self.model} takes feature vectors [shape=(n, d)], got spectrograms of shape "
-                                  f"{np.shape(X)}; use one of {', '.join(SPECTROGRAM_MODELS)}.")
-            self.scaler_, self.spectrogram_scale_ = None, None
-            dataset = self._dataset(X)
-            seed_everything(self.seed)
-            self.model_ = build_model(self.model, input_shape=dataset.item_shape, latent_dim=self.latent_dim,
-                                      beta=self.beta)
-            self.history_ = train(self.model_, dataset, self.train or TrainConfig(), seed=self.seed,
-                                  progress=progress)
-            self.spectrogram_scale_ = (dataset.mean, dataset.scale)
-            return self._cluster(embed(self.model_, dataset))
-        if self.model in SPECTROGRAM_MODELS:
-            raise ConfigError(f"{self.model} takes spectrograms [shape=(n, n_mels, n_frames)], got shape "
-                              f"{np.shape(X)}.")
-        X = np.asarray(X, dtype=np.float32)
-        self.scaler_ = StandardScaler().fit(X)
-        if self.model == "pca":
-            self.model_ = PCA(n_components=min(self.latent_dim, *X.shape), random_state=self.seed).fit(
-                self.scaler_.transform(X))
-        elif self.model in MODELS:
-            seed_everything(self.seed)  # the initial weights too must depend on the seed alone
-            kwargs: dict[str, Any] = {"latent_dim": self.latent_dim, "hidden_dims": self.hidden_dims}
-            if self.model != "autoencoder":
-                kwargs["beta"] = self.beta
-            self.model_ = build_model(self.model, input_shape=(X.shape[1],), **kwargs)
-            self.history_ = train(self.model_, self._dataset(X), self.train or TrainConfig(), seed=self.seed,
-                                  progress=progress)
-        return self._cluster(self.transform(X))
+        spec = representations.get(name)
+        inputs = self._inputs(X, name, stat_names)
+        if (spec.needs_lyrics or (spec.reads_lyrics and spec.modality == representations.BOTH)) \
+                and inputs.lyrics is None:
+            raise ConfigError(f"representation {name!r} reads lyrics, which X does not hold; pass "
+                              "songspace.representations.Inputs with lyrics")
+        if spec.conditions_required and not inputs.conditions:
+            raise ConfigError(f"representation {name!r} is conditioned on label columns, which X does not hold; "
+                              "pass songspace.representations.Inputs with conditions")
+        self.config_ = self._config(name, inputs)
+        try:
+            rep = learn(name, inputs, self.config_, {}, progress=progress, k=self.n_clusters)
+        except EncoderUnavailable as exc:
+            raise ConfigError(f"representation {name!r} reads a pretrained encoder's vectors, which X does not "
+                              f"hold ({exc}); pass songspace.representations.Inputs with embeddings") from None
+        stats = inputs.stats
+        self.n_features_in_ = None if isinstance(stats, _Absent) else int(np.shape(stats)[1])
+        self.representation_: Representation = rep
+        self.state_, self.state_error_ = None, f"{name} has no state that places new tracks"
+        if spec.assignable:
+            try:
+                self.state_ = spec.save_state(rep, inputs)  # type: ignore[misc]
+            except (ValueError, ConfigError) as exc:
+                self.state_error_ = str(exc)
+        self.fingerprint_ = _fingerprint(inputs)
+        return self._cluster(np.asarray(rep.latent, dtype=np.float32))
 
     def _cluster(self, latent: np.ndarray) -> LatentClusterer:
         self.latent_ = latent
@@ -126,32 +202,35 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
         self.cluster_params_, self.cluster_notes_ = result.params, result.notes
         return self
 
-    def _dataset(self, X: np.ndarray) -> RowDataset:
-        if np.ndim(X) == 3:
-            n_mfcc = 20 if self.model == "mfcc_conv_vae" else None
-            if getattr(self, "spectrogram_scale_", None) is not None:
-                return SpectrogramDataset(X, *self.spectrogram_scale_, n_mfcc=n_mfcc)
-            return SpectrogramDataset(X, n_mfcc=n_mfcc).fit_standardisation()
-        return RowDataset(X, self.scaler_.mean_.astype(np.float32), self.scaler_.scale_.astype(np.float32))
+    def transform(self, X: Any, *, stat_names: list[str] | None = None) -> np.ndarray:
+        """``X`` in the fitted representation [shape=(m, d)]: through the spec's ``embed_new`` and the state saved at
+        fit (the fitted rows come out as ``latent_``); without those, only the fitted data itself (``latent_``)."""
+        check_is_fitted(self, "representation_")
+        rep = self.representation_
+        inputs = self._inputs(X, rep.name, stat_names)
+        spec = representations.get(rep.name)
+        if self.state_ is not None and spec.embed_new is not None:
+            return np.asarray(spec.embed_new(self.state_, rep.model, inputs), dtype=np.float32)
+        if _fingerprint(inputs) == self.fingerprint_:
+            return self.latent_
+        raise ConfigError(f"cannot place new data in {rep.name!r}: {self.state_error_}; only the data it was fitted "
+                          "on can be transformed")
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """The latent embedding of ``X`` (posterior means for VAEs). [shape=(n, latent_dim)]"""
-        check_is_fitted(self, "model_")
-        if np.ndim(X) == 3:
-            return embed(self.model_, self._dataset(X))
-        X = np.asarray(X, dtype=np.float32)
-        if self.model == "features":
-            return self.scaler_.transform(X).astype(np.float32)
-        if self.model == "pca":
-            return self.model_.transform(self.scaler_.transform(X)).astype(np.float32)
-        return embed(self.model_, self._dataset(X))
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Cluster of each row of ``X`` [shape=(m,)]: the nearest learned cluster (K-Means, agglomerative: its
-        centroid), the likeliest component (GMM), or the density rule of
-        :class:`songspace.clustering.placing.NearestPoint` (DBSCAN, HDBSCAN; -1 for points in no dense region)."""
+    def predict(self, X: Any, *, stat_names: list[str] | None = None) -> np.ndarray:
+        """Cluster of each row of ``X`` [shape=(m,)], by the fitted clustering's placer: the nearest centroid
+        (K-Means, agglomerative), the likeliest component (GMM), or the nearest-point rule (DBSCAN, HDBSCAN; -1 for
+        points in no dense region)."""
         check_is_fitted(self, "cluster_model_")
-        return np.asarray(self.cluster_model_.predict(self.transform(X)), dtype=np.int64)
+        return np.asarray(self.cluster_model_.predict(self.transform(X, stat_names=stat_names)), dtype=np.int64)
 
-    def fit_predict(self, X: np.ndarray, y: None = None, **kwargs: Any) -> np.ndarray:
+    def fit_predict(self, X: Any, y: None = None, **kwargs: Any) -> np.ndarray:
         return self.fit(X, **kwargs).labels_
+
+
+def _fingerprint(inputs: Inputs) -> str:
+    """Identifies the data an estimator was fitted on: a digest of the statistics (of the log-mel's identity and
+    shape when there are none)."""
+    if isinstance(inputs.stats, _Absent):
+        return f"log_mel {id(inputs.log_mel)} {np.shape(inputs.log_mel)}"
+    stats = np.ascontiguousarray(inputs.stats, dtype=np.float32)
+    return f"{stats.shape} {hashlib.blake2b(stats.tobytes(), digest_size=16).hexdigest()}"
