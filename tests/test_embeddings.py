@@ -190,17 +190,21 @@ def test_a_run_reads_encoders_learns_on_them_and_assign_places_new_tracks(tmp_pa
 # --- musicnn in a run (its port is tested against musicnn's own outputs in test_musicnn.py) ----------------------
 
 
+def _tiny(data: Path, tmp_path: Path, names: list[str], params: dict):
+    """A one-seed K-Means run config of ``names`` on short clips."""
+    return load_config(None, data=str(data), out=str(tmp_path / "runs"), n_seeds=1,
+                       **{"representations.names": names, "representations.params": params,
+                          "features.clip_seconds": 1.5, "features.n_mels": 32, "features.workers": 1,
+                          "cluster.algorithms": ["kmeans"], "plots.umap": False, "plots.tsne": False})
+
+
 def test_without_musicnn_weights_a_run_skips_what_needs_them_with_one_note(tmp_path: Path, monkeypatch) -> None:
     from songspace.runner import run_experiment
 
     monkeypatch.setenv("SONGSPACE_WEIGHTS_DIR", str(tmp_path / "no-weights"))
     data = make_dataset(tmp_path / "data", n=9)
-    cfg = load_config(None, data=str(data), out=str(tmp_path / "runs"), n_seeds=1,
-                      **{"representations.names": ["musicnn", "features_musicnn", "pca", "facets"],
-                         "representations.params": {"facets": {"style": "features_musicnn"}},
-                         "features.clip_seconds": 1.5, "features.n_mels": 32, "features.workers": 1,
-                         "cluster.algorithms": ["kmeans"], "plots.umap": False, "plots.tsne": False})
-    result = run_experiment(cfg)
+    result = run_experiment(_tiny(data, tmp_path, ["musicnn", "features_musicnn", "pca", "facets"],
+                                  {"facets": {"style": "features_musicnn"}}))
     rows = _metrics(result.folder)
     assert "pca+kmeans" in rows and "facets+kmeans" in rows  # facets fell back to the statistics
     assert not any(m.startswith("musicnn") or m.startswith("features_musicnn") for m in rows)
@@ -226,12 +230,7 @@ def test_musicnn_spaces_in_a_run_and_assign(tmp_path: Path, musicnn_weights) -> 
     from songspace.runner import run_experiment
 
     data = make_dataset(tmp_path / "data", n=9)
-    cfg = load_config(None, data=str(data), out=str(tmp_path / "runs"), n_seeds=1,
-                      **{"representations.names": ["musicnn", "features_musicnn"],
-                         "representations.params": {"musicnn": {"layer": "taggram"}},
-                         "features.clip_seconds": 1.5, "features.n_mels": 32, "features.workers": 1,
-                         "cluster.algorithms": ["kmeans"], "plots.umap": False, "plots.tsne": False})
-    result = run_experiment(cfg)
+    result = run_experiment(_tiny(data, tmp_path, ["musicnn", "features_musicnn"], {"musicnn": {"layer": "taggram"}}))
     rows = _metrics(result.folder)
     assert {"musicnn+kmeans", "features_musicnn+kmeans"} <= set(rows)
     assert "taggram" in rows["musicnn+kmeans"]["space"] and "(50-d)" in rows["musicnn+kmeans"]["space"]
