@@ -26,7 +26,7 @@ from songspace.errors import ConfigError, SongspaceError
 from songspace.evaluation import score_clustering
 from songspace.evaluation.metrics import silhouette
 from songspace.evaluation.registry import is_metric, score_space
-from songspace.parallel import one_thread, process_pool
+from songspace.parallel import end_workers, one_thread, process_pool
 from songspace.representations.base import Inputs, Representation, learn, learn_all
 
 log = logging.getLogger("songspace")
@@ -226,8 +226,6 @@ def run_seeds(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels
             if progress:
                 progress("seeds", done, len(seeds))
     except BaseException:  # Ctrl-C or a failed seed: do not wait for the other seeds to finish
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        end_workers(pool, grace_s=0.5)
         raise
     pool.shutdown()

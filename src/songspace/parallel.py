@@ -78,13 +78,20 @@ def process_pool(workers: int, *, spawn: bool = False, parent_handles_sigint: bo
                                mp_context=context)
 
 
-def end_workers(pool: ProcessPoolExecutor) -> None:
-    """Shut ``pool`` down now: queued tasks cancelled, and its worker processes terminated rather than left to
-    finish (or to block on a pipe nobody reads: an orphan) when the run stops on a signal or an error."""
+def end_workers(pool: ProcessPoolExecutor, grace_s: float = 5.0) -> None:
+    """Shut ``pool`` down now when the run stops on a signal or an error: queued tasks cancelled, the workers given
+    ``grace_s`` to finish the file in hand and leave, and those still busy then terminated (never left to block on a
+    pipe nobody reads: an orphan).
+
+    The grace matters: a worker terminated while it writes its result leaves half a message in the result pipe, and
+    the pool's manager thread then waits for the rest for ever, which keeps this process from exiting."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before Python 3.14
     pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace_s
     for proc in processes:
-        if proc.is_alive():
+        proc.join(timeout=max(0.0, deadline - time.monotonic()))
+    for proc in processes:
+        if proc.is_alive():  # a hung decoder: nothing else ends it
             proc.terminate()
     for proc in processes:
         proc.join(timeout=5)
