@@ -9,12 +9,17 @@ with noise, so that clustering has something to find; kept in ``--work`` and reu
 
   features          extract_features on a fresh cache (decode + log-mel + statistics, one worker per core)
   features_cached   the same again: every file from the cache (a resumed or repeated run)
+  musicnn           musicnn's vectors (MSD_musicnn, mean-pooled) of the first ``--musicnn`` tracks (default 10,000:
+                    its cost per track does not depend on N, and 100k tracks take hours on 2 cores) into a fresh
+                    cache: decode, resample to 16 kHz, embed, one worker process per core; tracks/s counts those
+  musicnn_cached    the same again, from the cache
   train_mlp_vae     the VAE on spectral statistics, ``--epochs`` epochs, read from the memory-mapped set
   train_conv_vae    the conv VAE on log-mel, ``--conv-epochs`` epoch(s), read in batches from the memmap
   embed             both latents
   kmeans            MiniBatchKMeans (k = 8) of the VAE latent
-  gmm, hdbscan,     fitted on all points up to their sample size (gmm, hdbscan 20,000; agglomerative
-  agglomerative     10,000), on a seeded sample above it, the rest assigned
+  gmm, hdbscan,     fitted on all points up to their sample size (gmm 20,000, hdbscan and dbscan 2,000,
+  dbscan,           agglomerative 10,000), on a seeded sample above it, the rest assigned; dbscan reuses the
+  agglomerative     UMAP reduction hdbscan made (as in a run), so its row is what it adds
   metrics           one metrics row (silhouette on a 10,000-point sample; ARI/NMI/purity on all)
 
 and prints, per stage, wall time, tracks per second, and peak memory: ``peak_rss`` is this process's
@@ -48,6 +53,8 @@ from songspace.clustering import cluster
 from songspace.config import FeatureConfig, TrainConfig
 from songspace.evaluation import score_clustering
 from songspace.features import extract_features
+from songspace.features.embeddings import embed_files
+from songspace.features.musicnn import MusicnnEncoder
 from songspace.models import build_model
 from songspace.training import RowDataset, SpectrogramDataset, embed, train
 
@@ -159,6 +166,14 @@ def run(n: int, args: argparse.Namespace) -> list[dict]:
         stage("features", lambda: extract_features(paths, ids, fcfg, device=args.device))
     feats = stage("features_cached", lambda: extract_features(paths, ids, fcfg, device=args.device))
     assert len(feats.track_ids) == n, f"{len(feats.failed)} files failed: {feats.failed[:3]}"
+    if args.musicnn:
+        m = min(n, args.musicnn)
+        encoder = MusicnnEncoder("MSD_musicnn", device=args.device)
+        shutil.rmtree(cache / "embeddings", ignore_errors=True)  # the features' cache stays: a run has it
+        got = stage("musicnn" if m == n else f"musicnn ({m})", lambda: embed_files(paths[:m], encoder, fcfg), items=m)
+        assert got.n_computed == m and not got.failed, f"{len(got.failed)} files failed"  # type: ignore[attr-defined]
+        stage("musicnn_cached" if m == n else f"musicnn_cached ({m})", lambda: embed_files(paths[:m], encoder, fcfg),
+              items=m)
 
     device = args.device or "auto"
     stats = feats.stats  # memory-mapped: the trainer reads batches
@@ -179,6 +194,7 @@ def run(n: int, args: argparse.Namespace) -> list[dict]:
     km = stage("kmeans", lambda: cluster("kmeans", latent, CLASSES, seed=0, n_init=3, sample_size=1000))
     stage("gmm", lambda: cluster("gmm", latent, CLASSES, seed=0))
     stage("hdbscan", lambda: cluster("hdbscan", latent, None, seed=0))
+    stage("dbscan", lambda: cluster("dbscan", latent, None, seed=0))
     stage("agglomerative", lambda: cluster("agglomerative_ward", latent, CLASSES, seed=0))
     common = ((np.asarray(stats, dtype=np.float32) - mean) / scale).astype(np.float32)
     row = stage("metrics", lambda: score_clustering(km.labels, own_space=latent, common_space=common,  # type: ignore[attr-defined]
@@ -195,6 +211,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each generated track")
     ap.add_argument("--workers", type=int, default=0, help="decode workers; 0 = one per core")
     ap.add_argument("--epochs", type=int, default=5, help="epochs of the statistics VAE")
+    ap.add_argument("--musicnn", type=int, default=10000,
+                    help="embed the first this many tracks with musicnn (0 = no musicnn stage; needs "
+                         "`songspace weights fetch`)")
     ap.add_argument("--conv-epochs", type=int, default=1, help="epochs of the conv VAE")
     ap.add_argument("--threads", type=int, default=0, help="torch threads for training; 0 = one per core")
     ap.add_argument("--device", default=None, help="cpu | cuda; default: CUDA when present")

@@ -49,13 +49,17 @@ _REDUCED_KEEP = 4  # a run clusters each space with dbscan, then hdbscan: two sp
 def umap_reduce(X: np.ndarray, n_components: int = UMAP_COMPONENTS, seed: int = 0, *,
                 n_neighbors: int = UMAP_NEIGHBORS) -> tuple[np.ndarray, Any]:
     """UMAP of ``X`` [shape=(n, d)] to ``n_components`` dimensions, seeded (``random_state=seed``, so single-
-    threaded and reproducible), ``min_dist`` 0. Returns ``(Z [shape=(n, n_components)], the fitted umap.UMAP)``;
-    ``reducer.transform(Y)`` places new points [shape=(m, d)] in the same space.
+    threaded and reproducible), ``min_dist`` 0. Returns ``(Z [shape=(n, n_components)], the fitted umap.UMAP)``.
+    The reducer has no search index, so it cannot ``transform``: new points are placed by
+    :class:`~songspace.clustering.placing.Reduced`, which needs only ``n_neighbors``.
 
-    The last few results are cached, keyed on the bytes of ``X`` (a hash, not the array's identity, so that a
-    copy hits too), its shape and dtype, and the settings: dbscan and hdbscan of one space reduce it once. ``Z``
-    is read-only because it is shared. The first call in a process compiles UMAP's numba code (10-40 s); then
-    400 points take 1-3 s, a 20,000-point sample about a minute.
+    The neighbour graph is exact and computed here (:func:`exact_knn`, scikit-learn's BLAS distances) and handed to
+    UMAP as ``precomputed_knn``: UMAP's own path below 4,096 points calls a numba distance once per pair through
+    scikit-learn's Python loop (12 of the 16 s of HDBSCAN on a 2,000-point sample), and above it builds an
+    approximate graph. The last few results are cached, keyed on the bytes of ``X`` (a hash, not the array's
+    identity, so that a copy hits too), its shape and dtype, and the settings: dbscan and hdbscan of one space
+    reduce it once. ``Z`` is read-only because it is shared. The first call in a process compiles UMAP's numba
+    code (about 10 s); then a 2,000-point sample takes a few seconds (``python benchmarks/density_sample.py``).
     """
     X = np.ascontiguousarray(X)
     n_neighbors = min(n_neighbors, len(X) - 1)
@@ -66,7 +70,9 @@ def umap_reduce(X: np.ndarray, n_components: int = UMAP_COMPONENTS, seed: int = 
         return _REDUCED[key]
     import umap  # a few seconds to import (numba): only when a density method needs it
 
-    reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=seed)
+    knn = exact_knn(X, n_neighbors)
+    reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=seed,
+                        precomputed_knn=(*knn, None))
     with warnings.catch_warnings():  # "n_jobs overridden by random_state", disconnected-graph notices
         warnings.filterwarnings("ignore", category=UserWarning)
         Z = np.asarray(reducer.fit_transform(X), dtype=np.float32)
@@ -75,6 +81,23 @@ def umap_reduce(X: np.ndarray, n_components: int = UMAP_COMPONENTS, seed: int = 
     while len(_REDUCED) > _REDUCED_KEEP:
         _REDUCED.popitem(last=False)
     return Z, reducer
+
+
+def exact_knn(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's ``k`` nearest points of ``X`` [shape=(n, d)], itself first, as UMAP's ``precomputed_knn``
+    wants them: ``(indices [shape=(n, k)] int64, distances [shape=(n, k)] float32)``, ascending.
+
+    Brute force in chunks (scikit-learn, in float64), O(n^2·d) time and O(n·k) memory: a density clusterer's
+    sample is a few thousand points. Each point is put first at distance exactly 0 rather than found by the
+    search: the search's ``|x|^2 + |y|^2 - 2 x·y`` leaves a point a small distance from itself, and UMAP would
+    take that for its nearest neighbour's distance (``rho``) and weigh the whole neighbourhood by it.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    dist, idx = NearestNeighbors(n_neighbors=k - 1, algorithm="brute").fit(X).kneighbors()  # others only
+    n = len(X)
+    idx = np.hstack([np.arange(n)[:, None], idx]).astype(np.int64)
+    dist = np.hstack([np.zeros((n, 1)), dist]).astype(np.float32)
+    return idx, dist
 
 
 # How the points outside a density clusterer's sample were assigned when it ran on a UMAP reduction.
