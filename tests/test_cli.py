@@ -59,7 +59,7 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
     every = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "pca", "features", "lyrics", "hybrid",
              "hybrid_features", "naive_hybrid"]
     args = ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "--seed", "3", "-c", "kmeans",
-            "-c", "dbscan", "--no-report", *[a for m in every for a in ("-m", m)]]
+            "-c", "dbscan", "--no-report", *[a for m in every for a in ("-r", m)]]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     folder = only_run(runs)
@@ -111,8 +111,8 @@ def test_no_lyrics_falls_back_to_audio(tmp_path: Path, tiny_config: Path) -> Non
     for f in (data / "lyrics").iterdir():
         f.unlink()
     runs = tmp_path / "runs"
-    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "-m", "pca",
-                              "-m", "lyrics", "-m", "hybrid_features", "--no-report"])
+    res = runner.invoke(app, ["run", str(data), "--config", str(tiny_config), "--out", str(runs), "-r", "pca",
+                              "-r", "lyrics", "-r", "hybrid_features", "--no-report"])
     assert res.exit_code == 0, res.output
     assert "no track has lyrics" in res.output
     assert [r["method"] for r in read_csv(only_run(runs) / "metrics.csv")] == ["pca+kmeans"]
@@ -218,7 +218,7 @@ def _one_error_line(output: str) -> str:
     (["run", "DATA", "--seeds", "0"], "error: --seeds must be at least 1 (got 0)"),
     (["run", "DATA", "--epochs", "0"], "error: --epochs must be at least 1 (got 0)"),
     (["run", "DATA", "--k", "abc"], "error: --k must be a whole number (got 'abc')"),
-    (["run", "DATA", "-m", "nosuchmethod"], "error: -r/--representation must be one of vae, "),
+    (["run", "DATA", "-r", "nosuchmethod"], "error: -r/--representation must be one of vae, "),
     (["run", "DATA", "-r", "pca@musicnn"], "error: -r/--representation must be one of vae, "),  # pca reads no input
     (["run", "DATA", "-c", "x"], "error: -c/--clusterer must be one of kmeans, "),
     (["run", "DATA", "--table", "wide"], "error: --table must be one of headline, full (got 'wide')"),
@@ -246,6 +246,18 @@ def test_argument_errors_are_one_line_naming_the_option(tmp_path: Path, args: li
     assert not out.exists()  # nothing written before the inputs are known to be usable
 
 
+def test_method_is_a_deprecated_alias_of_representation(tmp_path: Path) -> None:
+    """``run -m/--method`` (the old name of -r/--representation) is read as it, after one warning line."""
+    out = tmp_path / "runs"
+    res = runner.invoke(app, ["run", str(tmp_path), "-r", "pca", "--method", "nosuch", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    warning, error = res.output.strip().splitlines()
+    assert warning.startswith("warning: -m/--method is deprecated: use -r/--representation"), warning
+    assert error.startswith("error: -r/--representation must be one of ") and "(got 'nosuch')" in error, error
+    assert "--method" not in runner.invoke(app, ["run", "--help"]).output  # hidden: no longer advertised
+    assert not out.exists()
+
+
 def test_config_file_errors_name_the_file_and_the_setting(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[cluster]\nk = 0\n")
@@ -268,7 +280,7 @@ def test_help_and_argument_errors_import_nothing_heavy() -> None:
             "assert r.invoke(app, ['--help']).exit_code == 0\n"
             "assert r.invoke(app, ['run', '--help']).exit_code == 0\n"
             "assert r.invoke(app, ['run', '.', '--k', '0']).exit_code == 2\n"
-            "assert r.invoke(app, ['run', '.', '-m', 'nosuch']).exit_code == 2\n"
+            "assert r.invoke(app, ['run', '.', '-r', 'nosuch']).exit_code == 2\n"
             "heavy = ('torch', 'sklearn', 'librosa', 'umap', 'songspace.runner', 'songspace.datasets',\n"
             "         'songspace.features', 'songspace.clustering')\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n")

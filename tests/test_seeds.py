@@ -65,7 +65,7 @@ def test_seeds_give_mean_std_and_each_seed_reproduces_in_any_process(tmp_path: P
     # Three seeds, the first in this process and two in a spawned worker process.
     cfg.write_text(cfg.read_text().replace("umap = false", "umap = false\ntsne = false"))  # figures: not tested here
     res = runner.invoke(app, ["run", str(data), "--config", str(cfg), "--out", str(runs / "all"), "--seeds", "3",
-                              "--workers", "2", "-m", "vae", "-m", "pca"])
+                              "--workers", "2", "-r", "vae", "-r", "pca"])
     assert res.exit_code == 0, res.output
     (folder,) = list((runs / "all").iterdir())
     rows = {r["method"]: r for r in read_csv(folder / "metrics.csv")}
@@ -84,7 +84,7 @@ def test_seeds_give_mean_std_and_each_seed_reproduces_in_any_process(tmp_path: P
     # again: not from the worker's checkpoint).
     monkeypatch.setenv("SONGSPACE_CHECKPOINT_DIR", str(tmp_path / "fresh-checkpoints"))
     res = runner.invoke(app, ["run", str(data), "--config", str(cfg), "--out", str(runs / "two"), "--seed", "2",
-                              "-m", "vae", "-m", "pca"])
+                              "-r", "vae", "-r", "pca"])
     assert res.exit_code == 0, res.output
     (alone,) = list((runs / "two").iterdir())
     again = {r["method"]: r for r in read_csv(alone / "metrics_seeds.csv")}

@@ -109,6 +109,12 @@ def _error(line: str) -> None:
     err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True, markup=True)
 
 
+def _deprecated(old: str, new: str) -> None:
+    """One ``warning:`` line: option ``old`` is read as ``new`` until the next release."""
+    err_console.print(f"[bold yellow]warning:[/] {old} is deprecated: use {new} (the old name is read until the next "
+                      "release)", highlight=False, soft_wrap=True, markup=True)
+
+
 def _fail(exc: BaseException | str, code: int = 2) -> typer.Exit:
     """Print ``exc`` as one ``error:`` line (or one per line of ``exc``) and return the exit to raise."""
     for line in str(exc).splitlines() or [""]:
@@ -331,9 +337,10 @@ def run(
     layout: Annotated[str | None, typer.Option(help="dataset layout: auto, folder, gtzan, fma, jamendo, mir1k, "
                                                     "lyrics_csv")] = None,
     representation: Annotated[list[str] | None, typer.Option(
-        "--representation", "-r", "--method", "-m",
-        help="representation to learn (repeatable; default: see configs/default.toml); -m/--method is its old "
-             "name")] = None,
+        "--representation", "-r", help="representation to learn (repeatable; default: see configs/default.toml)")]
+    = None,
+    old_representation: Annotated[list[str] | None, typer.Option(
+        "--method", "-m", hidden=True, help="deprecated name of -r/--representation")] = None,
     clusterer: Annotated[list[str] | None, typer.Option("--clusterer", "-c", help="clusterer (repeatable; "
                                                         "default: see configs/default.toml)")] = None,
     epochs: Annotated[int | None, typer.Option(help="maximum training epochs")] = None,
@@ -350,6 +357,9 @@ def run(
 ) -> None:
     """Cluster a dataset folder and write a new run folder with metrics, assignments, latents, figures and a report."""
     _setup_logging(verbose)
+    if old_representation:
+        _deprecated("-m/--method", "-r/--representation")
+        representation = [*(representation or []), *old_representation]
     _check_choices("--table", [table], [v.value for v in TableView])
     from songspace import representations as registry
 

@@ -36,7 +36,7 @@ def pretrain_autoencoder(X: np.ndarray, *, latent_dim: int, hidden_dims: list[in
                          seed: int, epochs: int | None = None, progress: StageProgress | None = None,
                          checkpoint: Path | None = None, input_noise: float = 0.0
                          ) -> tuple[Autoencoder, History, np.ndarray]:
-    """Train the plain autoencoder both methods start from.
+    """Train the plain autoencoder both models (VaDE, IDEC) start from.
 
     Parameters
     ----------

@@ -154,8 +154,8 @@ def playlist_file(name: str, suffix: str) -> str:
     return f"{safe_name(name)}.{suffix}"
 
 
-def projection_file(representation: str, projection: str) -> str:
-    return f"projections/{safe_name(representation)}_{safe_name(projection)}.npz"
+def projection_file(representation: str, technique: str) -> str:
+    return f"projections/{safe_name(representation)}_{safe_name(technique)}.npz"
 
 
 def figure_file(name: str) -> str:
@@ -810,8 +810,8 @@ def label_columns(columns: list[str], methods: dict[str, str], summary: dict) ->
 
 
 def view_sources(run_dir: Path, order: list[str]) -> list[tuple[str, str, Path | None]]:
-    """(representation, projection, npz file or None) per drawable space, in ``order``; None = no projection was
-    saved, so one has to be computed from latents/<rep>.npy."""
+    """(representation, projection technique, npz file or None) per drawable space, in ``order``; None = no
+    projection was saved, so one has to be computed from latents/<rep>.npy."""
     found: dict[str, dict[str, Path]] = {}
     for f in sorted((run_dir / "projections").glob("*.npz")):
         rep, _, proj = f.stem.rpartition("_")

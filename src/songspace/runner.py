@@ -299,7 +299,7 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dic
          ) -> RunResult:
     k, k_source = k_and_source
     lyrics = inputs.lyrics
-    # Tracks with usable lyrics in the dataset, whether or not this run's methods read them.
+    # Tracks with usable lyrics in the dataset, whether or not this run's representations read them.
     n_lyrics = int(lyrics.present.sum()) if lyrics is not None else sum(tr.has_lyrics for tr in manifest.tracks)
     seeds = seeds_of(cfg)
     log.info("%d tracks (%d with lyrics), %d statistics each; k = %d (%s); seeds %s", len(manifest), n_lyrics,
@@ -346,7 +346,7 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dic
     index = []
     for item in draw_run(cfg, reps, results, rows, sweep, labels, k_label=_k_label(cfg, labels), progress=progress):
         if isinstance(item, Projection):
-            run.save_npz(projection_file(item.representation, item.method), index=item.index, xy=item.xy)
+            run.save_npz(projection_file(item.representation, item.technique), index=item.index, xy=item.xy)
         else:
             rel = run.write_bytes(figure_file(item.name), item.png).relative_to(run.path.resolve()).as_posix()
             index.append({"file": rel, "caption": item.caption, "kind": item.kind})
@@ -423,7 +423,8 @@ def _k_label(cfg: RunConfig, labels: dict[str, list[str]]) -> str | None:
 
 
 def _lyrics(cfg: RunConfig, manifest: Manifest) -> TextFeatureSet | None:
-    """Lyrics features of every track (None when no lyrics method is asked for or no track has lyrics).
+    """Lyrics features of every track (None when no representation that reads lyrics is asked for or no track has
+    lyrics).
 
     The texts are ``Track.lyrics_text``, decoded once by the dataset reader; its lyrics problems are already in
     ``manifest.problems``. No file is read here.
@@ -432,7 +433,7 @@ def _lyrics(cfg: RunConfig, manifest: Manifest) -> TextFeatureSet | None:
         return None
     texts = [tr.lyrics_text for tr in manifest.tracks]
     if not any(texts):
-        log.warning("no track has lyrics: lyrics and hybrid methods fall back to audio only")
+        log.warning("no track has lyrics: lyrics and hybrid representations fall back to audio only")
         return None
     # Seed 0 whatever the run's seed: lyrics features are features, like the audio ones, so that seed s of a run
     # of several seeds gives the same numbers as a run of seed s alone.

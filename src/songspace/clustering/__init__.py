@@ -120,7 +120,7 @@ def cluster(name: str, X: np.ndarray, k: int | None, *, seed: int = 0, sample_si
     """Cluster ``X`` [shape=(n, d)] with the clusterer registered as ``name``, into ``k`` clusters where it
     takes a k (the others ignore it). ``options`` go to that clusterer; unknown ones are an error.
 
-    ``sample_size`` (every clusterer takes it): above this many points the methods that do not scale fit on a
+    ``sample_size`` (every clusterer takes it): above this many points the clusterers that do not scale fit on a
     seeded sample of it and K-Means turns to MiniBatchKMeans; None = the clusterer's own default (see the
     table above). ``ClusterResult.sample_size`` says whether a sample was used.
     """

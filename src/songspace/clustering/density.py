@@ -68,7 +68,7 @@ def umap_reduce(X: np.ndarray, n_components: int = UMAP_COMPONENTS, seed: int = 
     if key in _REDUCED:
         _REDUCED.move_to_end(key)
         return _REDUCED[key]
-    import umap  # a few seconds to import (numba): only when a density method needs it
+    import umap  # a few seconds to import (numba): only when a density clusterer needs it
 
     knn = exact_knn(X, n_neighbors)
     reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=seed,
@@ -107,7 +107,7 @@ PLACED = ("the rest were placed in the fitted UMAP reduction among their nearest
 
 def density_space(X: np.ndarray, umap_components: int, seed: int) -> tuple[np.ndarray, Any, dict[str, Any],
                                                                                list[str]]:
-    """The space a density method runs in: ``X`` itself, or its UMAP reduction when ``X`` has more than
+    """The space a density clusterer runs in: ``X`` itself, or its UMAP reduction when ``X`` has more than
     ``umap_components`` dimensions (0 = never) and more points than a UMAP neighbourhood (a few dozen tracks are
     clustered as they are, with a note). Returns ``(points, reducer or None, params, notes)``."""
     n, d = X.shape

@@ -33,7 +33,7 @@ class Labeller(Protocol):
 class ClusterResult:
     """What a clusterer found.
 
-    labels : np.ndarray [shape=(n,), dtype=int64], cluster of each point; -1 = noise (density methods only).
+    labels : np.ndarray [shape=(n,), dtype=int64], cluster of each point; -1 = noise (density clusterers only).
     n_clusters : clusters found, noise not counted (may be fewer than the k asked for).
     noise_fraction : share of points labelled noise, in [0, 1].
     params : the settings used, including the ones chosen from the data (eps, min_samples, ...); plain

@@ -2,7 +2,7 @@
 
 Every clusterer module of this package defines one ``SPEC``; the package finds them (see
 :mod:`songspace.clustering`). Config validation, the command line, the runner (which clusterers take k), the
-report's method section and the saved state read these declarations; none of them lists clusterers by hand.
+report's Method section and the saved state read these declarations; none of them lists clusterers by hand.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class ClustererSpec:
 
     name : the name used in configs (``[cluster] algorithms``), on the command line (``-c``), in ``metrics.csv``
         and in the report.
-    description : one line for the report's method section (what it is and how its settings are chosen).
+    description : one line for the report's Method section (what it is and how its settings are chosen).
     fit : ``fit(X, k, *, seed=0, sample_size=..., **options) -> ClusterResult``: clusters ``X`` [shape=(n, d)];
         its keyword-only parameters are the clusterer's options (checked by name when it is called); the result's
         ``model`` is a placer of :mod:`songspace.clustering.placing`, which says how the fitted clustering is saved

@@ -214,7 +214,7 @@ def write_explorer(run_dir: Path, *, max_points: int = 2000, clip_seconds: float
             xy = project_2d(np.asarray(z[idx], dtype=np.float32), "tsne", seed=seed)
         clusters = {m: ids for m, r in methods.items() if r == rep
                     and (ids := _cluster_ids(rows, m, idx)) is not None}
-        views.append(ExplorerView(representation=rep, projection=proj, xy=xy, clusters=clusters, note=note,
+        views.append(ExplorerView(representation=rep, technique=proj, xy=xy, clusters=clusters, note=note,
                                   points=np.array([position[int(i)] for i in idx], dtype=np.int64)))
     if not views:
         log.warning("%s: no latents/*.npy or projections/*.npz to draw; explorer.html says so", run_dir)

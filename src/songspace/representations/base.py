@@ -42,7 +42,7 @@ class Inputs:
     lyrics: TextFeatureSet | None = None  # None: no track has lyrics (or lyrics are not used)
     n_mfcc: int = 20
     stat_names: list[str] | None = None  # names of the stats columns (mfcc_stats picks the MFCC ones)
-    # Label values of the columns a configuration asks a method to use (a spec's ``conditioned_by``), "" =
+    # Label values of the columns a configuration asks a representation to use (a spec's ``conditioned_by``), "" =
     # unknown; no other label is ever passed here.
     conditions: dict[str, list[str]] = field(default_factory=dict)
     # Pretrained encoders' vectors, by the name of the representation that reads them (``musicnn``): [shape=(n, d)],
@@ -261,7 +261,7 @@ def learn(name: str, inputs: Inputs, cfg: RunConfig, learned: dict[str, Represen
 def learn_all(inputs: Inputs, cfg: RunConfig, *, progress: TrainProgress | None = None,
               k: int | None = None) -> tuple[list[Representation], list[str]]:
     """Every representation of ``cfg.representations.names`` that the inputs allow, in that order, and
-    notes on those skipped (lyrics methods when no track has lyrics, conditioned ones given no label)."""
+    notes on those skipped (lyrics representations when no track has lyrics, conditioned ones given no label)."""
     learned: dict[str, Representation] = {}
     skipped: list[str] = []
     notes: list[str] = []
@@ -271,7 +271,8 @@ def learn_all(inputs: Inputs, cfg: RunConfig, *, progress: TrainProgress | None 
             skipped.append(name)
             continue
         if spec.conditions_required and not getattr(cfg.representations, spec.conditioned_by or "", None):
-            notes.append(f"{name} skipped: methods.{spec.conditioned_by} names no label column to condition on")
+            notes.append(f"{name} skipped: representations.{spec.conditioned_by} names no label column to "
+                         "condition on")
             continue
         if name not in learned:
             try:

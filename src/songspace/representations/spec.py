@@ -1,7 +1,7 @@
 """What a representation is, declared once: :class:`RepresentationSpec`.
 
 Every module of this package defines one ``SPEC``; the package finds them (see :mod:`songspace.representations`).
-Config validation, the runner (which methods read lyrics or labels, which are drawn as reconstructions), the
+Config validation, the runner (which representations read lyrics or labels, which are drawn as reconstructions), the
 analysis, the report and the findings read these declarations; none of them lists representations by hand.
 This module imports nothing heavy, so that the command line and config validation stay fast.
 """
@@ -34,7 +34,7 @@ class RepresentationSpec:
     name : the name used in configs (``[representations] names``), on the command line (``-m``), in
         ``metrics.csv`` and in the report.
     modality : what it reads: ``audio``, ``lyrics``, ``audio+lyrics`` or ``conditioned`` (given labels).
-    description : one line for the report's method section.
+    description : one line for the report's Method section.
     build : ``build(ctx) -> Representation``; heavy imports go inside it.
     learned : it has a trained encoder (counts as "learned" against the baselines).
     model : the name of the model it trains in :data:`songspace.models.MODELS` (learned ones).

@@ -20,7 +20,7 @@ import numpy as np
 
 from songspace.templating import render
 
-PROJECTION_NAMES = {"tsne": "t-SNE", "umap": "UMAP"}
+TECHNIQUE_NAMES = {"tsne": "t-SNE", "umap": "UMAP"}
 # A fixed categorical palette: matplotlib's tab10 without its grey (grey means noise / unknown / other here),
 # then tab20's light tones: the first seven categories get the colours they have in the run's figures.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
@@ -44,7 +44,7 @@ class ExplorerView:
     """One 2-D view: a projection of one representation's latent space, with the clusters of its methods."""
 
     representation: str
-    projection: str  # "tsne" or "umap"
+    technique: str  # projection technique: "tsne" or "umap"
     points: np.ndarray  # indices into ExplorerData.points of the points drawn [shape=(m,)]
     xy: np.ndarray  # their 2-D coordinates [shape=(m, 2)]
     clusters: dict[str, np.ndarray] = field(default_factory=dict)  # method -> cluster id, -1 = noise [shape=(m,)]
@@ -72,20 +72,20 @@ def _view_payload(view: ExplorerView, n_points: int) -> dict:
     idx = np.asarray(view.points, dtype=np.int64).reshape(-1)
     xy = np.asarray(view.xy, dtype=np.float64)
     if xy.shape != (len(idx), 2):
-        raise ValueError(f"view {view.representation}/{view.projection}: xy has shape {xy.shape}, "
+        raise ValueError(f"view {view.representation}/{view.technique}: xy has shape {xy.shape}, "
                          f"expected ({len(idx)}, 2), one row per point")
     if len(idx) and (idx.min() < 0 or idx.max() >= n_points):
-        raise ValueError(f"view {view.representation}/{view.projection}: point indices must lie in "
+        raise ValueError(f"view {view.representation}/{view.technique}: point indices must lie in "
                          f"[0, {n_points}), got [{idx.min()}, {idx.max()}]")
     keep = np.isfinite(xy).all(axis=1)  # a NaN coordinate cannot be drawn
     clusters = {}
     for method, ids in view.clusters.items():
         ids = np.asarray(ids).reshape(-1)
         if len(ids) != len(idx):
-            raise ValueError(f"view {view.representation}/{view.projection}: method {method!r} has {len(ids)} "
+            raise ValueError(f"view {view.representation}/{view.technique}: method {method!r} has {len(ids)} "
                              f"cluster ids for {len(idx)} points")
         clusters[_text(method)] = [int(c) if c >= 0 else -1 for c in ids[keep]]
-    name = f"{view.representation} · {PROJECTION_NAMES.get(view.projection, view.projection)}"
+    name = f"{view.representation} · {TECHNIQUE_NAMES.get(view.technique, view.technique)}"
     return {"name": _text(name), "note": _text(view.note), "idx": idx[keep].tolist(),
             "x": [round(float(v), 4) for v in xy[keep, 0]], "y": [round(float(v), 4) for v in xy[keep, 1]],
             "clusters": clusters}

@@ -32,20 +32,20 @@ def sample_indices(n: int, max_points: int, *, seed: int = 0) -> np.ndarray:
 SMALL_TSNE = 2000  # points: below this, t-SNE runs on one thread (see project_2d)
 
 
-def project_2d(X: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndarray:
+def project_2d(X: np.ndarray, technique: str = "tsne", *, seed: int = 0) -> np.ndarray:
     """2-D projection of ``X`` [shape=(n, d)] by ``tsne`` or ``umap``, for drawing only. [shape=(n, 2)]
 
     Both are O(n log n) or worse in memory and time: callers pass a sample (see :func:`sample_indices`).
     """
-    if method not in ("tsne", "umap"):
-        raise ValueError(f"unknown projection {method!r}; use 'tsne' or 'umap'")
+    if technique not in ("tsne", "umap"):
+        raise ValueError(f"unknown projection technique {technique!r}; use 'tsne' or 'umap'")
     X = np.nan_to_num(np.asarray(X, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     distinct = len(np.unique(X.round(6), axis=0)) if len(X) else 0
     if len(X) < 5 or distinct < 5:
         # Too few distinct points to embed (t-SNE's PCA start divides by their spread, and sklearn's Barnes-Hut
         # code crashes on the NaN that gives): draw the first two coordinates as they are.
         return np.pad(X[:, :2], ((0, 0), (0, max(0, 2 - X.shape[1]))))
-    if method == "tsne":
+    if technique == "tsne":
         from sklearn.manifold import TSNE
         from threadpoolctl import threadpool_limits
 
@@ -61,9 +61,9 @@ def project_2d(X: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndar
 
 
 def project_task(task: tuple[np.ndarray, str, int]) -> np.ndarray:
-    """:func:`project_2d` of ``(X, method, seed)``: the unit of work of a projection worker process."""
-    X, method, seed = task
-    return project_2d(X, method, seed=seed)
+    """:func:`project_2d` of ``(X, technique, seed)``: the unit of work of a projection worker process."""
+    X, technique, seed = task
+    return project_2d(X, technique, seed=seed)
 
 
 def _palette(n: int) -> list:

@@ -52,7 +52,7 @@ class RunFigure:
 @dataclass
 class Projection:
     representation: str
-    method: str  # tsne | umap
+    technique: str  # tsne | umap
     index: np.ndarray  # [shape=(m,)] rows of the representation drawn
     xy: np.ndarray  # [shape=(m, 2)]
 
@@ -101,7 +101,7 @@ def _is_baseline(row: dict[str, Any]) -> bool:
 
 
 def project_all(tasks: Sequence[tuple[np.ndarray, str]], *, seed: int) -> list[np.ndarray]:
-    """:func:`project_2d` of each (points, method); in worker processes when there are more than 8 and several
+    """:func:`project_2d` of each (points, technique); in worker processes when there are more than 8 and several
     cores."""
     import os
 
@@ -130,24 +130,25 @@ def draw_run(cfg: RunConfig, reps: list[Representation], results: list[MethodRes
             yield _figure(plot_training_curve(rep.history, title=f"{rep.name}: loss per epoch"),
                         f"training_curve_{rep.name}", f"Training and validation loss of {rep.name} per epoch "
                         f"({seed_note}); the kept weights are those of the best validation epoch.", "training")
-    projections = [p for p, on in (("tsne", cfg.plots.tsne), ("umap", cfg.plots.umap)) if on]
+    techniques = [t for t, on in (("tsne", cfg.plots.tsne), ("umap", cfg.plots.umap)) if on]
     shown = [r for r in results if r.labels is not None and (wanted is None or r.name in wanted)]
     first: dict[str, MethodResult] = {}
     for r in shown:
         first.setdefault(r.rep.name, r)
-    todo = [(rep, p) for rep in reps if rep.name in first for p in projections]
+    todo = [(rep, t) for rep in reps if rep.name in first for t in techniques]
     samples = {rep.name: sample_indices(len(rep.latent), cfg.plots.max_points, seed=cfg.seed) for rep, _ in todo}
-    coords_of = project_all([(rep.latent[samples[rep.name]], proj) for rep, proj in todo], seed=cfg.seed)
-    for j, ((rep, proj), coords) in enumerate(zip(todo, coords_of, strict=True)):
+    coords_of = project_all([(rep.latent[samples[rep.name]], t) for rep, t in todo], seed=cfg.seed)
+    for j, ((rep, technique), coords) in enumerate(zip(todo, coords_of, strict=True)):
         res = first[rep.name]
         idx = samples[rep.name]
-        yield Projection(rep.name, proj, idx, coords)
+        yield Projection(rep.name, technique, idx, coords)
         colourings = {f"cluster ({res.clusterer})": [str(c) if c >= 0 else "none" for c in res.labels[idx]]}
         colourings.update({name: [vals[i] for i in idx] for name, vals in labels.items()})
         sampled = f", sample of {len(idx)}" if len(idx) < len(rep.latent) else ""
-        fig = plot_embedding(coords, colourings, title=f"{rep.name}: {proj.upper()} of {rep.space}{sampled}")
+        upper = technique.upper()
+        fig = plot_embedding(coords, colourings, title=f"{rep.name}: {upper} of {rep.space}{sampled}")
         by = ", ".join(["its " + res.clusterer + " clusters", *labels])
-        yield _figure(fig, f"{rep.name}_{proj}", f"{proj.upper()} of the {rep.name} space ({rep.space}{sampled}, "
+        yield _figure(fig, f"{rep.name}_{technique}", f"{upper} of the {rep.name} space ({rep.space}{sampled}, "
                     f"{seed_note}), coloured by {by}.", "embedding")
         if progress:
             progress("figures", j + 1, len(todo))
