@@ -52,7 +52,7 @@ import tempfile
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -447,35 +447,22 @@ def _optional_table(path: Path, missing: list[str], what: str) -> Table | None:
         return None
 
 
-def _read_json(path: Path, missing: list[str], default: Any) -> Any:
+def _read_json(path: Path, default: Any, missing: list[str] | None = None) -> Any:
+    """The JSON file ``path`` of the run folder (summary.json, figures.json) when it holds a value of ``default``'s
+    type (an object, a list), else ``default``: absent, unreadable (logged) or of another type. An absent or
+    unreadable file is also named in ``missing`` (the report's list of what it lacks) when one is given."""
     if not path.is_file():
-        missing.append(f"{path.name}: absent")
+        if missing is not None:
+            missing.append(f"{path.name}: absent")
         return default
     try:
-        return json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        value = json.loads(path.read_text(encoding="utf-8", errors="replace"))
     except (OSError, ValueError) as exc:
-        log.warning("report: %s cannot be read as JSON (%s); left out", path, exc)
-        missing.append(f"{path.name}: unreadable")
+        log.warning("%s cannot be read as JSON (%s); left out", path, exc)
+        if missing is not None:
+            missing.append(f"{path.name}: unreadable")
         return default
-
-
-def _scan_assignments(path: Path, labels: list[str] | None, methods: set[str]
-                      ) -> tuple[list[str], dict[str, Counter], int, bool]:
-    """Stream assignments.csv: label columns, class counts per label, row count, all ids from the demo."""
-    with _open_csv(path) as fh:
-        reader = csv.DictReader(fh)
-        columns = list(reader.fieldnames or [])
-        if labels is None:
-            labels = [c for c in columns if c not in BASE_COLUMNS and c not in methods]
-        labels = [c for c in labels if c in columns]
-        counts: dict[str, Counter] = {lab: Counter() for lab in labels}
-        n, demo = 0, True
-        for row in reader:
-            n += 1
-            demo = demo and str(row.get("track_id") or "").startswith("demo_")
-            for lab in labels:
-                counts[lab][row.get(lab) or ""] += 1
-    return labels, counts, n, demo and n > 0
+    return value if isinstance(value, type(default)) else default
 
 
 def _kind(name: str) -> str:
@@ -499,9 +486,7 @@ def _figure(run_dir: Path, rel: str, caption: str, kind: str) -> Figure | None:
 
 def _figures(run_dir: Path, missing: list[str]) -> list[Figure]:
     """figures.json in its order, then any image of figures/ it does not list (caption from the file name)."""
-    listed = _read_json(run_dir / "figures.json", missing, [])
-    if not isinstance(listed, list):
-        listed = []
+    listed = _read_json(run_dir / FIGURES_INDEX, [], missing)
     figures: list[Figure] = []
     for entry in listed:
         if not isinstance(entry, dict) or not entry.get("file"):
@@ -567,9 +552,7 @@ def read_run(run_dir: Path | str) -> RunData:
         missing.append("metrics.csv: no *_std columns (written before seeds were aggregated): means only")
     if "conditioned_on" not in metrics.columns:
         missing.append("metrics.csv: no conditioned_on column: no row can be marked as conditioned")
-    summary = _read_json(run_dir / "summary.json", missing, {})
-    if not isinstance(summary, dict):
-        summary = {}
+    summary = read_summary(run_dir, missing)
     data = RunData(folder=run_dir, summary=summary, metrics=metrics)
     data.seeds = _optional_table(run_dir / "metrics_seeds.csv", missing, "no per-seed table")
     if (run_dir / "beta_sweep.csv").is_file():
@@ -587,12 +570,13 @@ def read_run(run_dir: Path | str) -> RunData:
     labels = summary.get("labels")
     labels = [str(x) for x in labels] if isinstance(labels, list) else None
     methods = {str(r.get("method")) for r in metrics.rows}
-    assignments = run_dir / "assignments.csv"
-    if assignments.is_file():
+    if (run_dir / ASSIGNMENTS).is_file():
         try:
-            data.labels, data.class_counts, data.n_tracks, data.demo = _scan_assignments(assignments, labels, methods)
-        except (OSError, csv.Error) as exc:
-            log.warning("report: %s cannot be read (%s); class counts left out", assignments, exc)
+            table = scan_assignments(run_dir, lambda columns: label_columns(columns, methods, summary))
+            data.labels, data.class_counts, data.n_tracks, data.demo = (list(table.class_counts), table.class_counts,
+                                                                         table.n_rows, table.demo)
+        except RunError as exc:
+            log.warning("report: %s; class counts left out", exc)
             missing.append("assignments.csv: unreadable: no class counts")
     else:
         missing.append("assignments.csv: absent: no class counts")
@@ -630,11 +614,9 @@ def _require(run_dir: Path | str, rel: str, why: str) -> Path:
     return path
 
 
-def read_summary(run_dir: Path | str) -> dict[str, Any]:
-    """``summary.json`` of a run folder ({} when it is absent or unreadable)."""
-    missing: list[str] = []
-    value = _read_json(Path(run_dir) / SUMMARY, missing, {})
-    return value if isinstance(value, dict) else {}
+def read_summary(run_dir: Path | str, missing: list[str] | None = None) -> dict[str, Any]:
+    """``summary.json`` of a run folder ({} when it is absent or unreadable; see :func:`_read_json`)."""
+    return _read_json(Path(run_dir) / SUMMARY, {}, missing)
 
 
 def read_metrics(run_dir: Path | str) -> Table:
@@ -737,29 +719,43 @@ def audio_file(dataset: Path | str | None, audio_path: str) -> Path:
 # --- reading for the explorer: assignments streamed, latents and projections by path ------------------------------
 @dataclass
 class AssignmentsTable:
-    """assignments.csv: where it is, its header and its number of data rows (read by :func:`scan_assignments`)."""
+    """assignments.csv as :func:`scan_assignments` found it: where it is, its header, its number of data rows, the
+    class counts of the label columns it was asked about ("" = unknown) and whether every track id is one of the
+    demo collection's."""
 
     path: Path
     columns: list[str]
     n_rows: int
+    class_counts: dict[str, Counter] = field(default_factory=dict)
+    demo: bool = False
 
 
-def scan_assignments(run_dir: Path) -> AssignmentsTable:
+def scan_assignments(run_dir: Path, labels: Callable[[list[str]], Sequence[str]] | None = None) -> AssignmentsTable:
+    """Stream ``assignments.csv`` once (a 100k-track run is never held whole): its header (empty for an empty file),
+    its rows counted, and the classes of each label column that ``labels(header)`` picks counted.
+
+    Raises RunError naming the file when it is absent or cannot be read as CSV.
+    """
     path = run_dir / ASSIGNMENTS
     if not path.is_file():
-        raise RunError(f"{path}: no such file; explorer.html needs a finished run folder (one written by "
-                       "`songspace run`, `demo` or `experiment`). Check the folder name, or rerun the experiment.")
+        raise RunError(f"{path}: no such file; pass a finished run folder (one written by `songspace run`, `demo` "
+                       "or `experiment`). Check the folder name, or rerun the experiment.")
     try:
         with _open_csv(path) as fh:
-            reader = csv.reader(fh)
-            columns = next(reader, None)
-            n_rows = sum(1 for _ in reader)
+            reader = csv.DictReader(fh)
+            columns = list(reader.fieldnames or [])
+            picked = [c for c in (labels(columns) if labels is not None else []) if c in columns]
+            counts: dict[str, Counter] = {lab: Counter() for lab in picked}
+            n, demo = 0, True
+            for row in reader:
+                n += 1
+                demo = demo and str(row.get("track_id") or "").startswith("demo_")
+                for lab in picked:
+                    counts[lab][row.get(lab) or ""] += 1
     except (OSError, csv.Error) as exc:
         raise RunError(f"{path}: cannot be read as CSV ({exc}); the run folder is damaged. Rerun the experiment."
                        ) from exc
-    if not columns:
-        raise RunError(f"{path}: empty file (no header); the run did not finish. Rerun the experiment.")
-    return AssignmentsTable(path, columns, n_rows)
+    return AssignmentsTable(path, columns, n, counts, demo and n > 0)
 
 
 def read_assignment_rows(table: AssignmentsTable, keep: set[int]) -> dict[int, dict[str, str]]:
@@ -770,18 +766,6 @@ def read_assignment_rows(table: AssignmentsTable, keep: set[int]) -> dict[int, d
             if i in keep:
                 rows[i] = {k: (v or "") for k, v in row.items() if k is not None}
     return rows
-
-
-def read_json_object(path: Path) -> dict:
-    """A JSON object file of the run (summary.json), or {} when it is absent or unreadable (logged)."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("%s: unreadable (%s); read as empty", path, exc)
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def method_representations(run_dir: Path, columns: list[str], summary: dict) -> dict[str, str]:
@@ -802,7 +786,9 @@ def method_representations(run_dir: Path, columns: list[str], summary: dict) -> 
     return methods
 
 
-def label_columns(columns: list[str], methods: dict[str, str], summary: dict) -> list[str]:
+def label_columns(columns: list[str], methods: Collection[str], summary: dict) -> list[str]:
+    """The label columns of assignments.csv's header ``columns``: summary.json's ``labels`` that it holds, else
+    every column that is neither a base column nor one of the run's ``methods``."""
     listed = summary.get("labels")
     if isinstance(listed, list):
         return [str(n) for n in listed if n in columns and n not in methods]

@@ -29,7 +29,6 @@ from songspace.features.audio import load_clip
 from songspace.runfolder import (
     CLIPS,
     EXPLORER_HTML,
-    SUMMARY,
     RunFolder,
     audio_source,
     label_columns,
@@ -37,7 +36,7 @@ from songspace.runfolder import (
     load_projection,
     method_representations,
     read_assignment_rows,
-    read_json_object,
+    read_summary,
     scan_assignments,
     view_sources,
 )
@@ -169,7 +168,9 @@ def write_explorer(run_dir: Path, *, max_points: int = 2000, clip_seconds: float
                           f"{clip_seconds}); pass e.g. max_points=2000, clip_seconds=8.")
     run_dir = Path(run_dir)
     table = scan_assignments(run_dir)
-    summary = read_json_object(run_dir / SUMMARY)
+    if not table.columns:
+        raise RunError(f"{table.path}: empty file (no header); the run did not finish. Rerun the experiment.")
+    summary = read_summary(run_dir)
     methods = method_representations(run_dir, table.columns, summary)
     labels = label_columns(table.columns, methods, summary)
     order = [str(r) for r in summary.get("representations", []) if isinstance(r, str)]
