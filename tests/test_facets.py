@@ -8,7 +8,8 @@ import pytest
 from songspace.config import RunConfig
 from songspace.errors import ConfigError
 from songspace.features.audio import log_mel
-from songspace.features.text import PROFILE_LANGUAGES, lyrics_features
+from songspace.features.langid import PROFILE_LANGUAGES
+from songspace.features.text import lyrics_features
 from songspace.features.vocal import pitch_motion, vocal_presence
 from songspace.representations.base import Inputs, learn
 from songspace.representations.language import (

@@ -12,18 +12,15 @@ import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
 from songspace.errors import ConfigError
-from songspace.features.text import (
+from songspace.features.langid import (
     detect_language,
-    graphemes,
     language_profile,
-    lyrics_features,
     mixture_proportions,
-    normalise,
-    phonetic_key,
     profile_names,
     romanised_language,
-    words,
 )
+from songspace.features.text import lyrics_features
+from songspace.features.tokens import graphemes, normalise, phonetic_key, words
 
 YA_NUKTA_PRECOMPOSED = "\u09df"  # য় as one code point
 YA_NUKTA_DECOMPOSED = "\u09af\u09bc"  # য + ়

@@ -2,7 +2,7 @@
 
 Not learned, nothing trained on labels; every track is placed, with or without a lyrics file.
 
-Geometry: one axis per language of the lyrics profile (:data:`songspace.features.text.PROFILE_LANGUAGES` and
+Geometry: one axis per language of the lyrics profile (:data:`songspace.features.langid.PROFILE_LANGUAGES` and
 "other"), an *instrumental* axis and a *sung, language unknown* axis. A track's vector is a probability-like
 mixture over these axes (non-negative, summing to 1), so distances compare "what is sung, if anything":
 
@@ -18,7 +18,7 @@ mixture over these axes (non-negative, summing to 1), so distances compare "what
   file is itself strong evidence of singing: with one, ``s = 1 - (1 - s_audio)(1 - lyrics_trust)``, else
   ``s = s_audio``.
 - A track with lyrics puts ``s`` on its language proportions (script-aware, romanised Bangla and Hindi counted as
-  Bangla and Hindi, code-mixed lyrics split between their languages; see :mod:`songspace.features.text`) and
+  Bangla and Hindi, code-mixed lyrics split between their languages; see :mod:`songspace.features.langid`) and
   ``1 - s`` on *instrumental*.
 - A track without lyrics puts ``1 - s`` on *instrumental*; of ``s``, the share ``audio_language`` goes to the
   language its nearest tracks with lyrics in timbre (MFCC statistics: singer and production, i.e. mostly the artist,
@@ -183,7 +183,7 @@ def language_space(probs: np.ndarray, has_lyrics: np.ndarray, sung: np.ndarray, 
 
 
 def build(ctx: Context) -> Representation:
-    from songspace.features.text import PROFILE_LANGUAGES
+    from songspace.features.langid import PROFILE_LANGUAGES
     from songspace.representations.base import Representation, mfcc_columns
 
     params: LanguageParams = ctx.params(SPEC.name)
