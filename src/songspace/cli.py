@@ -1,6 +1,6 @@
 """Command line: parse, call the runner, print. No logic of its own.
 
-One module (about 650 lines): every command's options, their translation into config keys and the one-line
+One module (about 680 lines): every command's options, their translation into config keys and the one-line
 errors live together so that each option is named once.
 
 Only typer and rich are imported here: torch, scikit-learn, librosa, the runner, the datasets and the features are

@@ -1,6 +1,6 @@
 """The run folder: every path and column of it defined once, written and read through this module alone.
 
-One module (about 770 lines) on purpose: it is the run folder's only reader and writer, schema included, so
+One module (about 850 lines) on purpose: it is the run folder's only reader and writer, schema included, so
 that no second parser of a run folder exists.
 
 A run folder (``runs/<date>-<time>-<name>/``)::

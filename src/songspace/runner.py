@@ -4,6 +4,10 @@ One run = read the dataset, extract (or load cached) audio features and lyrics f
 learn each representation, cluster it with each clusterer and score it (:mod:`songspace.experiment`), average
 over seeds, write the analysis, draw, and write everything into a new folder under ``out``, laid out as
 :mod:`songspace.runfolder` says.
+
+One module (about 490 lines): it reads top to bottom as a run happens, from the dataset to the finished folder.
+The inputs it prepares (usable features, lyrics, encoder vectors) are also what ``songspace assign`` prepares for
+new tracks, which imports them from here rather than from a second copy.
 """
 
 from __future__ import annotations
