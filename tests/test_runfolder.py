@@ -97,3 +97,35 @@ def test_hostile_label_column_and_run_name_write_nothing_outside(tmp_path: Path)
     drawn = [p for p in (result.folder / "figures").iterdir() if p.name.startswith("metrics_")]
     assert len(drawn) == 1 + len(result.summary["labels"])  # one per label and the internal one, all inside
     assert all(p.resolve().parent == (result.folder / "figures").resolve() for p in drawn)
+
+
+def test_assignments_are_scanned_once_for_header_rows_classes_and_demo(tmp_path: Path) -> None:
+    from songspace.runfolder import scan_assignments
+
+    folder = RunFolder.open(tmp_path)
+    columns = ["track_id", "title", "artist", "audio_path", "pca+kmeans", "genre", "language"]
+    rows = [{"track_id": f"demo_{i}", "genre": "rock" if i < 2 else "", "language": "bn", "pca+kmeans": i % 2}
+            for i in range(3)]
+    folder.write_csv("assignments.csv", rows, columns)
+    table = scan_assignments(tmp_path, lambda header: [c for c in header if c in ("genre", "nosuch")])
+    assert table.columns == columns and table.n_rows == 3 and table.demo
+    assert table.class_counts == {"genre": {"rock": 2, "": 1}}  # only the picked columns the file has
+    assert scan_assignments(tmp_path).class_counts == {}
+    folder.write_text("assignments.csv", "")
+    assert scan_assignments(tmp_path).columns == [] and scan_assignments(tmp_path).n_rows == 0
+    (tmp_path / "assignments.csv").unlink()
+    with pytest.raises(RunError, match="assignments.csv: no such file"):
+        scan_assignments(tmp_path)
+
+
+def test_summary_is_read_as_an_object_or_empty_and_says_what_it_lacks(tmp_path: Path) -> None:
+    from songspace.runfolder import read_summary
+
+    missing: list[str] = []
+    assert read_summary(tmp_path, missing) == {} and missing == ["summary.json: absent"]
+    for text, why in (("[1, 2]", []), ("{not json", ["summary.json: unreadable"])):
+        (tmp_path / "summary.json").write_text(text, encoding="utf-8")
+        missing = []
+        assert read_summary(tmp_path, missing) == {} and missing == why
+    (tmp_path / "summary.json").write_text('{"k": 3}', encoding="utf-8")
+    assert read_summary(tmp_path) == {"k": 3}
