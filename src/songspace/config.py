@@ -1,6 +1,6 @@
 """Typed settings for every stage, loaded from TOML and written back, resolved, beside each run's results.
 
-One module on purpose (about 510 lines, more than a module usually needs): every setting shared by a run's stages
+One module on purpose (about 520 lines, more than a module usually needs): every setting shared by a run's stages
 is read and checked here, with the allowed range in each message, so that ``configs/default.toml`` and this file
 read side by side; every message about a setting is worded here (:func:`setting_errors`), for the command line and
 for code alike; and the longest part, the check that the feature settings can run (the mel filterbank's
