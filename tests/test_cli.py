@@ -77,7 +77,7 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path, tiny_config: Path) -> 
              if f["kind"] == "embedding"}
     assert drawn and all((folder / f).is_file() for f in drawn) and len(drawn) < len(every)
     rows = read_csv(folder / "metrics.csv")
-    # hybrid fuses hybrid_audio (vade), learned for it and listed after the configured ones
+    # hybrid fuses its audio (vade), learned for it and listed after the configured ones
     assert [r["method"] for r in rows] == [f"{m}+{c}" for m in [*every, "vade"] for c in ("kmeans", "dbscan")]
     numbers = metric_columns(["language", "genre"])  # the metric registry's columns, in its order
     assert {"silhouette_common", "noise_fraction", "nmi_genre", "ari_language", "n_clusters"} <= set(numbers)
@@ -218,8 +218,8 @@ def _one_error_line(output: str) -> str:
     (["run", "DATA", "--seeds", "0"], "error: --seeds must be at least 1 (got 0)"),
     (["run", "DATA", "--epochs", "0"], "error: --epochs must be at least 1 (got 0)"),
     (["run", "DATA", "--k", "abc"], "error: --k must be a whole number (got 'abc')"),
-    (["run", "DATA", "-r", "nosuchmethod"], "error: -r/--representation must be one of vae, "),
-    (["run", "DATA", "-r", "pca@musicnn"], "error: -r/--representation must be one of vae, "),  # pca reads no input
+    (["run", "DATA", "-r", "nosuchmethod"], "error: -r/--representation must be one of autoencoder, "),
+    (["run", "DATA", "-r", "pca@musicnn"], "error: -r/--representation must be one of autoencoder, "),  # no input
     (["run", "DATA", "-c", "x"], "error: -c/--clusterer must be one of kmeans, "),
     (["run", "DATA", "--table", "wide"], "error: --table must be one of headline, full (got 'wide')"),
     (["run", "DATA", "--config", "nosuchlevel"], "error: --config must be a shipped config ("),

@@ -147,13 +147,43 @@ def test_old_methods_section_is_read_with_a_warning(tmp_path, caplog) -> None:
         load_config(both)
 
 
+def test_settings_that_moved_into_a_representation_are_read_there_with_a_warning(tmp_path, caplog) -> None:
+    from songspace import representations
+
+    old = tmp_path / "old.toml"
+    old.write_text('[model]\nbeta_vae = 2\ncapacity_max = 5.0\ncapacity_epochs = 7\n[representations]\n'
+                   'hybrid_audio = "vae"\ncondition_on = ["language"]\npoe_labels = []\nbeta_sweep = [1, 2]\n'
+                   '[representations.params.beta_conv_vae]\nbeta = 8.0\n', encoding="utf-8")
+    with caplog.at_level("WARNING", logger="songspace"):
+        cfg = load(old)
+    assert cfg.representations.params == {
+        "beta_vae": {"beta": 2, "capacity_max": 5.0, "capacity_epochs": 7, "sweep": [1, 2]},
+        "beta_conv_vae": {"beta": 8.0, "capacity_max": 5.0, "capacity_epochs": 7},  # its own beta wins
+        "hybrid": {"audio": "vae"}, "cvae": {"condition_on": ["language"]}, "poe_vae": {"labels": []}}
+    for key, new in [("model.beta_vae", "representations.params.beta_vae.beta and "
+                                        "representations.params.beta_conv_vae.beta"),
+                     ("representations.hybrid_audio", "representations.params.hybrid.audio"),
+                     ("representations.condition_on", "representations.params.cvae.condition_on"),
+                     ("representations.poe_labels", "representations.params.poe_vae.labels"),
+                     ("representations.beta_sweep", "representations.params.beta_vae.sweep")]:
+        assert f"{key} is now {new}; the old key is read until the next release" in caplog.text
+    assert representations.kl_settings("beta_conv_vae", cfg) == {"beta": 8.0, "capacity_max": 5.0,
+                                                                  "capacity_epochs": 7}
+    assert representations.sweeps(cfg) == {"beta_vae": [1.0, 2.0]}
+    assert representations.conditions("cvae", cfg) == ["language"] and representations.conditions("poe_vae", cfg) == []
+    assert "beta_vae" not in dump_config(cfg).split("[model]")[1].split("[")[0]  # written back under the new keys
+    # an old key's value is checked where it now lives, and named there
+    with pytest.raises(ConfigError, match="representations.params.hybrid.audio is not valid.*not an audio"):
+        load(None, **{"representations.hybrid_audio": "lyrics"})
+
+
 def test_config_imports_nothing_of_songspace_above_it() -> None:
     import subprocess
     import sys
 
     code = ("import sys\nimport songspace.config\n"
             "print(sorted(m for m in sys.modules if m.startswith('songspace.') and m not in "
-            "('songspace.config', 'songspace.errors')))\n")
+            "('songspace.config', 'songspace.errors', 'songspace.renamed_settings')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
@@ -161,7 +191,7 @@ def test_config_imports_nothing_of_songspace_above_it() -> None:
 def test_the_default_representations_are_the_registrys() -> None:
     from songspace import representations
 
-    assert RunConfig().representations.names == representations.default_names()
+    assert set(RunConfig().representations.names) == set(representations.default_names())
 
 
 def test_registry_errors_are_worded_like_the_schemas_and_all_reported(tmp_path) -> None:

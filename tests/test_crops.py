@@ -194,7 +194,7 @@ def test_learn_a_crop_representation_end_to_end(name: str, modulation_hz: float 
     cfg = RunConfig.model_validate({"train": {"epochs": 2, "device": "cpu", "resume": False},
                                     "representations": {"params": {name: params}}})
     rep = learn(name, inputs, cfg, {})
-    assert rep.latent.shape == (N_TRACKS, 3) and np.isfinite(rep.latent).all() and rep.learned
+    assert rep.latent.shape == (N_TRACKS, 3) and np.isfinite(rep.latent).all() and rep.spec.learned
     assert len(rep.history.train) == 2
     assert np.array_equal(rep.latent, learn(name, inputs, cfg, {}).latent)
     # 0.5 s = 22 frames: pooled to 8, or 5 modulation frequencies of 1.96 Hz up to 10 Hz

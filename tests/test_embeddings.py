@@ -94,6 +94,8 @@ def test_a_damaged_cached_vector_is_computed_again(tmp_path: Path, files) -> Non
 
 
 class ToyParams(__import__("pydantic").BaseModel):
+    model_config = {"extra": "forbid"}
+
     pooling: str = "mean"
 
 
@@ -101,7 +103,7 @@ def _toy_build(ctx):
     from songspace.representations.base import Representation
 
     X, state = input_matrix(ctx.inputs, ctx.name)
-    return Representation(ctx.name, AUDIO, X, "toy encoder, standardised", state=state)
+    return Representation(ctx.name, X, "toy encoder, standardised", state=state)
 
 
 TOY = RepresentationSpec(name="toy_encoder", modality=AUDIO, build=_toy_build, baseline=True, pretrained=True,

@@ -115,7 +115,7 @@ def test_same_seed_same_latent_vae(blobs) -> None:
 
 def test_unknown_representation_and_clusterer(blobs) -> None:
     X, _ = blobs
-    with pytest.raises(ConfigError, match="unknown representation 'nope'.*vae.*vade.*idec.*pca.*features"):
+    with pytest.raises(ConfigError, match="unknown representation 'nope'.*features.*idec.*pca.*vade.*vae"):
         LatentClusterer("nope").fit(X)
     with pytest.raises(ConfigError, match="unknown clusterer 'nope'.*kmeans.*agglomerative_ward.*dbscan.*gmm"):
         LatentClusterer("features", clusterer="nope").fit(X)

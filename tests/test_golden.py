@@ -35,9 +35,12 @@ workers = 1
 names = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae",
                    "cvae", "poe_vae", "pca", "features", "mfcc_stats", "log_mel_flat", "lyrics", "hybrid",
                    "hybrid_features", "naive_hybrid"]
+[representations.params.cvae]
 condition_on = ["language"]
-hybrid_audio = "vae"
-beta_sweep = [1.0, 4.0]
+[representations.params.hybrid]
+audio = "vae"
+[representations.params.beta_vae]
+sweep = [1.0, 4.0]
 [representations.params.hybrid_features]
 audio = "features"
 [model]

@@ -727,8 +727,8 @@ def test_a_diverged_training_is_reported_and_its_rows_are_not_scored() -> None:
     model = build_model("mlp_vae", input_shape=(6,), latent_dim=2, hidden_dims=[8])
     hist = train(model, RowDataset(X), TrainConfig(epochs=20, batch_size=8, lr=1e30, checkpoint_minutes=0), seed=0)
     assert "training diverged" in hist.diverged and len(hist.train) < 20
-    rep = Representation("vae", "audio", np.random.default_rng(1).standard_normal((24, 2)).astype(np.float32), "z",
-                         learned=True, history=hist)
+    rep = Representation("vae", np.random.default_rng(1).standard_normal((24, 2)).astype(np.float32), "z",
+                         history=hist)
     cfg = load_config(**{"n_seeds": 1})
     got = cluster_and_score(cfg, rep, "kmeans", 3, X, {"genre": ["a", "b", "c"] * 8})
     assert got.labels is None and "training diverged" in got.row["notes"] and "not scored" in got.row["notes"]

@@ -231,6 +231,25 @@ def test_best_method_excludes_conditioned_rows(run_dir: Path) -> None:
     assert "Kingma" in paper and "Defferrard" in paper and "(1)" in paper
 
 
+def test_the_objective_reads_each_representations_beta_from_its_spec_and_the_runs_settings(tmp_path: Path) -> None:
+    from songspace.report.method import objective_html
+    from songspace.runfolder import RunData, Table
+
+    def objective(config: dict) -> str:
+        run = RunData(tmp_path, {"representations": ["vae", "beta_vae", "beta_conv_vae", "pca"]}, Table([], []),
+                      config=config)
+        return objective_html(run)
+
+    new = objective({"model": {"beta": 1.0}, "representations": {"params": {"beta_vae": {"beta": 8.0,
+                                                                                          "capacity_max": 25.0}}}})
+    assert "β = 1 for vae (the plain VAE)" in new and "β = 8 for beta_vae" in new and "β = 4 for beta_conv_vae" in new
+    assert "for beta_vae the KL term is replaced" in new and "from 0 to 25 nats over 100 epochs" in new
+    assert new.count("(Higgins et al., 2017)") == 1 and "pca" not in new  # the β-VAE's sentence, once
+    old = objective({"model": {"beta": 2.0, "beta_vae": 6.0}})  # a run folder written before beta_vae owned its beta
+    assert "β = 2 for vae;" in old and "β = 6 for beta_conv_vae, beta_vae" in old
+    assert "β = ? for beta_conv_vae, beta_vae, vae" in objective({"model": {"beta": "high"}})  # settings not valid now
+
+
 def test_old_run_folder_reads_and_says_what_is_missing(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, old=True)
     page = write_report(run_dir, pdf=False, explorer=False).html.read_text(encoding="utf-8")
@@ -387,7 +406,12 @@ def make_many_run(root: Path, *, n_reps: int = 20, seeds: int = 3, labels: tuple
 
     run = root / "20261201-120000-many"
     (run / "figures").mkdir(parents=True)
-    names = [n for n in registry.names() if n not in ("cvae", "poe_vae")][:n_reps - 1] + ["cvae"]
+    # registered representations of every kind (learned, baselines, pretrained, lyrics, fusions), then cvae
+    known = ["vae", "conv_vae", "mfcc_vae", "bimodal_vae", "autoencoder", "beta_vae", "beta_conv_vae", "vade", "idec",
+             "n2d", "pca", "features", "mfcc_stats", "log_mel_flat", "musicnn", "features_musicnn", "pretrained",
+             "lyrics", "hybrid"]
+    assert set(known) <= set(registry.names())
+    names = known[:n_reps - 1] + ["cvae"]
     names += [f"rep{i:02d}" for i in range(n_reps - len(names))]
     rng = np.random.default_rng(1)
     seed_rows, agg = [], []

@@ -98,8 +98,9 @@ def test_hard_level_run_marks_conditioned_rows_and_draws_every_figure(tmp_path: 
     data = make_dataset(tmp_path / "data", n=15)
     cfg = _config(tmp_path, 'experiment = "hard-tiny"\n')
     text = cfg.read_text() + '\n[representations]\nnames = ["beta_vae", "cvae", "poe_vae", "autoencoder", ' \
-        '"mfcc_stats", "log_mel_flat", "beta_conv_vae"]\ncondition_on = ["language"]\npoe_labels = ["genre"]\n' \
-        'beta_sweep = [1.0, 4.0]\n'
+        '"mfcc_stats", "log_mel_flat", "beta_conv_vae"]\n[representations.params.cvae]\n' \
+        'condition_on = ["language"]\n[representations.params.poe_vae]\nlabels = ["genre"]\n' \
+        '[representations.params.beta_vae]\nsweep = [1.0, 4.0]\n'
     cfg.write_text(text.replace("[plots]\n", '[plots]\nfigures = "all"\n'))
     runs = tmp_path / "runs"
     res = runner.invoke(app, ["run", str(data), "--config", str(cfg), "--out", str(runs)])
@@ -128,7 +129,8 @@ def test_hard_level_run_marks_conditioned_rows_and_draws_every_figure(tmp_path: 
 def test_missing_condition_column_is_a_clear_error(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", n=9)
     cfg = _config(tmp_path)
-    cfg.write_text(cfg.read_text() + '\n[representations]\nnames = ["cvae"]\ncondition_on = ["mood"]\n')
+    cfg.write_text(cfg.read_text() + '\n[representations]\nnames = ["cvae"]\n[representations.params.cvae]\n'
+                   'condition_on = ["mood"]\n')
     res = runner.invoke(app, ["run", str(data), "--config", str(cfg), "--out", str(tmp_path / "runs")])
     assert res.exit_code == 2 and "condition_on" in res.output and "mood" in res.output
 

@@ -82,7 +82,8 @@ def why_not_assignable(spec: RepresentationSpec) -> str:
         return ("reads lyrics: its lyrics features (TF-IDF vocabulary, SVD, language profile) are fitted to the "
                 "run's texts and not saved")
     if spec.conditioned_by:
-        return f"conditioned on label columns (representations.{spec.conditioned_by}) that new tracks are not given"
+        return (f"conditioned on label columns (representations.params.{spec.name}.{spec.conditioned_by}) that new "
+                "tracks are not given")
     return "its transform of new tracks is not saved as arrays (no save_state/embed_new hooks)"
 
 

@@ -1,8 +1,12 @@
 """Typed settings for every stage, loaded from TOML and written back, resolved, beside each run's results.
 
-One module on purpose (about 500 lines): every setting a user can write is read and checked here, with the
-allowed range in each message, so that ``configs/default.toml`` and this file read side by side; and every
-message about a setting is worded here (:func:`setting_errors`), for the command line and for code alike.
+One module on purpose (about 520 lines, more than a module usually needs): every setting shared by a run's stages
+is read and checked here, with the allowed range in each message, so that ``configs/default.toml`` and this file
+read side by side; every message about a setting is worded here (:func:`setting_errors`), for the command line and
+for code alike; and the longest part, the check that the feature settings can run (the mel filterbank's
+arithmetic), belongs with those settings. What is not shared lives elsewhere: a representation's own settings in
+its module (its ``Params``, ``[representations.params.<name>]``), old names of settings in
+:mod:`songspace.renamed_settings`.
 
 A schema only: it imports nothing of songspace above it. The names a config refers to (representations,
 clusterers) belong to their registries, which check them and their own settings: ``validate(cfg)`` in
@@ -26,6 +30,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from songspace.errors import ConfigError
+from songspace.renamed_settings import renamed_settings
 
 
 class Section(BaseModel):
@@ -227,13 +232,8 @@ class ModelConfig(Section):
     channels: list[Width] | None = Field(None, max_length=MAX_LAYERS)  # conv layers of conv_vae / mfcc_vae; None =
     # the model's default
     time_frames: int = Field(128, gt=0, le=MAX_WIDTH)  # conv models see log-mel pooled to this many frames (speed)
-    beta: float = Field(1.0, ge=0, le=MAX_BETA)  # weight of the KL term of vae, conv_vae, mfcc_vae, bimodal_vae, cvae,
-    # poe_vae
-    beta_vae: float = Field(4.0, ge=0, le=MAX_BETA)  # beta of beta_vae and beta_conv_vae (> 1: a more factorised
-    # latent)
-    capacity_max: float | None = Field(None, ge=0, le=MAX_BETA)  # Beta-VAE capacity schedule: |KL - C|, C up to this
-    # many nats
-    capacity_epochs: int = Field(100, gt=0, le=MAX_EPOCHS)  # epochs over which C rises from 0 to capacity_max
+    # weight of the KL term of the VAEs whose spec's kl_beta is model.beta (the Beta-VAEs set their own)
+    beta: float = Field(1.0, ge=0, le=MAX_BETA)
 
 
 class RepresentationsConfig(Section):
@@ -244,21 +244,14 @@ class RepresentationsConfig(Section):
     ``configs/default.toml``). Lyrics representations are skipped, with a note, when no track has lyrics.
     """
 
-    # The registry's default set (the representations whose spec says default=True; a test keeps the two equal).
+    # The registry's default set (the representations whose spec says default=True; a test keeps the two equal), in
+    # the order a plain run's tables list them.
     names: list[str] = ["vae", "vade", "n2d", "pca", "features", "features_musicnn", "lyrics", "hybrid_features",
                         "language", "facets"]
-    hybrid_audio: str = "vade"  # the audio representation that ``hybrid`` fuses with the lyrics
     lyrics_weight: float = Field(1.0, ge=0, le=1e6)  # lyrics block against the audio block (1 = equal total variance)
     lyrics_components: int = Field(32, gt=0, le=MAX_WIDTH)  # SVD dimensions of the lyrics TF-IDF
-    # Label columns the cvae is conditioned on. Its scores against these labels are marked in metrics.csv
-    # (conditioned_on): they are not unsupervised results.
-    condition_on: list[str] = []
-    # Label columns poe_vae reads as extra modalities beside audio and lyrics (tracks without a value miss that
-    # modality). Marked in metrics.csv like the cvae's conditions. [] = audio and lyrics only.
-    poe_labels: list[str] = ["genre"]
-    # Betas of the Beta-VAE sweep (beta_sweep.csv, figures/beta_sweep.png); [] = no sweep.
-    beta_sweep: list[float] = []
-    # A representation's own settings, [representations.params.<name>], checked against the parameters it declares.
+    # A representation's own settings, [representations.params.<name>], checked against the parameters it declares
+    # (the labels cvae and poe_vae are given, hybrid's audio, the Beta-VAEs' beta and its sweep among them).
     params: dict[str, dict[str, Any]] = {}
 
     @field_validator("names")
@@ -350,23 +343,14 @@ class RunConfig(Section):
 
     @model_validator(mode="before")
     @classmethod
-    def _legacy_methods(cls, data: Any) -> Any:
-        """``[methods]`` (with ``representations = [...]``) is the old name of ``[representations]`` (with
-        ``names = [...]``): still read, with a warning, until the next release."""
-        if not isinstance(data, dict) or "methods" not in data:
+    def _renamed(cls, data: Any) -> Any:
+        """Old names of settings are still read, with a warning, until the next release: see
+        :mod:`songspace.renamed_settings`."""
+        if not isinstance(data, dict):
             return data
-        data = dict(data)
-        old = dict(data.pop("methods") or {})
-        if "representations" in old:
-            old["names"] = old.pop("representations")
-        new = data.get("representations")
-        if isinstance(new, dict) and set(new) & set(old):
-            raise ValueError(f"both [methods] (the old name) and [representations] set {sorted(set(new) & set(old))}; "
-                             "keep [representations] only")
-        data["representations"] = {**old, **(new if isinstance(new, dict) else {})}
-        logging.getLogger("songspace").warning(
-            "config: [methods] is now [representations] and its 'representations' list is 'names'; the old names "
-            "are read until the next release")
+        data, notes = renamed_settings(data)
+        for note in notes:
+            logging.getLogger("songspace").warning("config: %s", note)
         return data
 
     experiment: str = ""  # a short name shown in tables and reports ("hard"); default: the dataset folder name

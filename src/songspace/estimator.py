@@ -53,11 +53,12 @@ class _Absent:
 
 
 def representation_for_model(model: str) -> str:
-    """The representation a deprecated ``model=`` name stands for: the representation of that name, else the one
-    whose spec trains that model (``mlp_vae`` -> ``vae``)."""
+    """The representation a deprecated ``model=`` name stands for: the representation of that name, else one whose
+    spec trains that model (``mlp_vae`` -> ``vae``), the plainest where several do (no settings of its own:
+    ``mfcc_conv_vae`` -> ``mfcc_vae``, not ``crop_mfcc_vae``)."""
     if representations.exists(model):
         return model
-    for spec in representations.specs():
+    for spec in sorted(representations.specs(), key=lambda s: s.params is not None):
         if spec.model == model:
             return spec.name
     raise ConfigError(f"unknown model {model!r}; pass representation= one of: {', '.join(representations.names())}")
@@ -137,11 +138,12 @@ class LatentClusterer(BaseEstimator, ClusterMixin, TransformerMixin):
             "train.resume": False,  # never read or write a user's checkpoint cache
             "representations.names": [name], "cluster.algorithms": [self.clusterer],
         }
-        if self.params:
-            overrides["representations.params"] = {name: dict(self.params)}
+        own = dict(self.params or {})
         spec = representations.get(name)
         if spec.conditioned_by:  # the label columns it is given: those X holds
-            overrides[f"representations.{spec.conditioned_by}"] = list(inputs.conditions)
+            own[spec.conditioned_by] = list(inputs.conditions)
+        if own:
+            overrides["representations.params"] = {name: own}
         return settings.load(None, **overrides)
 
     def _inputs(self, X: Any, name: str, stat_names: list[str] | None) -> Inputs:

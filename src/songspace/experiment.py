@@ -1,5 +1,5 @@
 """One seed of an experiment: learn every representation, cluster each with every clusterer, score each
-clustering, and (when asked) sweep the Beta-VAE's beta. Arrays in, rows out: no files are written here.
+clustering, and (when asked) sweep a Beta-VAE's beta. Arrays in, rows out: no files are written here.
 
 The runner calls :func:`run_seed` once per seed, the first seed in its own process (it keeps the models for
 figures) and the others side by side in worker processes (:func:`run_seeds`). A seed fixes python's, numpy's
@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from songspace import representations as registry
 from songspace.clustering import cluster
 from songspace.clustering.kmeans import kmeans
 from songspace.config import RunConfig
@@ -68,7 +69,7 @@ class SeedOutcome:
 
     seed: int
     rows: list[dict[str, Any]]  # one per representation x clusterer, with a "seed" column
-    sweep: list[dict[str, Any]]  # one per beta of representations.beta_sweep
+    sweep: list[dict[str, Any]]  # one per beta of the sweep a representation's settings ask for (beta_vae's sweep)
     notes: list[str]
     train_seconds: dict[str, float]
     reps: list[Representation] | None = None
@@ -116,16 +117,24 @@ def cluster_and_score(cfg: RunConfig, rep: Representation, algorithm: str, k: in
 
 def beta_sweep(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels: dict[str, list[str]],
                learned: Sequence[Representation] = ()) -> list[dict[str, Any]]:
-    """Train ``beta_vae`` once per beta of ``representations.beta_sweep`` and measure the trade-off: the validation
+    """Train the representation whose settings hold a ``sweep`` (``beta_vae``'s) once per beta of it, that beta
+    set as its own (the setting its spec's ``kl_beta`` names), and measure the trade-off: the validation
     reconstruction error and KL at the kept epoch, and the K-Means clustering of its latent scored as usual.
-    A ``beta_vae`` among ``learned`` (same seed, same settings) stands for its own beta instead of a retraining."""
+    The representation among ``learned`` (same seed, same settings) stands for its own beta instead of a
+    retraining. [] without a sweep."""
+    swept = registry.sweeps(cfg)
+    if not swept:
+        return []
+    (name, betas), = swept.items()  # one at most: validate() refuses more
+    setting = registry.get(name).kl_beta
+    assert setting is not None, f"{name} sweeps no beta of its own"
+    own = getattr(registry.settings(name, cfg), setting)
     rows = []
-    trained = next((r for r in learned if r.name == "beta_vae"), None)
-    for beta in cfg.representations.beta_sweep:
-        c = cfg.model_copy(deep=True)
-        c.model.beta_vae = float(beta)
-        reuse = trained is not None and float(beta) == cfg.model.beta_vae
-        rep = trained if reuse else learn("beta_vae", inputs, c, {})
+    trained = next((r for r in learned if r.name == name), None)
+    for beta in betas:
+        c = registry.with_settings(cfg, name, **{setting: beta})
+        reuse = trained is not None and beta == own
+        rep = trained if reuse else learn(name, inputs, c, {})
         assert rep.history is not None
         kept = (rep.history.val or rep.history.train)[rep.history.best_epoch]
         scored = cluster_and_score(c, rep, "kmeans", k, common, labels).row
@@ -154,7 +163,7 @@ def run_seed(cfg: RunConfig, inputs: Inputs, k: int, common: np.ndarray, labels:
             results.append(result)
             if progress:
                 progress("cluster", j + 1, len(todo))
-        sweep = beta_sweep(cfg, inputs, k, common, labels, reps) if cfg.representations.beta_sweep else []
+        sweep = beta_sweep(cfg, inputs, k, common, labels, reps)
     rows = [{**r.row, "seed": cfg.seed} for r in results]
     seconds = {r.name: round(r.history.seconds, 2) for r in reps if r.history is not None}
     return SeedOutcome(cfg.seed, rows, sweep, notes, seconds, reps if keep else None, results if keep else None)

@@ -11,7 +11,7 @@ A run folder (``runs/<date>-<time>-<name>/``)::
     metrics.csv        one row per representation x clusterer (a "method"): mean over seeds and <col>_std per number;
                        conditioned_on names the labels a method was given; *_common in the shared space
     metrics_seeds.csv  the same, one row per method and seed
-    beta_sweep.csv     when representations.beta_sweep is set (and beta_sweep_seeds.csv)
+    beta_sweep.csv     when a representation's sweep is set (beta_vae's; and beta_sweep_seeds.csv)
     analysis.md        what the numbers say, written from them
     assignments.csv    track_id, title, artist, audio_path (relative to the dataset), cluster per method (first
                        seed), labels

@@ -243,7 +243,7 @@ def learning_inputs(cfg: RunConfig, manifest: Manifest, feats: FeatureSet, *, pr
 
 def wanted_encoders(cfg: RunConfig) -> list[str]:
     """The representations read from a pretrained encoder that this config uses: named in ``names``, or as a
-    value of any representation setting (an ``input``, facets' ``style``, ``hybrid_audio``)."""
+    value of any representation setting (an ``input``, facets' ``style``, hybrid's ``audio``)."""
     from songspace.representations._inputs import encoder_names
 
     words: set[str] = set()
@@ -260,7 +260,7 @@ def wanted_encoders(cfg: RunConfig) -> list[str]:
                 collect(v)
 
     reps = cfg.representations
-    collect([reps.names, reps.hybrid_audio, reps.params])
+    collect([reps.names, reps.params])
     for name in list(words):  # what the representations named read beside their own (features_musicnn: musicnn)
         if registry.exists(name):
             words.update(registry.get(name).reads)
@@ -327,7 +327,7 @@ def _run(cfg: RunConfig, manifest: Manifest, label_names: list[str], labels: dic
     run.write_csv(METRICS, rows, agg_columns)
     run.write_csv(METRICS_SEEDS, seed_rows, ["seed", *columns])
     sweep = []
-    if cfg.representations.beta_sweep:
+    if registry.sweeps(cfg):
         sweep_seed_rows = sorted((r for o in outcomes for r in o.sweep), key=lambda r: (r["beta"], r["seed"]))
         sweep_numeric = [c for c in sweep_seed_rows[0] if c not in ("beta", "seed")] if sweep_seed_rows else []
         sweep = aggregate_seeds(sweep_seed_rows, sweep_numeric, key="beta")
@@ -397,26 +397,25 @@ def _lyrics_sources(manifest: Manifest) -> dict[str, list[str]]:
 
 
 def _conditions(cfg: RunConfig, manifest: Manifest) -> tuple[RunConfig, dict[str, list[str]], list[str]]:
-    """The label columns that representations are configured to be given (their spec's ``conditioned_by``), and the
-    config without those this dataset lacks: a missing column is an error where the spec requires its conditions
-    (cvae), else it is left out, noted (poe_vae)."""
+    """The label columns that representations are configured to be given (the setting their spec's
+    ``conditioned_by`` names), and the config without those this dataset lacks: a missing column is an error where
+    the spec requires its conditions (cvae), else it is left out, noted (poe_vae)."""
     notes: list[str] = []
     wanted: list[str] = []
     for name in cfg.representations.names:
         spec = registry.get(name)
         if spec.conditioned_by is None:
             continue
-        key = spec.conditioned_by
-        given = list(getattr(cfg.representations, key))
+        given = registry.conditions(name, cfg)
         absent = [c for c in given if c not in manifest.label_columns]
         if absent and spec.conditions_required:
-            raise ConfigError(f"representations.{key} names {absent}, not label columns of {manifest.root} "
-                              f"(found: {', '.join(manifest.label_columns) or 'none'}).")
+            raise ConfigError(f"representations.params.{name}.{spec.conditioned_by} names {absent}, not label columns "
+                              f"of {manifest.root} (found: {', '.join(manifest.label_columns) or 'none'}).")
         if absent:
             notes.append(f"{name}: no label column {', '.join(absent)} in this dataset; modalities without it")
-            cfg = cfg.model_copy(deep=True)
-            setattr(cfg.representations, key, [c for c in given if c not in absent])
-        wanted += getattr(cfg.representations, key)
+            given = [c for c in given if c not in absent]
+            cfg = registry.with_settings(cfg, name, **{spec.conditioned_by: given})
+        wanted += given
     return cfg, {c: manifest.labels(c) for c in dict.fromkeys(wanted)}, notes
 
 

@@ -1,4 +1,6 @@
-"""Representation models, registered by name. A new variant is one small file and one line here."""
+"""Representation models, registered by name. A new variant is one small file and one line here, and its name in
+:data:`songspace.representations.spec.MODEL_NAMES` (which representation specs are checked against without
+importing torch; a test keeps the two equal)."""
 
 from __future__ import annotations
 

@@ -57,12 +57,18 @@ def clusterers(run: RunData) -> list[str]:
     return list(dict.fromkeys(str(r.get("clusterer")) for r in run.metrics.rows if r.get("clusterer")))
 
 
-def _model(run: RunData, key: str, default: float | None) -> float | None:
-    v = run.config.get("model", {}).get(key, default) if isinstance(run.config.get("model"), dict) else default
+def _run_config(run: RunData) -> Any:
+    """The run's settings that shape its models (``[model]``, ``[representations]``) as a
+    :class:`songspace.config.RunConfig`, old names moved to new ones; None when they do not validate (a run folder
+    written by another version)."""
+    from songspace.config import RunConfig
+    from songspace.renamed_settings import renamed_settings
+
     try:
-        return float(v) if v is not None else None
-    except (TypeError, ValueError):
-        return default
+        data, _notes = renamed_settings(run.config)
+        return RunConfig.model_validate({key: data[key] for key in ("model", "representations") if key in data})
+    except ValueError:  # pydantic's ValidationError is one
+        return None
 
 
 def beta_text(value: float | None) -> str:
@@ -79,14 +85,19 @@ def objective_html(run: RunData, *, cite: Any = None) -> str:
 
     from songspace import representations as registry
 
-    reps = {r["name"] for r in representations(run)}
-    facts = specs(run)
-    vaes = {r for r in reps if facts.get(r, {}).get("kl_beta") == "beta"}
-    beta_vaes = {r for r in reps if facts.get(r, {}).get("kl_beta") == "beta_vae"}
-    beta = _model(run, "beta", 1.0)
-    beta_vae = _model(run, "beta_vae", 4.0)
-    capacity = _model(run, "capacity_max", None)
-    epochs = _model(run, "capacity_epochs", 100.0)
+    reps = sorted({r["name"] for r in representations(run)} & set(registry.names()))
+    cfg = _run_config(run)
+    # the representations with a KL term by the settings it had (its spec's kl_beta read in the run's settings):
+    # (beta, capacity_max, capacity_epochs) -> names; None where the run's settings do not say
+    by_terms: dict[tuple[Any, Any, Any], list[str]] = {}
+    for name in reps:
+        if registry.get(name).kl_beta is None:
+            continue
+        try:
+            kl = registry.kl_settings(name, cfg) if cfg is not None else {}
+        except ValueError:  # its own settings no longer validate
+            kl = {}
+        by_terms.setdefault((kl.get("beta"), kl.get("capacity_max"), kl.get("capacity_epochs")), []).append(name)
     parts = [
         "<p>Each VAE encodes a track <i>x</i> into a Gaussian posterior <i>q</i><sub>φ</sub>(<i>z</i>|<i>x</i>) = "
         "𝒩(<i>μ</i><sub>φ</sub>(<i>x</i>), diag <i>σ</i><sup>2</sup><sub>φ</sub>(<i>x</i>)) over a latent "
@@ -104,23 +115,19 @@ def objective_html(run: RunData, *, cite: Any = None) -> str:
         '<i>σ</i><sub><i>i</i></sub><sup>2</sup>)</span><span class="eqno">(2)</span></div>',
     ]
     notes = []
-    if vaes:
-        notes.append(f"β = {beta_text(beta)} for {html.escape(', '.join(sorted(vaes)))}"
+    for (beta, capacity, epochs), names in by_terms.items():
+        notes.append(f"β = {beta_text(beta)} for {html.escape(', '.join(names))}"
                      + (" (the plain VAE)" if beta == 1.0 else ""))
-    if beta_vaes:
-        text = (f"β = {beta_text(beta_vae)} for the β-VAE ({html.escape(', '.join(sorted(beta_vaes)))}) "
-                f"{c('higgins2017', '(Higgins et al., 2017)')}, which trades reconstruction for a more factorised "
-                "latent")
         if capacity is not None:
-            text += (f"; its KL term is replaced by |<i>D</i><sub>KL</sub> − <i>C</i>| with the capacity <i>C</i> "
-                     f"rising linearly from 0 to {beta_text(capacity)} nats over {beta_text(epochs)} epochs "
-                     f"{c('burgess2018', '(Burgess et al., 2018)')}")
-        notes.append(text)
-    for name in sorted(reps & set(registry.names())):
+            notes.append(f"for {html.escape(', '.join(names))} the KL term is replaced by |<i>D</i><sub>KL</sub> − "
+                         f"<i>C</i>| with the capacity <i>C</i> rising linearly from 0 to {beta_text(capacity)} nats "
+                         f"over {beta_text(epochs)} epochs {c('burgess2018', '(Burgess et al., 2018)')}")
+    for name in reps:  # each representation's own sentence, once where several share it
         spec = registry.get(name)
         if spec.objective_note:
             ref = c(spec.cite[0], f"({spec.cite[1]})") if spec.cite else ""
             notes.append(spec.objective_note.replace("{cite}", ref))
+    notes = list(dict.fromkeys(notes))
     if notes:
         parts.append("<p>In this run: " + "; ".join(notes) + ".</p>")
     parts.append("<p>A track's embedding is its posterior mean <i>μ</i><sub>φ</sub>(<i>x</i>); the weights kept are "

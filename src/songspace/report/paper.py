@@ -44,10 +44,6 @@ REFERENCES: dict[str, tuple[str, str]] = {
     "defferrard2017": ("Defferrard et al., 2017", "M. Defferrard, K. Benzi, P. Vandergheynst, and X. Bresson. "
                        "FMA: A dataset for music analysis. In <i>International Society for Music Information "
                        "Retrieval Conference (ISMIR)</i>, 2017."),
-    "higgins2017": ("Higgins et al., 2017", "I. Higgins, L. Matthey, A. Pal, C. Burgess, X. Glorot, M. Botvinick, "
-                    "S. Mohamed, and A. Lerchner. β-VAE: Learning basic visual concepts with a constrained "
-                    "variational framework. In <i>International Conference on Learning Representations (ICLR)</i>, "
-                    "2017."),
     "kingma2014": ("Kingma &amp; Welling, 2014", "D. P. Kingma and M. Welling. Auto-encoding variational Bayes. In "
                    "<i>International Conference on Learning Representations (ICLR)</i>, 2014."),
     "maaten2008": ("van der Maaten &amp; Hinton, 2008", "L. van der Maaten and G. Hinton. Visualizing data using "

@@ -169,10 +169,9 @@ def encoder_space(ctx: Context, what: str) -> Representation:
     """The build of a representation read from a pretrained encoder (``musicnn``, ``pretrained``): its vectors,
     standardised, with the arrays that do the same to new tracks. ``what`` says which layer, for the space."""
     from songspace.representations.base import Representation
-    from songspace.representations.spec import AUDIO
 
     X, state = input_matrix(ctx.inputs, ctx.name)
-    return Representation(ctx.name, AUDIO, X, f"{what}, standardised ({X.shape[1]}-d)", state=state)
+    return Representation(ctx.name, X, f"{what}, standardised ({X.shape[1]}-d)", state=state)
 
 
 def embed_input(state: State, model: VAE | None, inputs: Inputs) -> np.ndarray:

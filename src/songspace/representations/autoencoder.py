@@ -20,8 +20,8 @@ def build(ctx):
     noise = ctx.params(ctx.name).input_noise
     model, hist, Z = ctx.train_model(ctx.name, RowDataset(X), model=SPEC.model, hidden_dims=ctx.cfg.model.hidden_dims,
                                      **({"input_noise": noise} if noise else {}))
-    return Representation(ctx.name, AUDIO, Z, f"plain autoencoder codes{of} ({ctx.cfg.model.latent_dim}-d)", True,
-                          None, model, hist, RowDataset(X), state=state)
+    return Representation(ctx.name, Z, f"plain autoencoder codes{of} ({ctx.cfg.model.latent_dim}-d)",
+                          model=model, history=hist, dataset=RowDataset(X), state=state)
 
 
 SPEC = RepresentationSpec(

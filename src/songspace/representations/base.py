@@ -25,7 +25,7 @@ from songspace.features.text import TextFeatureSet
 from songspace.fusion import Block, fuse
 from songspace.models import VAE, build_model
 from songspace.parallel import read_rows
-from songspace.representations import get
+from songspace.representations import RepresentationSpec, conditions, get, kl_settings, settings
 from songspace.training import History, RowDataset, embed, resolve_device, seed_everything, train
 
 log = logging.getLogger(__name__)
@@ -91,13 +91,12 @@ def language_vector(profile: np.ndarray, names: list[str]) -> np.ndarray:
 
 @dataclass
 class Representation:
-    """One representation of the tracks. ``present`` marks the rows it covers (None: all)."""
+    """One representation of the tracks. ``present`` marks the rows it covers (None: all). What it is (its modality,
+    learned or not) is its spec's: :attr:`spec`."""
 
     name: str
-    modality: str
     latent: np.ndarray  # [shape=(n, d)]
     space: str  # what the vectors are, for tables and figure titles
-    learned: bool = False
     present: np.ndarray | None = None
     model: VAE | None = None
     history: History | None = None
@@ -107,6 +106,15 @@ class Representation:
     # fitted arrays that turn new tracks into this space (a scaler's mean and scale, PCA's components), filled by
     # ``build`` where its spec's ``save_state`` reads them
     state: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> RepresentationSpec:
+        """The registry's declaration of this representation (a variant's is its base's, renamed)."""
+        return get(self.name)
+
+    @property
+    def modality(self) -> str:
+        return self.spec.modality
 
 
 @dataclass
@@ -137,11 +145,14 @@ class Context:
 
     def params(self, name: str) -> Any:
         """The representation's own settings (``[representations.params.<name>]`` over its defaults)."""
-        from songspace.representations._inputs import params_for
+        own = settings(name, self.cfg)
+        assert own is not None, f"{name} declares no params"
+        return own
 
-        spec = get(name)
-        assert spec.params is not None, f"{name} declares no params"
-        return spec.params.model_validate(params_for(name, self.cfg.representations.params))
+    def kl_settings(self) -> dict[str, Any]:
+        """The KL settings of the model of the representation being built (:func:`songspace.representations.
+        kl_settings`): its beta, and the capacity schedule where it has one; {} without a KL term."""
+        return kl_settings(self.name, self.cfg)
 
     def train_model(self, name: str, dataset: RowDataset, *, model: str | None = None,
                     **model_kwargs: Any) -> tuple[VAE, History, np.ndarray]:
@@ -182,15 +193,6 @@ def fit_deep_clustering(ctx: Context, fit: Callable[..., tuple], **settings: Any
                                 checkpoint=checkpoint_path(name, ds, cfg, {**sizes, **settings},
                                                            model=get(name).model), **sizes, **settings)
     return model, hist, Z, probs, ds, k, state, of
-
-
-def vae_kwargs(cfg: RunConfig, kl_beta: str | None) -> dict[str, Any]:
-    """The KL settings of a model whose spec says ``kl_beta``: ``beta`` for the VAEs, ``beta_vae`` and the capacity
-    schedule for the Beta-VAEs, nothing for a model without a KL term."""
-    if kl_beta == "beta_vae":
-        return {"beta": cfg.model.beta_vae, "capacity_max": cfg.model.capacity_max,
-                "capacity_epochs": cfg.model.capacity_epochs}
-    return {"beta": cfg.model.beta} if kl_beta == "beta" else {}
 
 
 def checkpoint_path(name: str, dataset: RowDataset, cfg: RunConfig, model_kwargs: dict,
@@ -270,9 +272,9 @@ def learn_all(inputs: Inputs, cfg: RunConfig, *, progress: TrainProgress | None 
         if spec.needs_lyrics and (inputs.lyrics is None or not inputs.lyrics.present.any()):
             skipped.append(name)
             continue
-        if spec.conditions_required and not getattr(cfg.representations, spec.conditioned_by or "", None):
-            notes.append(f"{name} skipped: representations.{spec.conditioned_by} names no label column to "
-                         "condition on")
+        if spec.conditions_required and not conditions(name, cfg):
+            notes.append(f"{name} skipped: representations.params.{name}.{spec.conditioned_by} names no label column "
+                         "to condition on")
             continue
         if name not in learned:
             try:

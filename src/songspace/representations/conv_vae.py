@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from songspace.representations._state import embed_spectrogram, save_spectrogram_state
-from songspace.representations.spec import AUDIO, RepresentationSpec
+from songspace.representations.spec import AUDIO, SHARED_BETA, RepresentationSpec
 
 
 def build(ctx):
@@ -13,6 +13,6 @@ def build(ctx):
 
 
 SPEC = RepresentationSpec(
-    name="conv_vae", modality=AUDIO, build=build, learned=True, model="conv_vae", kl_beta="beta",
+    name="conv_vae", modality=AUDIO, build=build, learned=True, model="conv_vae", kl_beta=SHARED_BETA,
     reconstructs="log-mel", description="2-D convolutional VAE on log-mel spectrograms",
     save_state=save_spectrogram_state, embed_new=embed_spectrogram)

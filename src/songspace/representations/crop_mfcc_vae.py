@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from songspace.representations.crop_vae import CropParams
-from songspace.representations.spec import AUDIO, RepresentationSpec
+from songspace.representations.spec import AUDIO, SHARED_BETA, RepresentationSpec
 
 
 class CropMfccParams(CropParams):
@@ -21,7 +21,7 @@ def build(ctx):
 
 
 SPEC = RepresentationSpec(
-    name="crop_mfcc_vae", modality=AUDIO, build=build, learned=True, model="mfcc_conv_vae", kl_beta="beta",
+    name="crop_mfcc_vae", modality=AUDIO, build=build, learned=True, model="mfcc_conv_vae", kl_beta=SHARED_BETA,
     reconstructs="modulation spectra of MFCC crops", params=CropMfccParams,
     description="1-D convolutional VAE on MFCC sequences of many augmented 2-4 s crops per track; a track is its "
                 "mean posterior mean over evenly spaced crops")

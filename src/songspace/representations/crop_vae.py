@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from songspace.representations.spec import AUDIO, RepresentationSpec
+from songspace.representations.spec import AUDIO, SHARED_BETA, RepresentationSpec
 
 
 class CropParams(BaseModel):
@@ -48,7 +48,7 @@ def build_crops(ctx, spec: RepresentationSpec, what: str, *, mfcc: bool):
     """Train ``spec.model`` on the crops of :class:`CropParams` ``ctx.params(spec.name)`` and embed every track."""
     from songspace.crops import Augmentation, CropDataset, crop_frames_for, embed_crops
     from songspace.models import build_model
-    from songspace.representations.base import Representation, checkpoint_path, vae_kwargs
+    from songspace.representations.base import Representation, checkpoint_path
     from songspace.training import seed_everything, train
 
     p = ctx.params(spec.name)
@@ -65,7 +65,7 @@ def build_crops(ctx, spec: RepresentationSpec, what: str, *, mfcc: bool):
                      frame_rate=frame_rate, modulation_hz=p.modulation_hz, pairs=p.pairs
                      ).fit_standardisation(n_crops=p.embed_crops)
     latent = p.latent_dim or cfg.model.latent_dim
-    kwargs = {"latent_dim": latent, "channels": list(p.channels), **vae_kwargs(cfg, spec.kl_beta)}
+    kwargs = {"latent_dim": latent, "channels": list(p.channels), **ctx.kl_settings()}
     model_name = f"paired_{spec.model}" if p.pairs else spec.model
     seed_everything(cfg.seed)  # initial weights too, not only the training loop
     model = build_model(model_name, input_shape=ds.item_shape, **kwargs)
@@ -75,7 +75,7 @@ def build_crops(ctx, spec: RepresentationSpec, what: str, *, mfcc: bool):
     Z = embed_crops(model, ds, n_crops=p.embed_crops)
     view = f"modulation spectra up to {p.modulation_hz:g} Hz of " if p.modulation_hz else ""
     space = f"{what} ({view}{p.crop_seconds:g} s crops), mean posterior mean over {p.embed_crops} crops ({latent}-d)"
-    return Representation(spec.name, spec.modality, Z, space, True, None, model, hist, ds.grid(p.embed_crops))
+    return Representation(spec.name, Z, space, model=model, history=hist, dataset=ds.grid(p.embed_crops))
 
 
 def build(ctx):
@@ -83,7 +83,7 @@ def build(ctx):
 
 
 SPEC = RepresentationSpec(
-    name="crop_vae", modality=AUDIO, build=build, learned=True, model="conv_vae", kl_beta="beta",
+    name="crop_vae", modality=AUDIO, build=build, learned=True, model="conv_vae", kl_beta=SHARED_BETA,
     reconstructs="modulation spectra of log-mel crops", params=CropParams,
     description="2-D convolutional VAE trained on many augmented 2-4 s log-mel crops per track; a track is its "
                 "mean posterior mean over evenly spaced crops")

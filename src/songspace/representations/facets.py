@@ -49,7 +49,7 @@ def build(ctx: Context) -> Representation:
     blocks = [Block("language", ctx.need("language").latent), Block("style", style.latent, style.present)]
     weights = [params.language_weight, params.style_weight]
     X = fuse(blocks, weights)
-    return Representation(SPEC.name, BOTH, X, f"language facet + {params.style} style facet, block-scaled "
+    return Representation(SPEC.name, X, f"language facet + {params.style} style facet, block-scaled "
                           f"({X.shape[1]}-d)", notes=[*notes, shares_note(variance_shares(blocks, weights))])
 
 

@@ -10,7 +10,7 @@ def build(ctx):
     from songspace.representations.base import Representation
 
     X = ctx.inputs.standardised_stats()
-    return Representation(SPEC.name, AUDIO, X, f"standardised spectral statistics ({X.shape[1]}-d)")
+    return Representation(SPEC.name, X, f"standardised spectral statistics ({X.shape[1]}-d)")
 
 
 SPEC = RepresentationSpec(name="features", modality=AUDIO, build=build, baseline=True, default=True,

@@ -16,7 +16,7 @@ def build(ctx):
     from songspace.representations.base import Representation
 
     X, state = input_matrix(ctx.inputs, INPUT)
-    return Representation(SPEC.name, AUDIO, X, f"statistics + musicnn, block-scaled ({X.shape[1]}-d)", state=state)
+    return Representation(SPEC.name, X, f"statistics + musicnn, block-scaled ({X.shape[1]}-d)", state=state)
 
 
 SPEC = RepresentationSpec(

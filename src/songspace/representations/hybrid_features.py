@@ -42,7 +42,7 @@ def build(ctx):
     blocks = [Block("audio", audio), Block("lyrics", ctx.inputs.lyrics_block(), lyr.present)]
     weights = [1.0, ctx.cfg.representations.lyrics_weight]
     X = fuse(blocks, weights)
-    return Representation(SPEC.name, BOTH, X, f"{what} + lyrics, block-scaled ({X.shape[1]}-d)",
+    return Representation(SPEC.name, X, f"{what} + lyrics, block-scaled ({X.shape[1]}-d)",
                           notes=[*notes, shares_note(variance_shares(blocks, weights))])
 
 

@@ -23,8 +23,8 @@ def build(ctx):
 
     gamma = ctx.params(ctx.name).gamma
     model, hist, Z, _q, ds, k, state, of = fit_deep_clustering(ctx, fit_idec, gamma=gamma)
-    return Representation(ctx.name, AUDIO, Z, f"IDEC codes{of}, {k} centres, clustering weight {gamma:g} "
-                          f"({ctx.cfg.model.latent_dim}-d)", True, None, model, hist, ds, state=state)
+    return Representation(ctx.name, Z, f"IDEC codes{of}, {k} centres, clustering weight {gamma:g} "
+                          f"({ctx.cfg.model.latent_dim}-d)", model=model, history=hist, dataset=ds, state=state)
 
 
 SPEC = RepresentationSpec(

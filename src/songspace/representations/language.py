@@ -217,7 +217,7 @@ def build(ctx: Context) -> Representation:
     if (~has).any():
         notes.append(f"{(~has).sum()} tracks without lyrics: {np.mean(sung[~has] > 0.5):.0%} placed as sung, their "
                      "language guessed from the nearest tracks with lyrics in timbre (a weak cue)")
-    return Representation(SPEC.name, BOTH, X, f"language proportions of the lyrics, instrumental and "
+    return Representation(SPEC.name, X, f"language proportions of the lyrics, instrumental and "
                           f"sung-unknown axes, weighted by vocal presence ({X.shape[1]}-d)", notes=notes)
 
 

@@ -18,7 +18,7 @@ def build(ctx):
     scaler = scaler_state(flat)
     X = apply_scaler(flat, scaler["mean"], scaler["scale"])  # = standardise(flat), keeping its arrays
     state = {**scaler, "frames": np.int64(FRAMES), "n_mels": np.int64(np.shape(ctx.inputs.log_mel)[1])}
-    return Representation(SPEC.name, AUDIO, X, f"log-mel pooled to {FRAMES} frames, flattened, standardised "
+    return Representation(SPEC.name, X, f"log-mel pooled to {FRAMES} frames, flattened, standardised "
                           f"({X.shape[1]}-d)", state=state)
 
 

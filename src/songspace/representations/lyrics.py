@@ -10,7 +10,7 @@ def build(ctx):
     from songspace.representations.base import Representation
 
     X = ctx.inputs.lyrics_block()
-    return Representation(SPEC.name, LYRICS, X, f"lyrics TF-IDF/SVD + language profile ({X.shape[1]}-d)",
+    return Representation(SPEC.name, X, f"lyrics TF-IDF/SVD + language profile ({X.shape[1]}-d)",
                           present=ctx.inputs.lyrics.present.copy())
 
 

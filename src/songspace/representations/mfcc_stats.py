@@ -12,7 +12,7 @@ def build(ctx):
 
     cols = mfcc_columns(ctx.inputs.stat_names, ctx.inputs.stats.shape[1])
     X = standardise(np.asarray(ctx.inputs.stats)[:, cols])
-    return Representation(SPEC.name, AUDIO, X, f"standardised MFCC means and standard deviations ({X.shape[1]}-d)")
+    return Representation(SPEC.name, X, f"standardised MFCC means and standard deviations ({X.shape[1]}-d)")
 
 
 def save_state(rep, inputs):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from songspace.representations._state import embed_spectrogram, save_spectrogram_state
-from songspace.representations.spec import AUDIO, RepresentationSpec
+from songspace.representations.spec import AUDIO, SHARED_BETA, RepresentationSpec
 
 
 def build(ctx):
@@ -13,6 +13,6 @@ def build(ctx):
 
 
 SPEC = RepresentationSpec(
-    name="mfcc_vae", modality=AUDIO, build=build, learned=True, model="mfcc_conv_vae", kl_beta="beta",
+    name="mfcc_vae", modality=AUDIO, build=build, learned=True, model="mfcc_conv_vae", kl_beta=SHARED_BETA,
     reconstructs="log-mel from MFCCs", description="1-D convolutional VAE on MFCC sequences",
     save_state=save_spectrogram_state, embed_new=embed_spectrogram)

@@ -5,7 +5,7 @@ paper then fits a GMM, which is one of the run's clusterers. UMAP is seeded, so 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from songspace.representations.spec import AUDIO, RepresentationSpec
 
@@ -19,6 +19,17 @@ class Params(BaseModel):
     n_components: int | None = Field(None, ge=2)  # default: the run's k (the paper's choice), at most 10
     n_neighbors: int = Field(20, ge=2)  # the paper's 20
     min_dist: float = Field(0.0, ge=0)  # 0: tight clumps, what clustering wants
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, value: str) -> str:  # n2d's modality is its spec's (audio): so is its base's
+        from songspace.representations import exists, get, specs
+
+        if value == "n2d" or not exists(value) or get(value).modality != AUDIO:
+            allowed = ", ".join(s.name for s in specs() if s.modality == AUDIO and s.name != "n2d")
+            raise ValueError(f"base = {value!r} is not an audio representation to reduce; choose from: {allowed} (or "
+                             "<name>@<input> of one that reads an input)")
+        return value
 
 
 def build(ctx):
@@ -44,9 +55,9 @@ def build(ctx):
         full = np.zeros((len(base.latent), d), dtype=np.float32)
         full[base.present] = Z
         Z = full
-    return Representation(SPEC.name, base.modality, Z, f"UMAP ({d}-d, {n_neighbors} neighbours) of the "
-                          f"{base.name} latent", True, None if base.present is None else base.present.copy(),
-                          notes=notes, conditioned_on=list(base.conditioned_on))
+    return Representation(SPEC.name, Z, f"UMAP ({d}-d, {n_neighbors} neighbours) of the {base.name} latent",
+                          None if base.present is None else base.present.copy(), notes=notes,
+                          conditioned_on=list(base.conditioned_on))
 
 
 SPEC = RepresentationSpec(

@@ -13,7 +13,7 @@ def build(ctx):
     lyr = ctx.inputs.lyrics
     blocks = [Block("audio", ctx.inputs.standardised_stats()), Block("lyrics", lyr.embedding, lyr.present)]
     X = fuse(blocks, None, scale=False)
-    return Representation(SPEC.name, BOTH, X, f"statistics + lyrics, concatenated unscaled ({X.shape[1]}-d)",
+    return Representation(SPEC.name, X, f"statistics + lyrics, concatenated unscaled ({X.shape[1]}-d)",
                           notes=[shares_note(variance_shares(blocks, None, scale=False))])
 
 

@@ -24,7 +24,7 @@ def build(ctx):
     pca = PCA(n_components=d, random_state=ctx.cfg.seed).fit(X)
     # projected by the saved arrays, as new tracks are (embed_new): the run's tracks and new ones meet exactly
     state = {**stats_state(ctx.inputs), "pca_mean": pca.mean_, "components": pca.components_}
-    return Representation(SPEC.name, AUDIO, project(X, state), f"PCA of the standardised statistics ({d}-d)",
+    return Representation(SPEC.name, project(X, state), f"PCA of the standardised statistics ({d}-d)",
                           state=state)
 
 

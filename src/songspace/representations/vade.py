@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from songspace.representations._inputs import InputParams, embed_input, save_input_state
-from songspace.representations.spec import AUDIO, RepresentationSpec
+from songspace.representations.spec import AUDIO, SHARED_BETA, RepresentationSpec
 
 
 class Params(InputParams):
@@ -22,14 +22,14 @@ def build(ctx):
 
     model, hist, Z, probs, ds, k, state, of = fit_deep_clustering(ctx, fit_vade, beta=ctx.cfg.model.beta)
     used = int((probs.argmax(1)[:, None] == range(k)).any(0).sum())
-    return Representation(ctx.name, AUDIO, Z, f"VaDE posterior means{of}, {k}-component mixture prior "
-                          f"({ctx.cfg.model.latent_dim}-d)", True, None, model, hist, ds,
+    return Representation(ctx.name, Z, f"VaDE posterior means{of}, {k}-component mixture prior "
+                          f"({ctx.cfg.model.latent_dim}-d)", model=model, history=hist, dataset=ds,
                           notes=[f"VaDE: {used} of {k} mixture components hold tracks"], state=state)
 
 
 SPEC = RepresentationSpec(
-    name="vade", default=True, modality=AUDIO, build=build, learned=True, model="vade", kl_beta="beta", params=Params,
-    reconstructs="spectral statistics",
+    name="vade", default=True, modality=AUDIO, build=build, learned=True, model="vade", kl_beta=SHARED_BETA,
+    params=Params, reconstructs="spectral statistics",
     objective_note="VaDE replaces the prior by a Gaussian mixture, <i>p</i>(<i>z</i>) = Σ<sub><i>c</i></sub> "
                    "π<sub><i>c</i></sub> 𝒩(<i>μ</i><sub><i>c</i></sub>, diag <i>σ</i><sup>2</sup><sub><i>c</i></sub>), "
                    "learned with the encoder and started from a GMM on a pretrained autoencoder's codes {cite}",
