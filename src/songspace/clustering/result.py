@@ -101,6 +101,11 @@ def fitted(X: np.ndarray, sample_size: int, seed: int) -> tuple[np.ndarray, np.n
     return (X if pick is None else X[pick]), pick
 
 
+# Points placed at a time: a placer holds each point's neighbours (30 distances and indices, their embeddings in the
+# reduction), about 4 KB a point, so placing all of a million tracks at once would hold ~4 GB.
+PLACE_CHUNK = 20_000
+
+
 def extend(X: np.ndarray, pick: np.ndarray | None, fit_labels: np.ndarray, model: Labeller) -> np.ndarray:
     """Labels of every point of ``X``: the fitted labels on the sample ``pick`` (all points when None), what
     ``model`` predicts for the rest."""
@@ -109,6 +114,9 @@ def extend(X: np.ndarray, pick: np.ndarray | None, fit_labels: np.ndarray, model
     rest = np.ones(len(X), dtype=bool)
     rest[pick] = False
     labels = np.empty(len(X), dtype=np.int64)
-    labels[rest] = model.predict(X[rest])  # only the rest: predicting may be costly (a UMAP transform)
+    others = np.flatnonzero(rest)  # only the rest: placing costs a neighbour query a point
+    for start in range(0, len(others), PLACE_CHUNK):
+        part = others[start:start + PLACE_CHUNK]
+        labels[part] = model.predict(X[part])
     labels[pick] = fit_labels
     return labels
