@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 
 import numpy as np
@@ -10,18 +9,16 @@ from sklearn.cluster import DBSCAN
 
 from songspace.clustering.density import (
     DENSITY_SAMPLE,
-    PLACED,
     UMAP_COMPONENTS,
     default_min_samples,
     density_space,
     knee_eps,
+    sampled_note,
 )
 from songspace.clustering.placing import NearestPoint, Reduced
 from songspace.clustering.result import ClusterResult, Labeller, check_points, extend, fitted, result
 from songspace.clustering.spec import ClustererSpec
 from songspace.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 
 def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | None = None,
@@ -67,11 +64,9 @@ def dbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, eps: float | N
     notes = ["density method: k ignored", *notes]
     labels = extend(X, pick, est.labels_, assigner)
     if pick is not None:
-        log.info("dbscan: fitted on a seeded sample of %d of %d points, the rest placed (cluster.sample_size)", n,
-                 len(X))
-        notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (neighbourhood memory); " + (
-            "the rest joined the nearest core point's cluster when within eps, else noise"
-            if reducer is None else PLACED))
+        notes.append(sampled_note("dbscan", n, len(X), "neighbourhood memory",
+                                  "the rest joined the nearest core point's cluster when within eps, else noise",
+                                  reducer is not None))
     given = params["eps_source"] == "given"
     res = result(labels, params, notes, assigner, pick)
     return replace(res, notes="; ".join([*notes, *_dbscan_degenerate(res, given, no_knee)]))

@@ -5,6 +5,7 @@ default settings, the k-distance knee that gives DBSCAN its eps, and the Gaussia
 from __future__ import annotations
 
 import hashlib
+import logging
 import warnings
 from collections import OrderedDict
 from typing import Any
@@ -102,9 +103,16 @@ def exact_knn(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, dist
 
 
-# How the points outside a density clusterer's sample were assigned when it ran on a UMAP reduction.
-PLACED = ("the rest were placed in the fitted UMAP reduction among their nearest sample points and joined the "
-          "nearest one's cluster there, noise when outside the data")
+def sampled_note(name: str, n: int, total: int, why: str, unreduced: str, reduced: bool) -> str:
+    """The note (and run-log line) of a density clusterer ``name`` fitted on a seeded sample of ``n`` of ``total``
+    points: ``why`` it sampled, and how the rest were assigned: ``unreduced`` (its own rule) when it ran on the
+    space as given, else through the fitted UMAP reduction (:class:`~songspace.clustering.placing.Reduced`)."""
+    logging.getLogger(f"songspace.clustering.{name}").info(  # the clusterer's own module logger
+        "%s: fitted on a seeded sample of %d of %d points, the rest placed (cluster.sample_size)", name, n, total)
+    rest = unreduced if not reduced else ("the rest were placed in the fitted UMAP reduction among their nearest "
+                                          "sample points and joined the nearest one's cluster there, noise when "
+                                          "outside the data")
+    return f"fitted on a seeded sample of {n} of {total} points ({why}); {rest}"
 
 
 def density_space(X: np.ndarray, umap_components: int, seed: int) -> tuple[np.ndarray, Any, dict[str, Any],

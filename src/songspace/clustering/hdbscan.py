@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import replace
 
@@ -14,19 +13,17 @@ from songspace.clustering.density import (
     DENSITY_SAMPLE,
     HDBSCAN_MIN_SAMPLES,
     K_MAX,
-    PLACED,
     STRUCTURE_ALPHA,
     UMAP_COMPONENTS,
     default_min_cluster_size,
     density_space,
     gaussian_null_pvalue,
+    sampled_note,
 )
 from songspace.clustering.placing import NearestPoint, Reduced
 from songspace.clustering.result import ClusterResult, Labeller, check_points, extend, fitted, result
 from songspace.clustering.spec import ClustererSpec
 from songspace.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 
 def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_size: int | None = None,
@@ -77,11 +74,10 @@ def hdbscan(X: np.ndarray, k: int | None = None, *, seed: int = 0, min_cluster_s
     notes = ["density method: k ignored", *notes]
     labels = extend(X, pick, fit_labels, assigner)
     if pick is not None:
-        log.info("hdbscan: fitted on a seeded sample of %d of %d points, the rest placed (cluster.sample_size)", n,
-                 len(X))
-        notes.append(f"fitted on a seeded sample of {n} of {len(X)} points (O(n^2) time); " + (
-            "the rest joined the nearest sample point's cluster when within its core distance, else noise"
-            if reducer is None else PLACED))
+        notes.append(sampled_note("hdbscan", n, len(X), "O(n^2) time",
+                                  "the rest joined the nearest sample point's cluster when within its core "
+                                  "distance, else noise",
+                                  reducer is not None))
     res = result(labels, params, notes, assigner, pick)
     return replace(res, notes="; ".join([*notes, *_hdbscan_degenerate(res, mcs, single)]))
 

@@ -23,7 +23,7 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,12 +40,10 @@ from songspace.features.cache import (
     settings_hash,
 )
 from songspace.features.encoders import AudioEncoder
-from songspace.features.extract import FilePool, _decode, cache_settings
+from songspace.features.extract import FilePool, Progress, _decode, cache_settings
 from songspace.parallel import one_thread
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
